@@ -1,0 +1,138 @@
+"""Command line: parse arguments, call the library, print. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import FAQSearchError
+
+app = typer.Typer(help="Multilingual FAQ semantic search.", no_args_is_help=True, add_completion=False)
+models_app = typer.Typer(help="List and download encoder models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+def _fail(exc: FAQSearchError):
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command()
+def build(
+    faq_file: Annotated[Path, typer.Argument(help="FAQ source, e.g. faqs/en.yaml")],
+    index: Annotated[Path | None, typer.Option(help="Output folder [default: indexes/<file stem>]")] = None,
+    encoder: Annotated[str, typer.Option(help="auto, laser, e5 or use")] = "auto",
+):
+    """Embed every phrasing of a FAQ file into an index."""
+    from .encoders import AUTO, get_encoder, resolve
+    from .faqs import load_faqs
+    from .index import DEFAULT_ROOT, build_index
+
+    try:
+        faq = load_faqs(faq_file)
+        name = resolve(encoder)
+        if encoder == AUTO:
+            why = "LASER model files found" if name == "laser" else "LASER not available, using the bundled encoder"
+            typer.echo(f"encoder: {name} (auto: {why})", err=True)
+        started = time.perf_counter()
+        built = build_index(faq, get_encoder(name), index or DEFAULT_ROOT / faq_file.stem)
+    except FAQSearchError as exc:
+        _fail(exc)
+    seconds = time.perf_counter() - started
+    m = built.manifest
+    typer.echo(
+        f"built {built.path}: {m.entries} entries, {m.phrasings} phrasings, encoder {m.encoder.name} "
+        f"({m.encoder.dim}-d), no-match below {m.min_score}, {seconds:.1f} s"
+    )
+
+
+@app.command()
+def ask(
+    questions: Annotated[list[str] | None, typer.Argument(help="Question(s); `-` reads one per line from stdin")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Read questions from a file, one per line")] = None,
+    index: Annotated[str | None, typer.Option(help="Index name under indexes/ or folder [default: the only one]")] = None,
+    k: Annotated[int, typer.Option("-k", help="How many distinct entries to show")] = 1,
+    min_score: Annotated[float | None, typer.Option(help="No-match threshold [default: the index's]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,
+):
+    """Answer questions in any language from an index."""
+    from .index import locate_index
+    from .search import FAQSearch
+
+    try:
+        texts = _read_questions(questions or [], file)
+        faq = FAQSearch.open(locate_index(index))
+        answers = faq.ask_many(texts, k=k, min_score=min_score)
+    except FAQSearchError as exc:
+        _fail(exc)
+    for answer in answers:
+        if as_json:
+            typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(answer, k, len(answers) > 1)
+
+
+def _read_questions(arguments: list[str], file: Path | None) -> list[str]:
+    lines: list[str] = []
+    for argument in arguments:
+        lines.extend(sys.stdin.read().splitlines() if argument == "-" else [argument])
+    if file is not None:
+        try:
+            lines.extend(file.read_text(encoding="utf-8").splitlines())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FAQSearchError(f"cannot read questions from {file}: {exc}") from None
+    questions = [line for line in lines if line.strip()]
+    if not questions:
+        raise FAQSearchError("no question given; pass one as an argument, `-` for stdin, or --file F")
+    return questions
+
+
+def _print_answer(answer, k: int, show_query: bool) -> None:
+    if show_query:
+        typer.echo(f"> {answer.query}")
+    if answer.match is None:
+        best = answer.candidates[0] if answer.candidates else None
+        closest = f" (closest: {best.id}, score {best.score:.3f})" if best else ""
+        typer.echo(f"no match [{answer.language}]{closest}")
+    else:
+        hit = answer.match
+        typer.echo(f"{hit.id}  score {hit.score:.3f}  [query language: {answer.language}]")
+        typer.echo(f"  matched: {hit.matched_question}")
+        typer.echo(f"  answer ({hit.answer_language}): {hit.answer}")
+    if k > 1:
+        for rank, hit in enumerate(answer.candidates, 1):
+            typer.echo(f"  {rank}. {hit.score:.3f}  {hit.id}: {hit.matched_question}")
+    if show_query:
+        typer.echo("")
+
+
+@models_app.command("list")
+def models_list():
+    """Show each encoder and whether it can run here (and why not)."""
+    from .encoders import ENCODERS, resolve
+    from .models import models_dir
+
+    typer.echo(f"models folder: {models_dir()}  (set $FAQSEARCH_MODELS_DIR to change)")
+    for name, cls in ENCODERS.items():
+        reason = cls.unavailable_reason()
+        typer.echo(f"{name:6} {'available' if reason is None else 'unavailable: ' + reason}")
+    typer.echo(f"auto   -> {resolve('auto')}")
+
+
+@models_app.command("download")
+def models_download(encoder: Annotated[str, typer.Argument(help="Only `laser` needs a download")]):
+    """Download an encoder's model files into the models folder (needs internet)."""
+    from .models import download_laser
+
+    if encoder != "laser":
+        _fail(FAQSearchError(f"`{encoder}` needs no download (only `laser` does); see `faqsearch models list`"))
+    try:
+        target = download_laser()
+    except FAQSearchError as exc:
+        _fail(exc)
+    typer.echo(f"LASER model files are in {target}")

@@ -1,0 +1,38 @@
+"""The one interface every encoder implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class Encoder(ABC):
+    """Maps sentences in any language to L2-normalized vectors, so inner product = cosine.
+
+    Subclasses set `name`, `dim`, `version` and `default_min_score` (cosines of different
+    encoders live on different scales, so the no-match threshold belongs to the encoder).
+    """
+
+    name: str
+    dim: int
+    version: str
+    default_min_score: float
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this encoder cannot run here, or None when it can (must not import heavy packages)."""
+        return None
+
+    def encode(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
+        """Embed `texts` (each with its ISO 639-1 language) as a (n, dim) float32 array of unit rows."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.asarray(self._embed(list(texts), list(languages)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    @abstractmethod
+    def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
+        """Raw (not necessarily normalized) embeddings of a batch."""

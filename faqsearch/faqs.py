@@ -1,0 +1,190 @@
+"""Load and strictly validate FAQ source files (faqs/*.yaml).
+
+The YAML is walked node by node (not just `safe_load`ed) so that every error can name the
+line and the field it is about, and so that duplicate keys and non-string scalars
+(`id: 123`, `answer: yes`) are caught instead of silently converted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import FAQFileError
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
+STR_TAG = "tag:yaml.org,2002:str"
+
+TOP_FIELDS = {"language": True, "faqs": True}  # name -> required
+ENTRY_FIELDS = {
+    "id": True,
+    "question": True,
+    "alternatives": False,
+    "answer": True,
+    "answers": False,
+    "tags": False,
+}
+
+
+@dataclass(frozen=True)
+class FAQEntry:
+    """One FAQ entry; every phrasing (question + alternatives) points to it."""
+
+    id: str
+    question: str
+    answer: str
+    alternatives: tuple[str, ...] = ()
+    answers: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.question, *self.alternatives)
+
+    def answer_in(self, language: str, default_language: str) -> tuple[str, str]:
+        """The answer in `language` if the FAQ has one, else the default; with its language."""
+        if language in self.answers:
+            return self.answers[language], language
+        return self.answer, default_language
+
+
+@dataclass(frozen=True)
+class FAQFile:
+    """A validated FAQ source: its language, entries, and the hash that detects later edits."""
+
+    path: Path
+    language: str
+    entries: tuple[FAQEntry, ...]
+    sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_faqs(path: str | Path) -> FAQFile:
+    """Read and validate a FAQ file; raise FAQFileError naming file, line and field."""
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FAQFileError(where, "file not found; pass the path of a FAQ YAML file") from None
+    except IsADirectoryError:
+        raise FAQFileError(where, "is a directory; pass the path of a FAQ YAML file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FAQFileError(where, f"not valid UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise FAQFileError(where, f"invalid YAML: {exc.problem}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise FAQFileError(where, f"invalid YAML: {exc}") from None
+    if root is None:
+        raise FAQFileError(where, "file is empty; it needs `language:` and `faqs:`")
+    checker = _Checker(where)
+    top = checker.mapping(root, "(top level)", TOP_FIELDS)
+    language = checker.string(top["language"], "language")
+    if not LANGUAGE_PATTERN.match(language):
+        checker.fail(top["language"], "language", "must be an ISO 639-1 code such as `en`")
+    faq_nodes = checker.sequence(top["faqs"], "faqs")
+    if not faq_nodes:
+        checker.fail(top["faqs"], "faqs", "is empty; add at least one entry")
+    entries = [checker.entry(node, f"faqs[{i}]") for i, node in enumerate(faq_nodes)]
+    checker.unique(entries, faq_nodes)
+    return FAQFile(path=path, language=language, entries=tuple(entries), sha256=file_sha256(path))
+
+
+class _Checker:
+    """Validation helpers that know the file name and turn a YAML node into a located error."""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def fail(self, node: yaml.Node, name: str, message: str):
+        raise FAQFileError(self.where, message, line=node.start_mark.line + 1, field=name)
+
+    def mapping(self, node: yaml.Node, name: str, fields: dict[str, bool]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, name, "must be a mapping of `key: value` lines")
+        found: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            prefix = "" if name == "(top level)" else f"{name}."
+            if key not in fields:
+                allowed = ", ".join(fields)
+                self.fail(key_node, f"{prefix}{key}", f"unknown field; allowed: {allowed}")
+            if key in found:
+                self.fail(key_node, f"{prefix}{key}", "appears twice; keep one")
+            found[key] = value_node
+        for key, required in fields.items():
+            if required and key not in found:
+                label = key if name == "(top level)" else f"{name}.{key}"
+                self.fail(node, label, "missing; this field is required")
+        return found
+
+    def string(self, node: yaml.Node, name: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
+            self.fail(node, name, "must be a text string (put it in quotes if it looks like a number or yes/no)")
+        value = " ".join(node.value.split())
+        if not value:
+            self.fail(node, name, "is empty; write some text or remove the field")
+        return value
+
+    def sequence(self, node: yaml.Node, name: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, name, "must be a list (lines starting with `- `)")
+        return node.value
+
+    def strings(self, node: yaml.Node, name: str) -> tuple[str, ...]:
+        return tuple(self.string(item, f"{name}[{i}]") for i, item in enumerate(self.sequence(node, name)))
+
+    def entry(self, node: yaml.Node, name: str) -> FAQEntry:
+        fields = self.mapping(node, name, ENTRY_FIELDS)
+        entry_id = self.string(fields["id"], f"{name}.id")
+        if not ID_PATTERN.match(entry_id):
+            self.fail(fields["id"], f"{name}.id", "may only contain letters, digits, '-' and '_'")
+        return FAQEntry(
+            id=entry_id,
+            question=self.string(fields["question"], f"{name}.question"),
+            answer=self.string(fields["answer"], f"{name}.answer"),
+            alternatives=self.strings(fields["alternatives"], f"{name}.alternatives") if "alternatives" in fields else (),
+            answers=self.answers(fields["answers"], f"{name}.answers") if "answers" in fields else {},
+            tags=self.strings(fields["tags"], f"{name}.tags") if "tags" in fields else (),
+        )
+
+    def answers(self, node: yaml.Node, name: str) -> dict[str, str]:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, name, "must be a mapping of `language: text` lines")
+        result: dict[str, str] = {}
+        for key_node, value_node in node.value:
+            lang = key_node.value
+            if not LANGUAGE_PATTERN.match(str(lang)):
+                self.fail(key_node, f"{name}.{lang}", "key must be an ISO 639-1 code such as `es`")
+            if lang in result:
+                self.fail(key_node, f"{name}.{lang}", "appears twice; keep one")
+            result[lang] = self.string(value_node, f"{name}.{lang}")
+        return result
+
+    def unique(self, entries: list[FAQEntry], nodes: list[yaml.Node]) -> None:
+        """Ids must be unique, and one phrasing may not point to two different entries."""
+        first_id: dict[str, int] = {}
+        first_phrasing: dict[str, str] = {}
+        for i, (entry, node) in enumerate(zip(entries, nodes)):
+            if entry.id in first_id:
+                other = nodes[first_id[entry.id]].start_mark.line + 1
+                self.fail(node, f"faqs[{i}].id", f"duplicate id `{entry.id}` (first used on line {other}); ids must be unique")
+            first_id[entry.id] = i
+            for phrasing in entry.phrasings:
+                key = phrasing.casefold()
+                owner = first_phrasing.setdefault(key, entry.id)
+                if owner != entry.id:
+                    self.fail(node, f"faqs[{i}]", f"phrasing {phrasing!r} is also used by entry `{owner}`; each phrasing must point to one entry")

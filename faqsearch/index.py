@@ -1,0 +1,223 @@
+"""The on-disk index: a FAISS inner-product index over unit vectors plus JSON, written atomically.
+
+Layout of `indexes/<name>/`:
+- `manifest.json`: format version, encoder (name, version, dim), no-match threshold, source
+  file and its hash, build time, counts, and the sha256 of the two files below;
+- `entries.json`: the FAQ entries; row i of the FAISS index is the i-th phrasing when the
+  entries' phrasings (question, then alternatives) are listed in order;
+- `vectors.faiss`: a `faiss.IndexFlatIP` (exact search: FAQs are small, and exact keeps scores
+  reproducible).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .encoders import Encoder
+from .errors import IndexUnusable
+from .faqs import FAQEntry, FAQFile, file_sha256
+
+FORMAT_VERSION = 1
+MANIFEST, ENTRIES, VECTORS = "manifest.json", "entries.json", "vectors.faiss"
+DEFAULT_ROOT = Path("indexes")
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    name: str
+    version: str
+    dim: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    language: str
+    encoder: EncoderInfo
+    min_score: float
+    source_path: str
+    source_sha256: str
+    built_at: str
+    build_seconds: float
+    entries: int
+    phrasings: int
+    files_sha256: dict[str, str]
+
+    @classmethod
+    def from_json(cls, data: dict) -> Manifest:
+        return cls(**{**data, "encoder": EncoderInfo(**data["encoder"])})
+
+
+@dataclass
+class Index:
+    """A loaded index: manifest, entries, and the FAISS index whose rows are their phrasings."""
+
+    path: Path
+    manifest: Manifest
+    entries: tuple[FAQEntry, ...]
+    vectors: faiss.Index
+
+    def __post_init__(self) -> None:
+        self.phrasings = [p for entry in self.entries for p in entry.phrasings]
+        self.row_entry = np.array([i for i, e in enumerate(self.entries) for _ in e.phrasings])
+        self._most_phrasings = max(len(e.phrasings) for e in self.entries)
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, int, float]]]:
+        """For each query vector, the k best distinct entries as (entry, phrasing row, cosine),
+        an entry scoring as its nearest phrasing."""
+        depth = min(self.vectors.ntotal, k * self._most_phrasings)  # enough rows for k entries
+        scores, rows = self.vectors.search(np.ascontiguousarray(queries, dtype=np.float32), depth)
+        results = []
+        for query_scores, query_rows in zip(scores, rows):
+            best: dict[int, tuple[int, int, float]] = {}
+            for score, row in zip(query_scores.tolist(), query_rows.tolist()):
+                entry = int(self.row_entry[row])
+                if entry not in best:
+                    best[entry] = (entry, row, score)
+                    if len(best) == k:
+                        break
+            results.append(list(best.values()))
+        return results
+
+
+def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
+    """Embed every phrasing of `faq` and write the index to `directory` atomically: it is built in
+    a sibling temporary folder and renamed into place, so a failed or interrupted build leaves
+    the previous index as it was."""
+    _refuse_to_replace_non_index(directory)
+    started = datetime.now(timezone.utc)
+    phrasings = [p for entry in faq.entries for p in entry.phrasings]
+    vectors = encoder.encode(phrasings, [faq.language] * len(phrasings))
+    flat = faiss.IndexFlatIP(encoder.dim)
+    flat.add(vectors)
+    entries_json = json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1)
+    vectors_bytes = faiss.serialize_index(flat).tobytes()
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        language=faq.language,
+        encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
+        min_score=encoder.default_min_score,
+        source_path=str(faq.path.resolve()),
+        source_sha256=faq.sha256,
+        built_at=started.isoformat(timespec="seconds"),
+        build_seconds=round((datetime.now(timezone.utc) - started).total_seconds(), 3),
+        entries=len(faq.entries),
+        phrasings=len(phrasings),
+        files_sha256={ENTRIES: _sha256(entries_json.encode()), VECTORS: _sha256(vectors_bytes)},
+    )
+    files = {
+        ENTRIES: entries_json.encode(),
+        VECTORS: vectors_bytes,
+        MANIFEST: json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode(),
+    }
+    _write_atomically(directory, files)
+    return Index(directory, manifest, faq.entries, flat)
+
+
+def open_index(directory: Path) -> Index:
+    """Load an index, refusing (with the fix in the message) one that is missing, corrupt, from
+    another format version, or older than its source file."""
+    directory = Path(directory)
+    rebuild = "rebuild it with `faqsearch build <faq file>`"
+    if not (directory / MANIFEST).is_file():
+        if directory.is_dir():
+            raise IndexUnusable(f"{directory} is not a faqsearch index (no {MANIFEST}); {rebuild}")
+        raise IndexUnusable(f"no index at {directory}; build one with `faqsearch build <faq file>`")
+    try:
+        data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexUnusable(
+                f"{directory} has index format {version}, this faqsearch reads format {FORMAT_VERSION}; {rebuild}"
+            )
+        manifest = Manifest.from_json(data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise IndexUnusable(f"{directory}/{MANIFEST} is corrupt ({exc}); {rebuild}") from None
+    rebuild = f"rebuild it with `faqsearch build {manifest.source_path}`"
+    contents = {}
+    for name, expected in manifest.files_sha256.items():
+        try:
+            contents[name] = (directory / name).read_bytes()
+        except FileNotFoundError:
+            raise IndexUnusable(f"{directory}/{name} is missing; {rebuild}") from None
+        if _sha256(contents[name]) != expected:
+            raise IndexUnusable(f"{directory}/{name} is corrupt (checksum mismatch); {rebuild}")
+    source = Path(manifest.source_path)
+    if source.is_file() and file_sha256(source) != manifest.source_sha256:
+        raise IndexUnusable(f"{directory} is stale: {source} changed since it was built; {rebuild}")
+    entries = tuple(
+        FAQEntry(**{**e, "alternatives": tuple(e["alternatives"]), "tags": tuple(e["tags"])})
+        for e in json.loads(contents[ENTRIES])["entries"]
+    )
+    vectors = faiss.deserialize_index(np.frombuffer(contents[VECTORS], dtype=np.uint8))
+    return Index(directory, manifest, entries, vectors)
+
+
+def list_indexes(root: Path = DEFAULT_ROOT) -> list[Path]:
+    """Index folders directly under `root` (hidden build/backup folders excluded)."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _refuse_to_replace_non_index(directory: Path) -> None:
+    if directory.exists() and not (directory / MANIFEST).is_file() and any(directory.iterdir()):
+        raise IndexUnusable(
+            f"{directory} exists and is not a faqsearch index; choose another output folder with --index"
+        )
+
+
+def _write_atomically(directory: Path, files: dict[str, bytes]) -> None:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
+    building.chmod(0o755)  # mkdtemp makes it private; an index is meant to be read by a server user too
+    try:
+        for name, data in files.items():
+            with open(building / name, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        previous = None
+        if directory.exists():
+            previous = directory.with_name(f".{directory.name}.previous-{uuid.uuid4().hex[:8]}")
+            directory.rename(previous)
+        try:
+            building.rename(directory)
+        except BaseException:
+            if previous is not None:
+                previous.rename(directory)
+            raise
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def locate_index(name_or_path: str | None, root: Path = DEFAULT_ROOT) -> Path:
+    """The index to use: an explicit folder, a name under `root`, or the only index there is."""
+    if name_or_path is not None:
+        path = Path(name_or_path)
+        return path if path.exists() or path.is_absolute() or len(path.parts) > 1 else root / path
+    found = list_indexes(root)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise IndexUnusable(f"no index under {root}/; build one with `faqsearch build faqs/en.yaml`")
+    names = ", ".join(p.name for p in found)
+    raise IndexUnusable(f"several indexes under {root}/ ({names}); choose one with --index NAME")

@@ -1,0 +1,68 @@
+"""Where model files live and how they are downloaded (only LASER needs a download)."""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .errors import DownloadError
+
+MODELS_DIR_ENV = "FAQSEARCH_MODELS_DIR"
+LASER_BASE_URL = "https://dl.fbaipublicfiles.com/laser/models/"
+LASER_CODES, LASER_VOCAB, LASER_CHECKPOINT = (
+    "93langs.fcodes",
+    "93langs.fvocab",
+    "bilstm.93langs.2018-12-26.pt",
+)
+LASER_FILES = (LASER_CODES, LASER_VOCAB, LASER_CHECKPOINT)
+
+
+def models_dir() -> Path:
+    """$FAQSEARCH_MODELS_DIR, else $XDG_CACHE_HOME/faqsearch/models, else ~/.cache/faqsearch/models."""
+    if os.environ.get(MODELS_DIR_ENV):
+        return Path(os.environ[MODELS_DIR_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "faqsearch" / "models"
+
+
+def laser_dir() -> Path:
+    return models_dir() / "laser"
+
+
+def missing_laser_files() -> list[str]:
+    return [name for name in LASER_FILES if not (laser_dir() / name).is_file()]
+
+
+def download_laser(timeout: float = 30.0) -> Path:
+    """Download the three LASER files into laser_dir() with a progress bar; skip those present.
+
+    Each file is written to `<name>.part` and renamed when complete, so an interrupted
+    download never leaves a truncated model behind.
+    """
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    target = laser_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn()) as progress:
+        for name in missing_laser_files():
+            url = LASER_BASE_URL + name
+            part = target / (name + ".part")
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response, part.open("wb") as out:
+                    total = int(response.headers.get("Content-Length") or 0) or None
+                    task = progress.add_task(name, total=total)
+                    while chunk := response.read(1 << 20):
+                        out.write(chunk)
+                        progress.advance(task, len(chunk))
+            except (urllib.error.URLError, OSError) as exc:
+                part.unlink(missing_ok=True)
+                reason = getattr(exc, "reason", exc)
+                raise DownloadError(
+                    f"could not download {url}: {reason}. This needs internet access; on a machine "
+                    f"without it, copy {', '.join(LASER_FILES)} into {target} "
+                    f"(or point ${MODELS_DIR_ENV} at a folder with a laser/ subfolder holding them)"
+                ) from None
+            part.replace(target / name)
+    return target

@@ -1,0 +1,76 @@
+"""Shared fixtures: an isolated models folder, a small FAQ, and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from faqsearch.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_FAQ = ROOT / "faqs" / "en.yaml"
+
+SMALL_FAQ = """\
+language: en
+faqs:
+  - id: cancel-subscription
+    question: How do I cancel my subscription?
+    alternatives:
+      - I want to stop my plan
+    answer: Go to Settings > Billing > Cancel plan.
+    answers:
+      es: Ve a Ajustes > Facturación > Cancelar plan.
+    tags: [billing]
+  - id: reset-password
+    question: How do I reset my password?
+    answer: Click "Forgot password" on the sign-in page.
+  - id: track-order
+    question: Where is my order?
+    alternatives:
+      - How can I track my package?
+    answer: Open Orders and click Track.
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_downloaded_models(tmp_path_factory, monkeypatch):
+    """Tests never see LASER files a developer may have downloaded: `auto` means e5 here."""
+    monkeypatch.setenv("FAQSEARCH_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """An empty project folder as the current directory (so `indexes/` lands in it)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def small_faq(workdir) -> Path:
+    path = workdir / "faqs" / "shop.yaml"
+    path.parent.mkdir()
+    path.write_text(SMALL_FAQ, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def example_faq(workdir) -> Path:
+    """A copy of the shipped example FAQ inside the test's own folder."""
+    path = workdir / "faqs" / "en.yaml"
+    path.parent.mkdir(exist_ok=True)
+    shutil.copy(EXAMPLE_FAQ, path)
+    return path
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process; returns the click Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    return run

@@ -1,0 +1,94 @@
+"""FAQ file validation: every mistake is one line naming file, line and field; exit 2; no index."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SMALL_FAQ
+
+from faqsearch import load_faqs
+
+ENTRY = "  - id: a\n    question: Q?\n    answer: A.\n"
+
+BAD_FILES = [
+    # (name, file text, expected words, expected line or None)
+    ("invalid yaml", "language: en\nfaqs:\n  - id: a\n   question: Q\n", "invalid YAML", 4),
+    ("tab indentation", "language: en\nfaqs:\n\t- id: a\n", "invalid YAML", 3),
+    ("empty file", "", "file is empty", None),
+    ("top level is a list", "- a\n- b\n", "must be a mapping", 1),
+    ("unknown top-level field", "language: en\nversion: 2\nfaqs:\n" + ENTRY, "version: unknown field", 2),
+    ("missing language", "faqs:\n" + ENTRY, "language: missing", 1),
+    ("bad language code", "language: English\nfaqs:\n" + ENTRY, "language: must be an ISO 639-1 code", 1),
+    ("missing faqs", "language: en\n", "faqs: missing", 1),
+    ("empty faqs", "language: en\nfaqs: []\n", "faqs: is empty", 2),
+    ("faqs not a list", "language: en\nfaqs: hello\n", "faqs: must be a list", 2),
+    ("unknown entry field", "language: en\nfaqs:\n" + ENTRY + "    anwser: x\n", "faqs[0].anwser: unknown field", 6),
+    ("missing answer", "language: en\nfaqs:\n  - id: a\n    question: Q?\n", "faqs[0].answer: missing", 3),
+    ("missing id", "language: en\nfaqs:\n  - question: Q?\n    answer: A.\n", "faqs[0].id: missing", 3),
+    ("empty question", "language: en\nfaqs:\n  - id: a\n    question: ''\n    answer: A.\n", "faqs[0].question: is empty", 4),
+    ("blank answer", "language: en\nfaqs:\n  - id: a\n    question: Q?\n    answer: '   '\n", "faqs[0].answer: is empty", 5),
+    ("number as question", "language: en\nfaqs:\n  - id: a\n    question: 42\n    answer: A.\n", "faqs[0].question: must be a text string", 4),
+    ("null answer", "language: en\nfaqs:\n  - id: a\n    question: Q?\n    answer:\n", "faqs[0].answer: must be a text string", 5),
+    ("alternatives not a list", "language: en\nfaqs:\n" + ENTRY + "    alternatives: Q2\n", "faqs[0].alternatives: must be a list", 6),
+    ("empty alternative", "language: en\nfaqs:\n" + ENTRY + "    alternatives: ['']\n", "faqs[0].alternatives[0]: is empty", 6),
+    ("tag not a string", "language: en\nfaqs:\n" + ENTRY + "    tags: [1]\n", "faqs[0].tags[0]: must be a text string", 6),
+    ("answers not a mapping", "language: en\nfaqs:\n" + ENTRY + "    answers: [x]\n", "faqs[0].answers: must be a mapping", 6),
+    ("answers bad language", "language: en\nfaqs:\n" + ENTRY + "    answers:\n      Spanish: x\n", "faqs[0].answers.Spanish: key must be an ISO 639-1 code", 7),
+    ("bad id characters", "language: en\nfaqs:\n  - id: a b\n    question: Q?\n    answer: A.\n", "faqs[0].id: may only contain", 3),
+    ("id is a number", "language: en\nfaqs:\n  - id: 7\n    question: Q?\n    answer: A.\n", "faqs[0].id: must be a text string", 3),
+    ("duplicate key", "language: en\nfaqs:\n  - id: a\n    question: Q?\n    question: R?\n    answer: A.\n", "faqs[0].question: appears twice", 5),
+    ("duplicate id", "language: en\nfaqs:\n" + ENTRY + ENTRY.replace("Q?", "R?"), "duplicate id `a` (first used on line 3)", 6),
+    ("shared phrasing", "language: en\nfaqs:\n" + ENTRY + ENTRY.replace("id: a", "id: b"), "also used by entry `a`", 6),
+]
+
+
+@pytest.mark.parametrize(("text", "words", "line"), [case[1:] for case in BAD_FILES], ids=[c[0] for c in BAD_FILES])
+def test_bad_faq_file_is_one_clear_line_exit_2_and_no_index(cli, workdir, text, words, line):
+    source = workdir / "bad.yaml"
+    source.write_text(text, encoding="utf-8")
+    result = cli("build", str(source))
+    assert result.exit_code == 2
+    message = result.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert words in message
+    location = f"{source}:{line}:" if line else f"{source}:"
+    assert message.startswith(f"error: {location}")
+    assert not (workdir / "indexes").exists()
+
+
+def test_unreadable_files_are_reported(cli, workdir):
+    missing = cli("build", "nope.yaml")
+    assert missing.exit_code == 2 and "nope.yaml: file not found" in missing.stderr
+    binary = workdir / "latin1.yaml"
+    binary.write_bytes("language: en\nfaqs:\n  - id: caf\xe9\n".encode("latin-1"))
+    result = cli("build", str(binary))
+    assert result.exit_code == 2 and "not valid UTF-8" in result.stderr
+
+
+def test_bad_file_does_not_touch_an_existing_index(cli, small_faq):
+    assert cli("build", str(small_faq)).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (small_faq.parent.parent / "indexes" / "shop").iterdir()}
+    small_faq.write_text(SMALL_FAQ + "  - id: broken\n", encoding="utf-8")
+    assert cli("build", str(small_faq)).exit_code == 2
+    after = {p.name: p.read_bytes() for p in (small_faq.parent.parent / "indexes" / "shop").iterdir()}
+    assert after == before
+
+
+def test_valid_file_loads_into_entries(small_faq):
+    faq = load_faqs(small_faq)
+    assert faq.language == "en"
+    assert [e.id for e in faq.entries] == ["cancel-subscription", "reset-password", "track-order"]
+    cancel = faq.entries[0]
+    assert cancel.phrasings == ("How do I cancel my subscription?", "I want to stop my plan")
+    assert cancel.answers == {"es": "Ve a Ajustes > Facturación > Cancelar plan."}
+    assert cancel.tags == ("billing",)
+    assert cancel.answer_in("es", "en") == ("Ve a Ajustes > Facturación > Cancelar plan.", "es")
+    assert cancel.answer_in("de", "en") == ("Go to Settings > Billing > Cancel plan.", "en")
+    assert len(faq.sha256) == 64
+
+
+def test_shipped_example_faq_is_valid_and_realistic():
+    from conftest import EXAMPLE_FAQ
+
+    faq = load_faqs(EXAMPLE_FAQ)
+    assert 30 <= len(faq.entries) <= 50
+    assert sum(len(e.alternatives) for e in faq.entries) >= len(faq.entries)
