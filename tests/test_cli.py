@@ -1,0 +1,145 @@
+"""The command line as the README shows it: build, ask (text, JSON, -k, stdin, --file), models."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def shop(cli, small_faq):
+    result = cli("build", str(small_faq))
+    assert result.exit_code == 0, result.stderr
+    return small_faq
+
+
+def test_build_reports_what_it_built_and_which_encoder(cli, small_faq):
+    result = cli("build", str(small_faq))
+    assert result.exit_code == 0
+    assert "encoder: e5 (auto: LASER not available, using the bundled encoder)" in result.stderr
+    assert "built indexes/shop: 3 entries, 5 phrasings, encoder e5 (384-d)" in result.stdout
+    assert (small_faq.parent.parent / "indexes" / "shop" / "manifest.json").is_file()
+
+
+def test_build_with_an_unknown_or_unavailable_encoder(cli, small_faq):
+    unknown = cli("build", str(small_faq), "--encoder", "bert")
+    assert unknown.exit_code == 2 and "unknown encoder `bert`; choose one of: auto, laser, e5, use" in unknown.stderr
+    laser = cli("build", str(small_faq), "--encoder", "laser")
+    assert laser.exit_code == 2 and "encoder `laser` is not available" in laser.stderr
+    assert not (small_faq.parent.parent / "indexes").exists()
+
+
+def test_ask_prints_the_answer_in_the_query_language(cli, shop):
+    result = cli("ask", "¿Cómo puedo cancelar mi suscripción?")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("cancel-subscription  score ") and lines[0].endswith("[query language: es]")
+    assert lines[1] == "  matched: How do I cancel my subscription?"
+    assert lines[2] == "  answer (es): Ve a Ajustes > Facturación > Cancelar plan."
+
+
+def test_ask_json_schema(cli, shop):
+    result = cli("ask", "--json", "-k", "3", "Wie setze ich mein Passwort zurück?")
+    assert result.exit_code == 0
+    [line] = result.stdout.splitlines()
+    answer = json.loads(line)
+    assert set(answer) == {"query", "language", "match", "candidates"}
+    assert answer["query"] == "Wie setze ich mein Passwort zurück?" and answer["language"] == "de"
+    assert answer["match"]["id"] == "reset-password"
+    assert set(answer["match"]) == {"id", "matched_question", "answer", "answer_language", "score"}
+    assert answer["match"]["answer_language"] == "en"  # the FAQ has no German answer for it
+    ids = [c["id"] for c in answer["candidates"]]
+    assert len(ids) == 3 == len(set(ids)) and ids[0] == "reset-password"
+    assert answer["candidates"][0] == answer["match"]
+
+
+def test_k_counts_entries_not_phrasings(cli, shop):
+    answer = json.loads(cli("ask", "--json", "-k", "10", "track my package").stdout)
+    assert [c["id"] for c in answer["candidates"]][0] == "track-order"
+    assert len(answer["candidates"]) == 3  # only 3 entries exist, 5 phrasings
+
+
+def test_no_match_and_min_score(cli, shop):
+    text = cli("ask", "What is the capital of Australia?")
+    assert text.exit_code == 0 and text.stdout.startswith("no match [en] (closest: ")
+    answer = json.loads(cli("ask", "--json", "What is the capital of Australia?").stdout)
+    assert answer["match"] is None and len(answer["candidates"]) == 1
+    forced = json.loads(cli("ask", "--json", "--min-score", "-1", "What is the capital of Australia?").stdout)
+    assert forced["match"] == forced["candidates"][0]
+    strict = json.loads(cli("ask", "--json", "--min-score", "1.01", "Where is my order?").stdout)
+    assert strict["match"] is None and strict["candidates"][0]["id"] == "track-order"
+
+
+def test_questions_from_stdin_and_file_keep_their_order(cli, shop, workdir):
+    questions = ["Where is my order?", "", "Olvidé mi contraseña", "I want to stop my plan"]
+    result = cli("ask", "--json", "-", input="\n".join(questions) + "\n")
+    assert result.exit_code == 0
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["query"] for a in answers] == [q for q in questions if q]
+    assert [a["candidates"][0]["id"] for a in answers] == ["track-order", "reset-password", "cancel-subscription"]
+    (workdir / "questions.txt").write_text("\n".join(questions), encoding="utf-8")
+    from_file = cli("ask", "--json", "--file", "questions.txt")
+    assert from_file.stdout == result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ((), "no question given"),
+        (("-k", "0", "hi"), "k must be between 1 and 100"),
+        (("--file", "missing.txt"), "cannot read questions from missing.txt"),
+        (("--index", "nope", "hi"), "no index at indexes/nope; build one"),
+    ],
+)
+def test_ask_bad_input(cli, shop, args, words):
+    result = cli("ask", *args)
+    assert result.exit_code == 2 and words in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_ask_needs_index_choice_when_several_exist(cli, shop, workdir):
+    assert cli("build", str(shop), "--index", "indexes/second").exit_code == 0
+    result = cli("ask", "hello")
+    assert result.exit_code == 2 and "several indexes under indexes/ (second, shop)" in result.stderr
+    assert cli("ask", "--index", "second", "Where is my order?").exit_code == 0
+
+
+def test_models_list_says_what_is_available_and_why_not(cli):
+    result = cli("models", "list")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"models folder: {os.environ['FAQSEARCH_MODELS_DIR']}")
+    laser = next(line for line in lines if line.startswith("laser"))
+    assert "unavailable:" in laser and "faqsearch models download laser" in laser
+    assert any(line.startswith("e5     available") for line in lines)
+    assert lines[-1] == "auto   -> e5"
+
+
+def test_models_download_fails_cleanly_without_internet(cli, monkeypatch):
+    monkeypatch.setattr("faqsearch.models.LASER_BASE_URL", "http://127.0.0.1:9/")  # nothing listens there
+    result = cli("models", "download", "laser")
+    assert result.exit_code == 1
+    assert "could not download http://127.0.0.1:9/93langs.fcodes" in result.stderr
+    assert "This needs internet access" in result.stderr and "Traceback" not in result.stderr
+    laser_dir = os.path.join(os.environ["FAQSEARCH_MODELS_DIR"], "laser")
+    assert os.listdir(laser_dir) == []  # no partial files left behind
+    other = cli("models", "download", "e5")
+    assert other.exit_code == 2 and "needs no download" in other.stderr
+
+
+def test_one_shot_process_never_imports_torch(shop):
+    """The e5 path must not pay for torch's import (seconds, hundreds of MB)."""
+    code = (
+        "import sys; from faqsearch.cli import app; "
+        "sys.argv = ['faqsearch', 'ask', 'where is my order'];\n"
+        "try: app()\n"
+        "except SystemExit: pass\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("track-order")
