@@ -75,7 +75,7 @@ def test_no_match_and_min_score(cli, shop):
 
 
 def test_questions_from_stdin_and_file_keep_their_order(cli, shop, workdir):
-    questions = ["Where is my order?", "", "Olvidé mi contraseña", "I want to stop my plan"]
+    questions = ["Where is my order?", "", "Olvidé mi contraseña, ¿cómo la restablezco?", "I want to stop my plan"]
     result = cli("ask", "--json", "-", input="\n".join(questions) + "\n")
     assert result.exit_code == 0
     answers = [json.loads(line) for line in result.stdout.splitlines()]
