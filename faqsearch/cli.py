@@ -53,9 +53,13 @@ def build(
 
 @app.command()
 def ask(
-    questions: Annotated[list[str] | None, typer.Argument(help="Question(s); `-` reads one per line from stdin")] = None,
+    questions: Annotated[
+        list[str] | None, typer.Argument(help="Question(s); `-` reads one per line from stdin")
+    ] = None,
     file: Annotated[Path | None, typer.Option("--file", help="Read questions from a file, one per line")] = None,
-    index: Annotated[str | None, typer.Option(help="Index name under indexes/ or folder [default: the only one]")] = None,
+    index: Annotated[
+        str | None, typer.Option(help="Index name under indexes/ or folder [default: the only one]")
+    ] = None,
     k: Annotated[int, typer.Option("-k", help="How many distinct entries to show")] = 1,
     min_score: Annotated[float | None, typer.Option(help="No-match threshold [default: the index's]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,

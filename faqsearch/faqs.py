@@ -156,7 +156,9 @@ class _Checker:
             id=entry_id,
             question=self.string(fields["question"], f"{name}.question"),
             answer=self.string(fields["answer"], f"{name}.answer"),
-            alternatives=self.strings(fields["alternatives"], f"{name}.alternatives") if "alternatives" in fields else (),
+            alternatives=self.strings(fields["alternatives"], f"{name}.alternatives")
+            if "alternatives" in fields
+            else (),
             answers=self.answers(fields["answers"], f"{name}.answers") if "answers" in fields else {},
             tags=self.strings(fields["tags"], f"{name}.tags") if "tags" in fields else (),
         )
@@ -178,13 +180,19 @@ class _Checker:
         """Ids must be unique, and one phrasing may not point to two different entries."""
         first_id: dict[str, int] = {}
         first_phrasing: dict[str, str] = {}
-        for i, (entry, node) in enumerate(zip(entries, nodes)):
+        for i, (entry, node) in enumerate(zip(entries, nodes, strict=False)):
             if entry.id in first_id:
                 other = nodes[first_id[entry.id]].start_mark.line + 1
-                self.fail(node, f"faqs[{i}].id", f"duplicate id `{entry.id}` (first used on line {other}); ids must be unique")
+                self.fail(
+                    node, f"faqs[{i}].id", f"duplicate id `{entry.id}` (first used on line {other}); ids must be unique"
+                )
             first_id[entry.id] = i
             for phrasing in entry.phrasings:
                 key = phrasing.casefold()
                 owner = first_phrasing.setdefault(key, entry.id)
                 if owner != entry.id:
-                    self.fail(node, f"faqs[{i}]", f"phrasing {phrasing!r} is also used by entry `{owner}`; each phrasing must point to one entry")
+                    self.fail(
+                        node,
+                        f"faqs[{i}]",
+                        f"phrasing {phrasing!r} is also used by entry `{owner}`; each phrasing must point to one entry",
+                    )

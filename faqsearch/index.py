@@ -79,9 +79,9 @@ class Index:
         depth = min(self.vectors.ntotal, k * self._most_phrasings)  # enough rows for k entries
         scores, rows = self.vectors.search(np.ascontiguousarray(queries, dtype=np.float32), depth)
         results = []
-        for query_scores, query_rows in zip(scores, rows):
+        for query_scores, query_rows in zip(scores, rows, strict=False):
             best: dict[int, tuple[int, int, float]] = {}
-            for score, row in zip(query_scores.tolist(), query_rows.tolist()):
+            for score, row in zip(query_scores.tolist(), query_rows.tolist(), strict=False):
                 entry = int(self.row_entry[row])
                 if entry not in best:
                     best[entry] = (entry, row, score)

@@ -13,7 +13,98 @@ from __future__ import annotations
 from functools import cache
 
 # XLM-R / e5's CC-100 languages (ISO 639-1) that py3langid knows; LASER's 93 are nearly all in it.
-ENCODER_LANGUAGES = ["af", "am", "ar", "as", "az", "be", "bg", "bn", "br", "bs", "ca", "cs", "cy", "da", "de", "el", "en", "eo", "es", "et", "eu", "fa", "fi", "fr", "fy", "ga", "gd", "gl", "gu", "ha", "he", "hi", "hr", "hu", "hy", "id", "is", "it", "ja", "jv", "ka", "kk", "km", "kn", "ko", "ku", "ky", "la", "lo", "lt", "lv", "mg", "mk", "ml", "mn", "mr", "ms", "my", "ne", "nl", "no", "om", "or", "pa", "pl", "ps", "pt", "ro", "ru", "sa", "si", "sk", "sl", "so", "sq", "sr", "sv", "sw", "ta", "te", "th", "tl", "tr", "ug", "uk", "ur", "uz", "vi", "xh", "zh"]
+ENCODER_LANGUAGES = [
+    "af",
+    "am",
+    "ar",
+    "as",
+    "az",
+    "be",
+    "bg",
+    "bn",
+    "br",
+    "bs",
+    "ca",
+    "cs",
+    "cy",
+    "da",
+    "de",
+    "el",
+    "en",
+    "eo",
+    "es",
+    "et",
+    "eu",
+    "fa",
+    "fi",
+    "fr",
+    "fy",
+    "ga",
+    "gd",
+    "gl",
+    "gu",
+    "ha",
+    "he",
+    "hi",
+    "hr",
+    "hu",
+    "hy",
+    "id",
+    "is",
+    "it",
+    "ja",
+    "jv",
+    "ka",
+    "kk",
+    "km",
+    "kn",
+    "ko",
+    "ku",
+    "ky",
+    "la",
+    "lo",
+    "lt",
+    "lv",
+    "mg",
+    "mk",
+    "ml",
+    "mn",
+    "mr",
+    "ms",
+    "my",
+    "ne",
+    "nl",
+    "no",
+    "om",
+    "or",
+    "pa",
+    "pl",
+    "ps",
+    "pt",
+    "ro",
+    "ru",
+    "sa",
+    "si",
+    "sk",
+    "sl",
+    "so",
+    "sq",
+    "sr",
+    "sv",
+    "sw",
+    "ta",
+    "te",
+    "th",
+    "tl",
+    "tr",
+    "ug",
+    "uk",
+    "ur",
+    "uz",
+    "vi",
+    "xh",
+    "zh",
+]
 PRIOR_WEIGHT = 10.0
 
 
@@ -29,9 +120,9 @@ def _identifier():
 def detect(text: str, prior: str | None = None) -> str:
     """ISO 639-1 code of the most likely language of `text`; `prior` (the FAQ's language) wins
     unless another language is PRIOR_WEIGHT times more likely."""
-    ranking = _identifier().rank(text)
-    best, best_p = ranking[0]
+    identifier = _identifier()
+    best, best_p = identifier.classify(text)
     if prior is None or best == prior:
-        return best
-    prior_p = next((p for lang, p in ranking if lang == prior), 0.0)
+        return best  # the common case, without ranking every language
+    prior_p = next((p for lang, p in identifier.rank(text) if lang == prior), 0.0)
     return prior if prior_p * PRIOR_WEIGHT >= best_p else best

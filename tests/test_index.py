@@ -114,7 +114,8 @@ def test_index_built_with_an_unavailable_encoder_is_refused(built):
     manifest = json.loads((built.path / "manifest.json").read_text())
     manifest["encoder"]["name"] = "laser"
     (built.path / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexUnusable, match="built with encoder `laser`, which cannot run here.*models download laser"):
+    refused = r"built with encoder `laser`, which cannot run here.*models download laser"
+    with pytest.raises(IndexUnusable, match=refused):
         FAQSearch.open(built.path)
 
 
@@ -164,5 +165,7 @@ def test_locate_index(workdir, small_faq):
     build_index(faq, get_encoder("e5"), workdir / "indexes" / "other")
     (workdir / "indexes" / ".other.building-x").mkdir()  # leftovers of a killed build are not indexes
     assert [p.name for p in list_indexes(workdir / "indexes")] == ["other", "shop"]
-    with pytest.raises(FAQSearchError, match=r"several indexes under indexes/ \(other, shop\); choose one with --index"):
+    with pytest.raises(
+        FAQSearchError, match=r"several indexes under indexes/ \(other, shop\); choose one with --index"
+    ):
         locate_index(None)

@@ -25,7 +25,8 @@ class LaserEncoder(Encoder):
             )
         missing = models.missing_laser_files()
         if missing:
-            return f"model files missing in {models.laser_dir()} ({', '.join(missing)}): run `faqsearch models download laser`"
+            folder = models.laser_dir()
+            return f"model files missing in {folder} ({', '.join(missing)}): run `faqsearch models download laser`"
         return None
 
     def __init__(self) -> None:

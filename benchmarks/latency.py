@@ -1,0 +1,102 @@
+"""Speed of the core engine, per available encoder.
+
+- warm in-process `FAQSearch.ask` latency (p50/p99) for one question, beside the bare encoder
+  call for the same question; their ratio is faqsearch's own overhead (target <= 1.10);
+- cold `faqsearch ask` as a one-shot process (wall time, median of runs);
+- `build` throughput in phrasings embedded per second, for the example FAQ.
+
+Usage: python benchmarks/latency.py [--faq faqs/en.yaml] [--runs 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faqsearch import FAQSearch, load_faqs
+from faqsearch.encoders import ENCODERS, get_encoder
+from faqsearch.index import build_index
+
+QUESTIONS = ["¿cómo cancelo mi suscripción?", "Wie setze ich mein Passwort zurück?", "where is my parcel"]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    return float(np.percentile(np.array(samples) * 1000, q))
+
+
+def warm_latency(faq: FAQSearch, question: str, runs: int) -> tuple[list[float], list[float]]:
+    """Alternate the bare encoder call and the full ask, so both see the same machine state."""
+    encoder = faq.encoder
+    language = faq.ask(question).language
+    for _ in range(20):
+        encoder.encode([question], [language])
+        faq.ask(question)
+    bare, full = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        encoder.encode([question], [language])
+        bare.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        faq.ask(question)
+        full.append(time.perf_counter() - started)
+    return bare, full
+
+
+def cold_ask(index: Path, question: str, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(["faqsearch", "ask", "--index", str(index), question], check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--faq", default="faqs/en.yaml")
+    parser.add_argument("--runs", type=int, default=300)
+    args = parser.parse_args()
+    source = load_faqs(args.faq)
+    phrasings = sum(len(e.phrasings) for e in source.entries)
+    print(f"{args.faq}: {len(source.entries)} entries, {phrasings} phrasings; {args.runs} warm runs per question\n")
+    print("| encoder | question | bare encoder p50 / p99 ms | ask p50 / p99 ms | ask/encoder (p50) |")
+    print("|---|---|---|---|---|")
+    summary = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, cls in ENCODERS.items():
+            if cls.unavailable_reason():
+                print(f"| {name} | not available here: {cls.unavailable_reason()} | | | |")
+                continue
+            encoder = get_encoder(name)
+            builds = []
+            for _ in range(3):
+                started = time.perf_counter()
+                build_index(source, encoder, Path(tmp) / name)
+                builds.append(time.perf_counter() - started)
+            faq = FAQSearch.open(Path(tmp) / name)
+            ratios = []
+            for question in QUESTIONS:
+                bare, full = warm_latency(faq, question, args.runs)
+                ratio = statistics.median(full) / statistics.median(bare)
+                ratios.append(ratio)
+                print(
+                    f"| {name} | {question} | {percentile(bare, 50):.2f} / {percentile(bare, 99):.2f} "
+                    f"| {percentile(full, 50):.2f} / {percentile(full, 99):.2f} | {ratio:.3f} |"
+                )
+            summary.append((name, phrasings / statistics.median(builds), cold_ask(Path(tmp) / name, QUESTIONS[0])))
+    print("\n| encoder | build throughput (phrasings/s, median of 3) | cold `faqsearch ask` (s, median of 5) |")
+    print("|---|---|---|")
+    for name, throughput, cold in summary:
+        print(f"| {name} | {throughput:.0f} | {cold:.2f} |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
