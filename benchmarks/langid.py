@@ -31,6 +31,14 @@ TATOEBA = {
 }  # fmt: skip
 
 
+# Short English chat messages: where a language prior matters most.
+SHORT_ENGLISH = [
+    "how do i cancel", "cancel", "refund please", "my password doesnt work", "where is my package",
+    "change email", "delete account", "student discount?", "gift card", "app keeps crashing",
+    "talk to human", "track order", "is there a family plan", "pause my subscription", "wrong address",
+]  # fmt: skip
+
+
 def score(samples: list[tuple[str, str]], prior: str | None) -> tuple[float, dict[str, float]]:
     per: dict[str, list[bool]] = defaultdict(list)
     for text, language in samples:
@@ -54,6 +62,7 @@ def main() -> None:
         (line, "en") for line in (args.tatoeba / "tatoeba.deu-eng.eng").read_text().splitlines()[: args.per_language]
     ]
     sets = {f"Tatoeba, {len(TATOEBA) + 1} languages x {args.per_language}": tatoeba}
+    sets["short English chat messages (inline)"] = [(text, "en") for text in SHORT_ENGLISH]
     for path in args.queries:
         sets[str(path)] = [(q.question, q.language) for q in load_queries(path)]
     print("| sentences | n | accuracy, no prior | accuracy, prior `en` | worst languages (with prior) |")
