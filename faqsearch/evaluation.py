@@ -48,7 +48,7 @@ def evaluate(faq: FAQSearch, queries: list[LabelledQuery]) -> dict[str, Language
     """Per-language figures for `queries` asked in one batch."""
     answers = faq.ask_many([q.question for q in queries])
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for query, answer in zip(queries, answers, strict=False):
+    for query, answer in zip(queries, answers, strict=True):
         c = counts[query.language]
         if query.expected == NONE:
             c[3] += 1

@@ -180,7 +180,7 @@ class _Checker:
         """Ids must be unique, and one phrasing may not point to two different entries."""
         first_id: dict[str, int] = {}
         first_phrasing: dict[str, str] = {}
-        for i, (entry, node) in enumerate(zip(entries, nodes, strict=False)):
+        for i, (entry, node) in enumerate(zip(entries, nodes, strict=True)):
             if entry.id in first_id:
                 other = nodes[first_id[entry.id]].start_mark.line + 1
                 self.fail(

@@ -5,8 +5,14 @@ Layout of `indexes/<name>/`:
   file and its hash, build time, counts, and the sha256 of the two files below;
 - `entries.json`: the FAQ entries; row i of the FAISS index is the i-th phrasing when the
   entries' phrasings (question, then alternatives) are listed in order;
-- `vectors.faiss`: a `faiss.IndexFlatIP` (exact search: FAQs are small, and exact keeps scores
-  reproducible).
+- `vectors.faiss`: the phrasing vectors in a `faiss.IndexPreTransform` that subtracts their mean
+  and re-normalizes (stored vectors and queries alike) in front of an exact `faiss.IndexFlatIP`,
+  so every inner product is a cosine in the centered space.
+
+Centering removes the direction all sentences of an encoder share (e5 puts nearly every pair
+between 0.7 and 1.0), and an entry scores as the mean cosine over all its phrasings rather
+than its single nearest one: both measured better on held-out questions in 13 languages
+(BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -71,23 +77,23 @@ class Index:
     def __post_init__(self) -> None:
         self.phrasings = [p for entry in self.entries for p in entry.phrasings]
         self.row_entry = np.array([i for i, e in enumerate(self.entries) for _ in e.phrasings])
-        self._most_phrasings = max(len(e.phrasings) for e in self.entries)
+        self._phrasing_counts = np.bincount(self.row_entry)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, int, float]]]:
-        """For each query vector, the k best distinct entries as (entry, phrasing row, cosine),
-        an entry scoring as its nearest phrasing."""
-        depth = min(self.vectors.ntotal, k * self._most_phrasings)  # enough rows for k entries
-        scores, rows = self.vectors.search(np.ascontiguousarray(queries, dtype=np.float32), depth)
+        """For each query vector, the k best distinct entries as (entry, nearest phrasing row,
+        score), an entry scoring as the mean cosine over all its phrasings."""
+        total = self.vectors.ntotal
+        cosines, rows = self.vectors.search(np.ascontiguousarray(queries, dtype=np.float32), total)
         results = []
-        for query_scores, query_rows in zip(scores, rows, strict=False):
-            best: dict[int, tuple[int, int, float]] = {}
-            for score, row in zip(query_scores.tolist(), query_rows.tolist(), strict=False):
-                entry = int(self.row_entry[row])
-                if entry not in best:
-                    best[entry] = (entry, row, score)
-                    if len(best) == k:
-                        break
-            results.append(list(best.values()))
+        for query_cosines, query_rows in zip(cosines, rows, strict=True):
+            row_entries = self.row_entry[query_rows]
+            scores = np.bincount(row_entries, weights=query_cosines, minlength=len(self.entries))
+            scores /= self._phrasing_counts
+            first_row: dict[int, int] = {}  # rows come best first: an entry's first is its nearest
+            for row, entry in zip(query_rows.tolist(), row_entries.tolist(), strict=True):
+                first_row.setdefault(entry, row)
+            best = np.argsort(-scores, kind="stable")[:k].tolist()
+            results.append([(entry, first_row[entry], float(scores[entry])) for entry in best])
         return results
 
 
@@ -99,8 +105,7 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
     started = datetime.now(timezone.utc)
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
     vectors = encoder.encode(phrasings, [faq.language] * len(phrasings))
-    flat = faiss.IndexFlatIP(encoder.dim)
-    flat.add(vectors)
+    flat = _centered_cosine_index(vectors)
     entries_json = json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1)
     vectors_bytes = faiss.serialize_index(flat).tobytes()
     manifest = Manifest(
@@ -169,6 +174,16 @@ def list_indexes(root: Path = DEFAULT_ROOT) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
+
+
+def _centered_cosine_index(vectors: np.ndarray) -> faiss.Index:
+    dim = vectors.shape[1]
+    center = faiss.CenteringTransform(dim)
+    center.train(vectors)
+    index = faiss.IndexPreTransform(faiss.NormalizationTransform(dim, 2.0), faiss.IndexFlatIP(dim))
+    index.prepend_transform(center)
+    index.add(vectors)
+    return index
 
 
 def _sha256(data: bytes) -> str:

@@ -82,7 +82,7 @@ class FAQSearch:
         languages = [langid.detect(q, prior=faq_language) for q in questions]
         results = self.index.search(self.encoder.encode(questions, languages), k)
         answers = []
-        for question, language, found in zip(questions, languages, results, strict=False):
+        for question, language, found in zip(questions, languages, results, strict=True):
             candidates = [self._hit(entry, row, score, language) for entry, row, score in found]
             match = candidates[0] if candidates and candidates[0].score >= threshold else None
             answers.append(Answer(question, language, match, candidates))

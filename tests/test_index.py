@@ -37,17 +37,29 @@ def test_manifest_records_encoder_source_and_counts(built, small_faq):
     assert sorted(p.name for p in built.path.iterdir()) == ["entries.json", "manifest.json", "vectors.faiss"]
 
 
-def test_vectors_are_unit_rows_so_scores_are_cosines(built):
-    index = faiss.read_index(str(built.path / "vectors.faiss"))
-    assert isinstance(index, faiss.IndexFlatIP) and index.ntotal == 5
-    vectors = index.reconstruct_n(0, index.ntotal)
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+def test_scores_are_mean_cosines_in_the_centered_space(built):
+    """Stored rows are the phrasings minus their mean, re-normalized; an entry's score is the
+    mean cosine of the (equally centered) query with its phrasings."""
     encoder = get_encoder("e5")
+    phrasings = encoder.encode(built.phrasings, ["en"] * len(built.phrasings))
+    center = phrasings.mean(axis=0)
+
+    def centered(x):
+        return (x - center) / np.linalg.norm(x - center, axis=1, keepdims=True)
+
+    stored = faiss.read_index(str(built.path / "vectors.faiss"))
+    assert isinstance(stored, faiss.IndexPreTransform) and stored.ntotal == 5
+    flat = faiss.downcast_index(stored.index)
+    assert isinstance(flat, faiss.IndexFlatIP)
+    np.testing.assert_allclose(flat.reconstruct_n(0, 5), centered(phrasings), atol=1e-5)
+
     query = encoder.encode(["Where is my parcel?"], ["en"])
+    cosines = (centered(query) @ centered(phrasings).T)[0]
     [found] = open_index(built.path).search(query, k=3)
-    for _, row, score in found:
-        raw = encoder._model.query(["Where is my parcel?", built.phrasings[row]])
-        assert score == pytest.approx(raw[0] @ raw[1] / np.linalg.norm(raw, axis=1).prod(), abs=1e-5)
+    for entry, row, score in found:
+        rows = np.flatnonzero(built.row_entry == entry)
+        assert score == pytest.approx(cosines[rows].mean(), abs=1e-5)
+        assert row == rows[np.argmax(cosines[rows])]  # the reported phrasing is the entry's nearest
 
 
 def test_search_returns_distinct_entries(built):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLE_FAQ
+
 from faqsearch import FAQSearch, load_faqs
 from faqsearch.encoders import get_encoder
 from faqsearch.evaluation import NONE, evaluate, load_queries, overall
@@ -60,6 +60,7 @@ def test_unrelated_questions_get_no_match(figures):
 def test_answer_comes_in_the_query_language_when_the_faq_has_it(example, question, language, entry):
     answer = example.ask(question)
     assert answer.language == language
-    assert answer.match is not None and answer.match.id == entry
+    best = answer.candidates[0]
+    assert best.id == entry
     expected = next(e for e in example.index.entries if e.id == entry).answers[language]
-    assert (answer.match.answer, answer.match.answer_language) == (expected, language)
+    assert (best.answer, best.answer_language) == (expected, language)

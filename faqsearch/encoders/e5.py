@@ -13,7 +13,7 @@ from .base import Encoder
 class E5Encoder(Encoder):
     name = "e5"
     dim = 384
-    default_min_score = 0.86
+    default_min_score = 0.18
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -13,7 +13,7 @@ from .base import Encoder
 class USEEncoder(Encoder):
     name = "use"
     dim = 512
-    default_min_score = 0.6
+    default_min_score = 0.18
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
