@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from importlib.util import find_spec
 
 import numpy as np
 
@@ -19,11 +20,13 @@ class Encoder(ABC):
     dim: int
     version: str
     default_min_score: float
+    requires: str  # the importable package the encoder runs on
+    install_hint: str
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
         """Why this encoder cannot run here, or None when it can (must not import heavy packages)."""
-        return None
+        return None if find_spec(cls.requires) else f"not installed: {cls.install_hint}"
 
     def encode(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
         """Embed `texts` (each with its ISO 639-1 language) as a (n, dim) float32 array of unit rows."""

