@@ -89,11 +89,12 @@ class Index:
             row_entries = self.row_entry[query_rows]
             scores = np.bincount(row_entries, weights=query_cosines, minlength=len(self.entries))
             scores /= self._phrasing_counts
-            first_row: dict[int, int] = {}  # rows come best first: an entry's first is its nearest
-            for row, entry in zip(query_rows.tolist(), row_entries.tolist(), strict=True):
-                first_row.setdefault(entry, row)
+            nearest_row = np.empty(len(self.entries), dtype=np.int64)
+            # rows come best first, so an entry's first occurrence is its nearest phrasing
+            entries, first = np.unique(row_entries, return_index=True)
+            nearest_row[entries] = query_rows[first]
             best = np.argsort(-scores, kind="stable")[:k].tolist()
-            results.append([(entry, first_row[entry], float(scores[entry])) for entry in best])
+            results.append([(entry, int(nearest_row[entry]), float(scores[entry])) for entry in best])
         return results
 
 
@@ -105,9 +106,9 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
     started = datetime.now(timezone.utc)
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
     vectors = encoder.encode(phrasings, [faq.language] * len(phrasings))
-    flat = _centered_cosine_index(vectors)
+    vectors_index = _centered_cosine_index(vectors)
     entries_json = json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1)
-    vectors_bytes = faiss.serialize_index(flat).tobytes()
+    vectors_bytes = faiss.serialize_index(vectors_index).tobytes()
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         language=faq.language,
@@ -127,7 +128,7 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
         MANIFEST: json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode(),
     }
     _write_atomically(directory, files)
-    return Index(directory, manifest, faq.entries, flat)
+    return Index(directory, manifest, faq.entries, vectors_index)
 
 
 def open_index(directory: Path) -> Index:
