@@ -47,7 +47,7 @@ def build(
     m = built.manifest
     typer.echo(
         f"built {built.path}: {m.entries} entries, {m.phrasings} phrasings, encoder {m.encoder.name} "
-        f"({m.encoder.dim}-d), no-match below {m.min_score}, {seconds:.1f} s"
+        f"({m.encoder.dim}-d), no match below confidence {m.calibration.threshold}, {seconds:.1f} s"
     )
 
 
@@ -61,7 +61,9 @@ def ask(
         str | None, typer.Option(help="Index name under indexes/ or folder [default: the only one]")
     ] = None,
     k: Annotated[int, typer.Option("-k", help="How many distinct entries to show")] = 1,
-    min_score: Annotated[float | None, typer.Option(help="No-match threshold [default: the index's]")] = None,
+    min_confidence: Annotated[
+        float | None, typer.Option(help="No match below this confidence, 0-1 [default: the index's, 0.5]")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,
 ):
     """Answer questions in any language from an index."""
@@ -71,7 +73,7 @@ def ask(
     try:
         texts = _read_questions(questions or [], file)
         faq = FAQSearch.open(locate_index(index))
-        answers = faq.ask_many(texts, k=k, min_score=min_score)
+        answers = faq.ask_many(texts, k=k, min_confidence=min_confidence)
     except FAQSearchError as exc:
         _fail(exc)
     for answer in answers:
@@ -101,18 +103,70 @@ def _print_answer(answer, k: int, show_query: bool) -> None:
         typer.echo(f"> {answer.query}")
     if answer.match is None:
         best = answer.candidates[0] if answer.candidates else None
-        closest = f" (closest: {best.id}, score {best.score:.3f})" if best else ""
+        closest = f" (closest: {best.id}, confidence {best.confidence:.2f})" if best else ""
         typer.echo(f"no match [{answer.language}]{closest}")
     else:
         hit = answer.match
-        typer.echo(f"{hit.id}  score {hit.score:.3f}  [query language: {answer.language}]")
+        typer.echo(f"{hit.id}  confidence {hit.confidence:.2f}  [query language: {answer.language}]")
         typer.echo(f"  matched: {hit.matched_question}")
         typer.echo(f"  answer ({hit.answer_language}): {hit.answer}")
     if k > 1:
         for rank, hit in enumerate(answer.candidates, 1):
-            typer.echo(f"  {rank}. {hit.score:.3f}  {hit.id}: {hit.matched_question}")
+            typer.echo(f"  {rank}. {hit.confidence:.2f} (score {hit.score:.3f})  {hit.id}: {hit.matched_question}")
     if show_query:
         typer.echo("")
+
+
+@app.command("eval")
+def eval_(
+    queries: Annotated[Path, typer.Argument(help="Labelled questions, e.g. tests/queries.yaml")],
+    index: Annotated[
+        str | None, typer.Option(help="Index name under indexes/ or folder [default: the only one]")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole report as one JSON object")] = False,
+    min_accuracy: Annotated[
+        float | None, typer.Option(help="Exit with status 1 if overall accuracy@1 is below this")
+    ] = None,
+):
+    """Measure answer quality on labelled questions: per language, overall, worst confusions."""
+    from .evaluation import evaluate, load_queries
+    from .index import locate_index
+    from .search import FAQSearch
+
+    try:
+        faq = FAQSearch.open(locate_index(index))
+        report = evaluate(faq, load_queries(queries, {e.id for e in faq.index.entries}))
+    except FAQSearchError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        _print_report(report)
+    accuracy = report.overall.accuracy_at_1
+    if min_accuracy is not None and not accuracy >= min_accuracy:
+        typer.echo(f"error: accuracy@1 {accuracy:.3f} is below --min-accuracy {min_accuracy}", err=True)
+        raise typer.Exit(1)
+
+
+def _print_report(report) -> None:
+    def pct(x: float) -> str:
+        return "    -" if x != x else f"{100 * x:5.1f}"  # NaN: no such questions
+
+    typer.echo("language  questions  acc@1  MRR@5  answered  none  rejected")
+    rows = [*report.per_language.items(), ("overall", report.overall)]
+    for language, f in rows:
+        typer.echo(
+            f"{language:9} {f.questions:9}  {pct(f.accuracy_at_1)}  {pct(f.mrr_at_5)}  {pct(f.answered):>8}"
+            f"  {f.unanswerable:4}  {pct(f.rejected):>8}"
+        )
+    typer.echo(
+        f"\nno match: precision {pct(report.no_match_precision)}%, recall {pct(report.no_match_recall)}%; "
+        f"expected calibration error {report.expected_calibration_error:.3f}"
+    )
+    if report.confusions:
+        typer.echo("\nworst confusions (expected -> returned instead):")
+        for c in report.confusions:
+            typer.echo(f"  {c.count:3}  {c.expected} -> {c.returned}   e.g. {c.example!r}")
 
 
 @models_app.command("list")

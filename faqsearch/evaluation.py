@@ -1,67 +1,213 @@
-"""Labelled question files and the figures computed from them (accuracy@1, no-match rates).
+"""Labelled question files and the answer-quality figures computed from them (`faqsearch eval`).
 
-A query file is YAML: `queries:` a list of `{question, expected, language}`, where `expected`
-is an entry id or "none" (the FAQ does not answer it).
+A question file is YAML: `queries:` a list of `{question, expected, language}`, where
+`expected` is an entry id or "none" (the FAQ does not answer it) and `language` (ISO 639-1)
+is optional: questions without one are grouped under the language detected for them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
-
+from .errors import FAQFileError
+from .faqs import LANGUAGE_PATTERN
 from .search import FAQSearch
+from .yamlfile import Checker, compose
 
 NONE = "none"
+RANKS = 5  # MRR@5
+CALIBRATION_BINS = 10
+QUERY_FIELDS = {"question": True, "expected": True, "language": False}
 
 
 @dataclass(frozen=True)
 class LabelledQuery:
     question: str
     expected: str
-    language: str
+    language: str | None = None
+    line: int = 0
 
 
 @dataclass(frozen=True)
-class LanguageFigures:
-    """Figures for one language: answerable questions and unanswerable ("none") ones apart."""
+class Outcome:
+    """What happened to one labelled question."""
 
-    answerable: int
-    correct_at_1: int  # the best candidate is the expected entry, whatever the threshold
-    answered_correctly: int  # ... and it also passed the no-match threshold
-    unanswerable: int
-    rejected: int  # unanswerable questions that correctly got no match
+    query: LabelledQuery
+    language: str  # as labelled, else as detected
+    returned: str  # the best candidate's id
+    confidence: float  # of the best candidate
+    matched: bool  # the best candidate passed the no-match threshold
+    rank: int | None  # 1-based rank of the expected entry among the first RANKS, if there
 
     @property
-    def accuracy_at_1(self) -> float:
-        return self.correct_at_1 / self.answerable if self.answerable else float("nan")
+    def answerable(self) -> bool:
+        return self.query.expected != NONE
+
+    @property
+    def correct(self) -> bool:
+        """The best candidate is the right answer (never, for an unanswerable question)."""
+        return self.rank == 1
 
 
-def load_queries(path: str | Path) -> list[LabelledQuery]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return [LabelledQuery(str(q["question"]), str(q["expected"]), str(q["language"])) for q in data["queries"]]
+@dataclass(frozen=True)
+class Figures:
+    """Figures for a group of questions, answerable and unanswerable ("none") ones apart."""
+
+    questions: int
+    answerable: int
+    accuracy_at_1: float  # the best candidate is the expected entry, whatever the threshold
+    mrr_at_5: float
+    answered: float  # share of answerable questions that passed the no-match threshold
+    answered_correctly: float  # ... and got the expected entry
+    unanswerable: int
+    rejected: float  # share of unanswerable questions that correctly got no match
+
+    @classmethod
+    def of(cls, outcomes: list[Outcome]) -> Figures:
+        answerable = [o for o in outcomes if o.answerable]
+        unanswerable = [o for o in outcomes if not o.answerable]
+        return cls(
+            questions=len(outcomes),
+            answerable=len(answerable),
+            accuracy_at_1=_share(answerable, lambda o: o.correct),
+            mrr_at_5=_mean([1 / o.rank if o.rank else 0.0 for o in answerable]),
+            answered=_share(answerable, lambda o: o.matched),
+            answered_correctly=_share(answerable, lambda o: o.matched and o.correct),
+            unanswerable=len(unanswerable),
+            rejected=_share(unanswerable, lambda o: not o.matched),
+        )
 
 
-def evaluate(faq: FAQSearch, queries: list[LabelledQuery]) -> dict[str, LanguageFigures]:
-    """Per-language figures for `queries` asked in one batch."""
-    answers = faq.ask_many([q.question for q in queries])
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+@dataclass(frozen=True)
+class Confusion:
+    expected: str
+    returned: str
+    count: int
+    example: str
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    """Questions whose best candidate had a confidence in [low, high): how often it was right."""
+
+    low: float
+    high: float
+    questions: int
+    mean_confidence: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class Report:
+    per_language: dict[str, Figures]
+    overall: Figures
+    confusions: list[Confusion]
+    calibration: list[CalibrationBin]
+    expected_calibration_error: float
+    no_match_precision: float  # of the questions given no match, the share that were unanswerable
+    no_match_recall: float  # of the unanswerable questions, the share given no match
+    outcomes: list[Outcome] = field(repr=False, default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON; a figure with no questions behind it (NaN) becomes None."""
+        data = asdict(self)
+        del data["outcomes"]
+        return _nan_to_none(data)
+
+
+def load_queries(path: str | Path, entry_ids: set[str] | None = None) -> list[LabelledQuery]:
+    """Read and validate a question file; with `entry_ids`, every `expected` must be one of them."""
+    path = Path(path)
+    root = compose(path, "a question file with a `queries:` list")
+    checker = Checker(str(path))
+    nodes = checker.sequence(checker.mapping(root, "(top level)", {"queries": True})["queries"], "queries")
+    if not nodes:
+        raise FAQFileError(str(path), "`queries` is empty; add labelled questions")
+    queries = []
+    for i, node in enumerate(nodes):
+        name = f"queries[{i}]"
+        fields = checker.mapping(node, name, QUERY_FIELDS)
+        expected = checker.string(fields["expected"], f"{name}.expected")
+        if entry_ids is not None and expected != NONE and expected not in entry_ids:
+            checker.fail(
+                fields["expected"], f"{name}.expected", f"no entry `{expected}` in the index; use an id or `none`"
+            )
+        language = checker.string(fields["language"], f"{name}.language") if "language" in fields else None
+        if language is not None and not LANGUAGE_PATTERN.match(language):
+            checker.fail(fields["language"], f"{name}.language", "must be an ISO 639-1 code such as `de`")
+        question = checker.string(fields["question"], f"{name}.question")
+        queries.append(LabelledQuery(question, expected, language, node.start_mark.line + 1))
+    return queries
+
+
+def evaluate(faq: FAQSearch, queries: list[LabelledQuery], confusions: int = 10) -> Report:
+    """Ask every question in one batch and compute the figures per language and overall."""
+    answers = faq.ask_many([q.question for q in queries], k=min(RANKS, len(faq.index.entries)))
+    outcomes = []
     for query, answer in zip(queries, answers, strict=True):
-        c = counts[query.language]
-        if query.expected == NONE:
-            c[3] += 1
-            c[4] += answer.match is None
-        else:
-            right = answer.candidates[0].id == query.expected
-            c[0] += 1
-            c[1] += right
-            c[2] += right and answer.match is not None
-    return {language: LanguageFigures(*c) for language, c in sorted(counts.items())}
-
-
-def overall(figures: dict[str, LanguageFigures]) -> LanguageFigures:
-    return LanguageFigures(
-        *(sum(getattr(f, name) for f in figures.values()) for name in LanguageFigures.__dataclass_fields__)
+        ranked = [hit.id for hit in answer.candidates]
+        best = answer.candidates[0]
+        rank = ranked.index(query.expected) + 1 if query.expected in ranked else None
+        language = query.language or answer.language
+        outcomes.append(Outcome(query, language, best.id, best.confidence, answer.match is not None, rank))
+    by_language: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_language.setdefault(outcome.language, []).append(outcome)
+    no_match = [o for o in outcomes if not o.matched]
+    bins, ece = _calibration(outcomes)
+    return Report(
+        per_language={language: Figures.of(group) for language, group in sorted(by_language.items())},
+        overall=Figures.of(outcomes),
+        confusions=_confusions(outcomes, confusions),
+        calibration=bins,
+        expected_calibration_error=ece,
+        no_match_precision=_share(no_match, lambda o: not o.answerable),
+        no_match_recall=_share([o for o in outcomes if not o.answerable], lambda o: not o.matched),
+        outcomes=outcomes,
     )
+
+
+def _confusions(outcomes: list[Outcome], top: int) -> list[Confusion]:
+    """The most frequent (expected, returned instead) pairs among wrong best candidates."""
+    wrong = [o for o in outcomes if not o.correct and (o.answerable or o.matched)]
+    counts = Counter((o.query.expected, o.returned) for o in wrong)
+    examples = {}
+    for o in wrong:
+        examples.setdefault((o.query.expected, o.returned), o.query.question)
+    return [Confusion(e, r, n, examples[(e, r)]) for (e, r), n in counts.most_common(top)]
+
+
+def _calibration(outcomes: list[Outcome]) -> tuple[list[CalibrationBin], float]:
+    """Reliability table of the best candidate's confidence against its being right, and the
+    expected calibration error (bin-size-weighted mean |accuracy - confidence|)."""
+    bins, ece = [], 0.0
+    for b in range(CALIBRATION_BINS):
+        low, high = b / CALIBRATION_BINS, (b + 1) / CALIBRATION_BINS
+        members = [
+            o for o in outcomes if low <= o.confidence < high or (b == CALIBRATION_BINS - 1 and o.confidence == 1)
+        ]
+        if not members:
+            continue
+        confidence = _mean([o.confidence for o in members])
+        accuracy = _share(members, lambda o: o.correct)
+        bins.append(CalibrationBin(low, high, len(members), round(confidence, 4), round(accuracy, 4)))
+        ece += len(members) / len(outcomes) * abs(accuracy - confidence)
+    return bins, round(ece, 4)
+
+
+def _nan_to_none(value):
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
+def _share(items: list, predicate) -> float:
+    return round(sum(map(predicate, items)) / len(items), 4) if items else float("nan")
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else float("nan")

@@ -1,9 +1,5 @@
-"""Load and strictly validate FAQ source files (faqs/*.yaml).
-
-The YAML is walked node by node (not just `safe_load`ed) so that every error can name the
-line and the field it is about, and so that duplicate keys and non-string scalars
-(`id: 123`, `answer: yes`) are caught instead of silently converted.
-"""
+"""Load and strictly validate FAQ source files (faqs/*.yaml): every error names file, line and
+field, and duplicate keys, ids and phrasings are refused."""
 
 from __future__ import annotations
 
@@ -14,11 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from .errors import FAQFileError
+from .yamlfile import Checker, compose
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
-STR_TAG = "tag:yaml.org,2002:str"
 
 TOP_FIELDS = {"language": True, "faqs": True}  # name -> required
 ENTRY_FIELDS = {
@@ -70,27 +65,8 @@ def file_sha256(path: Path) -> str:
 def load_faqs(path: str | Path) -> FAQFile:
     """Read and validate a FAQ file; raise FAQFileError naming file, line and field."""
     path = Path(path)
-    where = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FAQFileError(where, "file not found; pass the path of a FAQ YAML file") from None
-    except IsADirectoryError:
-        raise FAQFileError(where, "is a directory; pass the path of a FAQ YAML file") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FAQFileError(where, f"not valid UTF-8 (byte {exc.start}); save it as UTF-8") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise FAQFileError(where, f"invalid YAML: {exc.problem}", line=line) from None
-    except yaml.YAMLError as exc:
-        raise FAQFileError(where, f"invalid YAML: {exc}") from None
-    if root is None:
-        raise FAQFileError(where, "file is empty; it needs `language:` and `faqs:`")
-    checker = _Checker(where)
+    root = compose(path, "a FAQ YAML file with `language:` and `faqs:`")
+    checker = _FAQChecker(str(path))
     top = checker.mapping(root, "(top level)", TOP_FIELDS)
     language = checker.string(top["language"], "language")
     if not LANGUAGE_PATTERN.match(language):
@@ -103,49 +79,8 @@ def load_faqs(path: str | Path) -> FAQFile:
     return FAQFile(path=path, language=language, entries=tuple(entries), sha256=file_sha256(path))
 
 
-class _Checker:
-    """Validation helpers that know the file name and turn a YAML node into a located error."""
-
-    def __init__(self, where: str):
-        self.where = where
-
-    def fail(self, node: yaml.Node, name: str, message: str):
-        raise FAQFileError(self.where, message, line=node.start_mark.line + 1, field=name)
-
-    def mapping(self, node: yaml.Node, name: str, fields: dict[str, bool]) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            self.fail(node, name, "must be a mapping of `key: value` lines")
-        found: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            prefix = "" if name == "(top level)" else f"{name}."
-            if key not in fields:
-                allowed = ", ".join(fields)
-                self.fail(key_node, f"{prefix}{key}", f"unknown field; allowed: {allowed}")
-            if key in found:
-                self.fail(key_node, f"{prefix}{key}", "appears twice; keep one")
-            found[key] = value_node
-        for key, required in fields.items():
-            if required and key not in found:
-                label = key if name == "(top level)" else f"{name}.{key}"
-                self.fail(node, label, "missing; this field is required")
-        return found
-
-    def string(self, node: yaml.Node, name: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
-            self.fail(node, name, "must be a text string (put it in quotes if it looks like a number or yes/no)")
-        value = " ".join(node.value.split())
-        if not value:
-            self.fail(node, name, "is empty; write some text or remove the field")
-        return value
-
-    def sequence(self, node: yaml.Node, name: str) -> list[yaml.Node]:
-        if not isinstance(node, yaml.SequenceNode):
-            self.fail(node, name, "must be a list (lines starting with `- `)")
-        return node.value
-
-    def strings(self, node: yaml.Node, name: str) -> tuple[str, ...]:
-        return tuple(self.string(item, f"{name}[{i}]") for i, item in enumerate(self.sequence(node, name)))
+class _FAQChecker(Checker):
+    """The FAQ-specific checks on top of the generic located ones."""
 
     def entry(self, node: yaml.Node, name: str) -> FAQEntry:
         fields = self.mapping(node, name, ENTRY_FIELDS)

@@ -7,12 +7,15 @@ Layout of `indexes/<name>/`:
   entries' phrasings (question, then alternatives) are listed in order;
 - `vectors.faiss`: the phrasing vectors in a `faiss.IndexPreTransform` that subtracts their mean
   and re-normalizes (stored vectors and queries alike) in front of an exact `faiss.IndexFlatIP`,
-  so every inner product is a cosine in the centered space.
+  so every inner product is a cosine in the centered space;
+- `languages.json`: per language, the offset subtracted from a question in that language
+  before it is compared (measured on the shipped parallel off-topic sample, see offtopic.py).
 
 Centering removes the direction all sentences of an encoder share (e5 puts nearly every pair
-between 0.7 and 1.0), and an entry scores as the mean cosine over all its phrasings rather
-than its single nearest one: both measured better on held-out questions in 13 languages
-(BENCHMARKS.md).
+between 0.7 and 1.0), the language offset removes most of what separates a question in Tamil
+from the same question in English, and an entry scores as the mean cosine over all its
+phrasings rather than its single nearest one: each measured better on held-out questions in
+14 languages (BENCHMARKS.md). The manifest also holds the confidence calibration.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from . import calibration
+from .calibration import Calibration
 from .encoders import Encoder
 from .errors import IndexUnusable
 from .faqs import FAQEntry, FAQFile, file_sha256
+from .offtopic import encode_sample
 
-FORMAT_VERSION = 1
-MANIFEST, ENTRIES, VECTORS = "manifest.json", "entries.json", "vectors.faiss"
+FORMAT_VERSION = 2
+MANIFEST, ENTRIES, VECTORS, LANGUAGES = "manifest.json", "entries.json", "vectors.faiss", "languages.json"
 DEFAULT_ROOT = Path("indexes")
 
 
@@ -51,7 +57,7 @@ class Manifest:
     format_version: int
     language: str
     encoder: EncoderInfo
-    min_score: float
+    calibration: Calibration
     source_path: str
     source_sha256: str
     built_at: str
@@ -62,40 +68,61 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
-        return cls(**{**data, "encoder": EncoderInfo(**data["encoder"])})
+        return cls(
+            **{**data, "encoder": EncoderInfo(**data["encoder"]), "calibration": Calibration(**data["calibration"])}
+        )
+
+
+class Scorer:
+    """Scores questions against the phrasing vectors: language offset, centering, cosines, and
+    each entry's mean over its phrasings."""
+
+    def __init__(self, vectors: faiss.Index, row_entry: np.ndarray, offsets: dict[str, np.ndarray]):
+        self.vectors, self.row_entry, self.offsets = vectors, row_entry, offsets
+        members = np.zeros((len(row_entry), int(row_entry.max()) + 1), dtype=np.float32)
+        members[np.arange(len(row_entry)), row_entry] = 1
+        self._mean_over_entry = members / members.sum(0)  # cosines (n, rows) @ this = entry scores
+
+    def cosines(self, queries: np.ndarray, languages: list[str]) -> np.ndarray:
+        """(questions, phrasings) cosines in the centered space, in row order, after removing
+        each question's language offset."""
+        shifted = np.array(queries, dtype=np.float32)
+        for i, language in enumerate(languages):
+            if language in self.offsets:
+                shifted[i] -= self.offsets[language]
+        shifted /= np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-12)
+        cosines, rows = self.vectors.search(shifted, self.vectors.ntotal)
+        ordered = np.empty_like(cosines)
+        np.put_along_axis(ordered, rows, cosines, axis=1)
+        return ordered
+
+    def entry_scores(self, cosines: np.ndarray) -> np.ndarray:
+        """(questions, entries): each entry's mean cosine over its phrasings."""
+        return cosines @ self._mean_over_entry
+
+    def nearest_row(self, cosines: np.ndarray, entry: int) -> int:
+        """The row of `entry`'s phrasing nearest to a question, given its row cosines."""
+        rows = np.flatnonzero(self.row_entry == entry)
+        return int(rows[np.argmax(cosines[rows])])
 
 
 @dataclass
 class Index:
-    """A loaded index: manifest, entries, and the FAISS index whose rows are their phrasings."""
+    """A loaded index: manifest, entries, and the scorer over their phrasings."""
 
     path: Path
     manifest: Manifest
     entries: tuple[FAQEntry, ...]
-    vectors: faiss.Index
+    scorer: Scorer
 
     def __post_init__(self) -> None:
         self.phrasings = [p for entry in self.entries for p in entry.phrasings]
-        self.row_entry = np.array([i for i, e in enumerate(self.entries) for _ in e.phrasings])
-        self._phrasing_counts = np.bincount(self.row_entry)
+        self.row_entry = self.scorer.row_entry
 
-    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, int, float]]]:
-        """For each query vector, the k best distinct entries as (entry, nearest phrasing row,
-        score), an entry scoring as the mean cosine over all its phrasings."""
-        total = self.vectors.ntotal
-        cosines, rows = self.vectors.search(np.ascontiguousarray(queries, dtype=np.float32), total)
-        results = []
-        for query_cosines, query_rows in zip(cosines, rows, strict=True):
-            row_entries = self.row_entry[query_rows]
-            scores = np.bincount(row_entries, weights=query_cosines, minlength=len(self.entries))
-            scores /= self._phrasing_counts
-            nearest_row = np.empty(len(self.entries), dtype=np.int64)
-            # rows come best first, so an entry's first occurrence is its nearest phrasing
-            entries, first = np.unique(row_entries, return_index=True)
-            nearest_row[entries] = query_rows[first]
-            best = np.argsort(-scores, kind="stable")[:k].tolist()
-            results.append([(entry, int(nearest_row[entry]), float(scores[entry])) for entry in best])
-        return results
+
+def _row_entry(entries: tuple[FAQEntry, ...]) -> np.ndarray:
+    """Row i of the FAISS index -> the entry its phrasing belongs to."""
+    return np.array([i for i, e in enumerate(entries) for _ in e.phrasings])
 
 
 def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
@@ -107,28 +134,33 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
     vectors = encoder.encode(phrasings, [faq.language] * len(phrasings))
     vectors_index = _centered_cosine_index(vectors)
+    sample = encode_sample(encoder)
+    offsets = sample.language_offsets(faq.language)
+    scorer = Scorer(vectors_index, _row_entry(faq.entries), offsets)
+    offtopic_scores = scorer.entry_scores(scorer.cosines(sample.vectors, sample.languages))
+    phrasing_cosines = scorer.cosines(vectors, [faq.language] * len(phrasings))
+    fitted = calibration.fit(phrasing_cosines, scorer.row_entry, offtopic_scores)
     entries_json = json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1)
+    languages_json = json.dumps({lang: [round(float(x), 7) for x in v] for lang, v in offsets.items()})
     vectors_bytes = faiss.serialize_index(vectors_index).tobytes()
+    files = {ENTRIES: entries_json.encode(), VECTORS: vectors_bytes, LANGUAGES: languages_json.encode()}
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         language=faq.language,
         encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
-        min_score=encoder.default_min_score,
+        calibration=fitted,
         source_path=str(faq.path.resolve()),
         source_sha256=faq.sha256,
         built_at=started.isoformat(timespec="seconds"),
         build_seconds=round((datetime.now(timezone.utc) - started).total_seconds(), 3),
         entries=len(faq.entries),
         phrasings=len(phrasings),
-        files_sha256={ENTRIES: _sha256(entries_json.encode()), VECTORS: _sha256(vectors_bytes)},
+        files_sha256={name: _sha256(data) for name, data in files.items()},
     )
-    files = {
-        ENTRIES: entries_json.encode(),
-        VECTORS: vectors_bytes,
-        MANIFEST: json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode(),
-    }
+    files[MANIFEST] = json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode()
     _write_atomically(directory, files)
-    return Index(directory, manifest, faq.entries, vectors_index)
+    scorer.offsets = _read_offsets(files[LANGUAGES])  # exactly what a reader of the files gets
+    return Index(directory, manifest, faq.entries, scorer)
 
 
 def open_index(directory: Path) -> Index:
@@ -167,7 +199,11 @@ def open_index(directory: Path) -> Index:
         for e in json.loads(contents[ENTRIES])["entries"]
     )
     vectors = faiss.deserialize_index(np.frombuffer(contents[VECTORS], dtype=np.uint8))
-    return Index(directory, manifest, entries, vectors)
+    return Index(directory, manifest, entries, Scorer(vectors, _row_entry(entries), _read_offsets(contents[LANGUAGES])))
+
+
+def _read_offsets(data: bytes) -> dict[str, np.ndarray]:
+    return {lang: np.array(v, dtype=np.float32) for lang, v in json.loads(data).items()}
 
 
 def list_indexes(root: Path = DEFAULT_ROOT) -> list[Path]:

@@ -27,6 +27,12 @@ def models_dir() -> Path:
     return Path(cache) / "faqsearch" / "models"
 
 
+def vectors_cache_dir() -> Path:
+    """Where vectors computed once per encoder (the off-topic sample) are kept between builds."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "faqsearch" / "vectors"
+
+
 def laser_dir() -> Path:
     return models_dir() / "laser"
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import langid
 from .encoders import Encoder, get_encoder
 from .errors import FAQSearchError, IndexUnusable
@@ -22,12 +24,14 @@ class Hit:
     matched_question: str
     answer: str
     answer_language: str
-    score: float
+    score: float  # mean cosine over the entry's phrasings: comparable within one index only
+    confidence: float  # calibrated probability that this entry is the right answer
 
 
 @dataclass(frozen=True)
 class Answer:
-    """The result for one question: `match` is None when nothing passed the threshold."""
+    """The result for one question: `match` is None when the best candidate's confidence is
+    below the threshold."""
 
     query: str
     language: str
@@ -61,15 +65,15 @@ class FAQSearch:
         return cls(index, encoder)
 
     @property
-    def min_score(self) -> float:
-        """The default no-match threshold, recorded in the index by its encoder."""
-        return self.index.manifest.min_score
+    def min_confidence(self) -> float:
+        """The default no-match threshold, recorded in the index by its calibration."""
+        return self.index.manifest.calibration.threshold
 
-    def ask(self, question: str, k: int = 1, min_score: float | None = None) -> Answer:
+    def ask(self, question: str, k: int = 1, min_confidence: float | None = None) -> Answer:
         """The best entry for `question` (or no match), plus the k best candidates."""
-        return self.ask_many([question], k=k, min_score=min_score)[0]
+        return self.ask_many([question], k=k, min_confidence=min_confidence)[0]
 
-    def ask_many(self, questions: Sequence[str], k: int = 1, min_score: float | None = None) -> list[Answer]:
+    def ask_many(self, questions: Sequence[str], k: int = 1, min_confidence: float | None = None) -> list[Answer]:
         """Answer several questions with one batched encoder call; results follow input order."""
         if not 1 <= k <= MAX_K:
             raise FAQSearchError(f"k must be between 1 and {MAX_K}, got {k}")
@@ -77,18 +81,34 @@ class FAQSearch:
         for i, question in enumerate(questions):
             if not question:
                 raise FAQSearchError(f"question {i + 1} is empty; ask something")
-        threshold = self.min_score if min_score is None else min_score
+        threshold = self.min_confidence if min_confidence is None else min_confidence
+        if not 0 <= threshold <= 1:
+            raise FAQSearchError(f"min_confidence must be between 0 and 1, got {threshold}")
         faq_language = self.index.manifest.language
         languages = [langid.detect(q, prior=faq_language) for q in questions]
-        results = self.index.search(self.encoder.encode(questions, languages), k)
+        scorer = self.index.scorer
+        cosines = scorer.cosines(self.encoder.encode(questions, languages), languages)
+        scores = scorer.entry_scores(cosines)
+        confidences = self.index.manifest.calibration.confidence(scores)
         answers = []
-        for question, language, found in zip(questions, languages, results, strict=True):
-            candidates = [self._hit(entry, row, score, language) for entry, row, score in found]
-            match = candidates[0] if candidates and candidates[0].score >= threshold else None
+        for i, (question, language) in enumerate(zip(questions, languages, strict=True)):
+            best = np.argsort(-scores[i], kind="stable")[:k]
+            candidates = [
+                self._hit(e, scorer.nearest_row(cosines[i], e), scores[i, e], confidences[i, e], language)
+                for e in best.tolist()
+            ]
+            match = candidates[0] if candidates[0].confidence >= threshold else None
             answers.append(Answer(question, language, match, candidates))
         return answers
 
-    def _hit(self, entry_index: int, row: int, score: float, language: str) -> Hit:
+    def _hit(self, entry_index: int, row: int, score: float, confidence: float, language: str) -> Hit:
         entry = self.index.entries[entry_index]
         answer, answer_language = entry.answer_in(language, self.index.manifest.language)
-        return Hit(entry.id, self.index.phrasings[row], answer, answer_language, round(score, 4))
+        return Hit(
+            entry.id,
+            self.index.phrasings[row],
+            answer,
+            answer_language,
+            round(float(score), 4),
+            round(float(confidence), 4),
+        )

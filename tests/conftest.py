@@ -35,10 +35,17 @@ faqs:
 """
 
 
+@pytest.fixture(scope="session")
+def vectors_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def no_downloaded_models(tmp_path_factory, monkeypatch):
-    """Tests never see LASER files a developer may have downloaded: `auto` means e5 here."""
+def no_downloaded_models(tmp_path_factory, monkeypatch, vectors_cache):
+    """Tests never see LASER files a developer may have downloaded: `auto` means e5 here. The
+    off-topic sample's vectors are cached once for the whole session, not in the user's cache."""
     monkeypatch.setenv("FAQSEARCH_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(vectors_cache))
 
 
 @pytest.fixture

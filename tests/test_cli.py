@@ -37,7 +37,7 @@ def test_ask_prints_the_answer_in_the_query_language(cli, shop):
     result = cli("ask", "¿Cómo puedo cancelar mi suscripción?")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("cancel-subscription  score ") and lines[0].endswith("[query language: es]")
+    assert lines[0].startswith("cancel-subscription  confidence ") and lines[0].endswith("[query language: es]")
     assert lines[1] == "  matched: How do I cancel my subscription?"
     assert lines[2] == "  answer (es): Ve a Ajustes > Facturación > Cancelar plan."
 
@@ -50,7 +50,7 @@ def test_ask_json_schema(cli, shop):
     assert set(answer) == {"query", "language", "match", "candidates"}
     assert answer["query"] == "Wie setze ich mein Passwort zurück?" and answer["language"] == "de"
     assert answer["match"]["id"] == "reset-password"
-    assert set(answer["match"]) == {"id", "matched_question", "answer", "answer_language", "score"}
+    assert set(answer["match"]) == {"id", "matched_question", "answer", "answer_language", "score", "confidence"}
     assert answer["match"]["answer_language"] == "en"  # the FAQ has no German answer for it
     ids = [c["id"] for c in answer["candidates"]]
     assert len(ids) == 3 == len(set(ids)) and ids[0] == "reset-password"
@@ -63,15 +63,18 @@ def test_k_counts_entries_not_phrasings(cli, shop):
     assert len(answer["candidates"]) == 3  # only 3 entries exist, 5 phrasings
 
 
-def test_no_match_and_min_score(cli, shop):
+def test_no_match_and_min_confidence(cli, shop):
     text = cli("ask", "What is the capital of Australia?")
     assert text.exit_code == 0 and text.stdout.startswith("no match [en] (closest: ")
     answer = json.loads(cli("ask", "--json", "What is the capital of Australia?").stdout)
     assert answer["match"] is None and len(answer["candidates"]) == 1
-    forced = json.loads(cli("ask", "--json", "--min-score", "-1", "What is the capital of Australia?").stdout)
+    assert answer["candidates"][0]["confidence"] < 0.5  # the index's default threshold
+    forced = json.loads(cli("ask", "--json", "--min-confidence", "0", "What is the capital of Australia?").stdout)
     assert forced["match"] == forced["candidates"][0]
-    strict = json.loads(cli("ask", "--json", "--min-score", "1.01", "Where is my order?").stdout)
+    strict = json.loads(cli("ask", "--json", "--min-confidence", "1", "Where is my order?").stdout)
     assert strict["match"] is None and strict["candidates"][0]["id"] == "track-order"
+    wrong = cli("ask", "--min-confidence", "80", "Where is my order?")
+    assert wrong.exit_code == 2 and "min_confidence must be between 0 and 1, got 80.0" in wrong.stderr
 
 
 def test_questions_from_stdin_and_file_keep_their_order(cli, shop, workdir):
@@ -143,3 +146,82 @@ def test_one_shot_process_never_imports_torch(shop):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("track-order")
+
+
+QUESTIONS = """\
+queries:
+  - question: "como cancelo mi plan"
+    expected: cancel-subscription
+    language: es
+  - question: "wo ist mein paket"
+    expected: track-order
+  - question: "olvidé la contraseña"
+    expected: track-order
+    language: es
+  - question: "what is the capital of australia"
+    expected: none
+    language: en
+"""
+
+
+@pytest.fixture
+def questions(workdir):
+    path = workdir / "questions.yaml"
+    path.write_text(QUESTIONS, encoding="utf-8")
+    return path
+
+
+def test_eval_prints_figures_per_language_and_overall(cli, shop, questions):
+    result = cli("eval", str(questions))
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[1:5]}
+    assert set(rows) == {"de", "en", "es", "overall"}  # "wo ist mein paket" has no label: detected as German
+    assert rows["es"][:2] == ["2", "50.0"]  # the mislabelled password question counts as wrong
+    assert rows["overall"][0] == "4"
+    assert "reset-password" in result.stdout.split("worst confusions")[1]
+
+
+def test_eval_json_and_min_accuracy(cli, shop, questions):
+    report = json.loads(cli("eval", "--json", str(questions)).stdout)
+    assert set(report) == {
+        "per_language",
+        "overall",
+        "confusions",
+        "calibration",
+        "expected_calibration_error",
+        "no_match_precision",
+        "no_match_recall",
+    }
+    assert report["overall"]["answerable"] == 3 and report["overall"]["unanswerable"] == 1
+    assert report["overall"]["accuracy_at_1"] == pytest.approx(2 / 3, abs=1e-3)
+    assert report["per_language"]["de"]["unanswerable"] == 0 and report["per_language"]["de"]["rejected"] is None
+    assert report["confusions"][0] == {
+        "expected": "track-order",
+        "returned": "reset-password",
+        "count": 1,
+        "example": "olvidé la contraseña",
+    }
+    assert sum(b["questions"] for b in report["calibration"]) == 4
+    assert cli("eval", str(questions), "--min-accuracy", "0.6").exit_code == 0
+    failed = cli("eval", str(questions), "--min-accuracy", "0.9")
+    assert failed.exit_code == 1 and "accuracy@1 0.667 is below --min-accuracy 0.9" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("expected: none", "expected: capital-cities"),
+            ":11: queries[3].expected: no entry `capital-cities` in the index",
+        ),
+        (("    language: en\n", "    language: english\n"), ":12: queries[3].language: must be an ISO 639-1 code"),
+        (('  - question: "wo ist mein paket"\n    expected', "  - expected"), ":5: queries[1].question: missing"),
+        (("queries:", "questions:"), ":1: questions: unknown field; allowed: queries"),
+    ],
+)
+def test_eval_refuses_a_bad_question_file_with_its_line(cli, shop, questions, edit, message):
+    questions.write_text(QUESTIONS.replace(*edit), encoding="utf-8")
+    result = cli("eval", str(questions))
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {questions}") and message in line

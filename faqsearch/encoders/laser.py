@@ -14,7 +14,6 @@ from .base import Encoder
 
 class LaserEncoder(Encoder):
     name = "laser"
-    default_min_score = 0.18  # not measured: LASER weights cannot be downloaded here
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

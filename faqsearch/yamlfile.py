@@ -1,0 +1,86 @@
+"""Read YAML files node by node, so every validation error can name the file, line and field.
+
+`yaml.safe_load` would lose line numbers and silently turn `id: 123` or `answer: yes` into
+numbers and booleans; walking the composed nodes keeps both. Used for FAQ files and for
+labelled question files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .errors import FAQFileError
+
+STR_TAG = "tag:yaml.org,2002:str"
+
+
+def compose(path: Path, what: str) -> yaml.Node:
+    """The root node of the YAML file at `path` (`what` it should be, for the messages)."""
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FAQFileError(where, f"file not found; pass the path of {what}") from None
+    except IsADirectoryError:
+        raise FAQFileError(where, f"is a directory; pass the path of {what}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FAQFileError(where, f"not valid UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise FAQFileError(where, f"invalid YAML: {exc.problem}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise FAQFileError(where, f"invalid YAML: {exc}") from None
+    if root is None:
+        raise FAQFileError(where, f"file is empty; it should be {what}")
+    return root
+
+
+class Checker:
+    """Validation helpers that know the file name and turn a YAML node into a located error."""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def fail(self, node: yaml.Node, name: str, message: str):
+        raise FAQFileError(self.where, message, line=node.start_mark.line + 1, field=name)
+
+    def mapping(self, node: yaml.Node, name: str, fields: dict[str, bool]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, name, "must be a mapping of `key: value` lines")
+        found: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            prefix = "" if name == "(top level)" else f"{name}."
+            if key not in fields:
+                allowed = ", ".join(fields)
+                self.fail(key_node, f"{prefix}{key}", f"unknown field; allowed: {allowed}")
+            if key in found:
+                self.fail(key_node, f"{prefix}{key}", "appears twice; keep one")
+            found[key] = value_node
+        for key, required in fields.items():
+            if required and key not in found:
+                label = key if name == "(top level)" else f"{name}.{key}"
+                self.fail(node, label, "missing; this field is required")
+        return found
+
+    def string(self, node: yaml.Node, name: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
+            self.fail(node, name, "must be a text string (put it in quotes if it looks like a number or yes/no)")
+        value = " ".join(node.value.split())
+        if not value:
+            self.fail(node, name, "is empty; write some text or remove the field")
+        return value
+
+    def sequence(self, node: yaml.Node, name: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, name, "must be a list (lines starting with `- `)")
+        return node.value
+
+    def strings(self, node: yaml.Node, name: str) -> tuple[str, ...]:
+        return tuple(self.string(item, f"{name}[{i}]") for i, item in enumerate(self.sequence(node, name)))
