@@ -45,5 +45,6 @@ def main() -> None:
                     f"| {total.rejected:.3f} | {report.expected_calibration_error:.3f} | {per} |"
                 )
 
+
 if __name__ == "__main__":
     main()

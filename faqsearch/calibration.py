@@ -58,12 +58,10 @@ def features(scores: np.ndarray, hubness: np.ndarray) -> np.ndarray:
     return np.stack([(scores - hubness - mean) / spread, (scores - other) / spread], axis=-1)
 
 
-def fit(phrasing_cosines: np.ndarray, row_entry: np.ndarray, offtopic_scores: np.ndarray) -> Calibration:
-    """Calibrate from the (phrasings x phrasings) cosines of an index and the (messages x
-    entries) scores of the off-topic sample."""
-    rows, entries = len(row_entry), int(row_entry.max()) + 1
-    members = np.zeros((rows, entries))
-    members[np.arange(rows), row_entry] = 1
+def fit(phrasing_cosines: np.ndarray, members: np.ndarray, offtopic_scores: np.ndarray) -> Calibration:
+    """Calibrate from the (phrasings x phrasings) cosines of an index, its (phrasings x entries)
+    one-hot membership, and the (messages x entries) scores of the off-topic sample."""
+    rows, row_entry = len(members), members.argmax(1)
     counts = members.sum(0)
     sums = phrasing_cosines @ members
     own = (np.arange(rows), row_entry)

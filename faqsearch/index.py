@@ -1,8 +1,8 @@
 """The on-disk index: a FAISS inner-product index over unit vectors plus JSON, written atomically.
 
 Layout of `indexes/<name>/`:
-- `manifest.json`: format version, encoder (name, version, dim), no-match threshold, source
-  file and its hash, build time, counts, and the sha256 of the two files below;
+- `manifest.json`: format version, encoder (name, version, dim), confidence calibration, source
+  file and its hash, build time, counts, and the sha256 of the three files below;
 - `entries.json`: the FAQ entries; row i of the FAISS index is the i-th phrasing when the
   entries' phrasings (question, then alternatives) are listed in order;
 - `vectors.faiss`: the phrasing vectors in a `faiss.IndexPreTransform` that subtracts their mean
@@ -79,9 +79,9 @@ class Scorer:
 
     def __init__(self, vectors: faiss.Index, row_entry: np.ndarray, offsets: dict[str, np.ndarray]):
         self.vectors, self.row_entry, self.offsets = vectors, row_entry, offsets
-        members = np.zeros((len(row_entry), int(row_entry.max()) + 1), dtype=np.float32)
-        members[np.arange(len(row_entry)), row_entry] = 1
-        self._mean_over_entry = members / members.sum(0)  # cosines (n, rows) @ this = entry scores
+        self.members = np.zeros((len(row_entry), int(row_entry.max()) + 1), dtype=np.float32)
+        self.members[np.arange(len(row_entry)), row_entry] = 1  # (phrasings, entries) one-hot
+        self._mean_over_entry = self.members / self.members.sum(0)  # cosines @ this = entry scores
 
     def cosines(self, queries: np.ndarray, languages: list[str]) -> np.ndarray:
         """(questions, phrasings) cosines in the centered space, in row order, after removing
@@ -139,7 +139,7 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
     scorer = Scorer(vectors_index, _row_entry(faq.entries), offsets)
     offtopic_scores = scorer.entry_scores(scorer.cosines(sample.vectors, sample.languages))
     phrasing_cosines = scorer.cosines(vectors, [faq.language] * len(phrasings))
-    fitted = calibration.fit(phrasing_cosines, scorer.row_entry, offtopic_scores)
+    fitted = calibration.fit(phrasing_cosines, scorer.members, offtopic_scores)
     entries_json = json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1)
     languages_json = json.dumps({lang: [round(float(x), 7) for x in v] for lang, v in offsets.items()})
     vectors_bytes = faiss.serialize_index(vectors_index).tobytes()

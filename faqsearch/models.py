@@ -23,14 +23,16 @@ def models_dir() -> Path:
     """$FAQSEARCH_MODELS_DIR, else $XDG_CACHE_HOME/faqsearch/models, else ~/.cache/faqsearch/models."""
     if os.environ.get(MODELS_DIR_ENV):
         return Path(os.environ[MODELS_DIR_ENV]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "faqsearch" / "models"
+    return _cache_root() / "models"
 
 
 def vectors_cache_dir() -> Path:
     """Where vectors computed once per encoder (the off-topic sample) are kept between builds."""
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "faqsearch" / "vectors"
+    return _cache_root() / "vectors"
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "faqsearch"
 
 
 def laser_dir() -> Path:
