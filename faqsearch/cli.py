@@ -15,6 +15,8 @@ from .errors import FAQSearchError
 app = typer.Typer(help="Multilingual FAQ semantic search.", no_args_is_help=True, add_completion=False)
 models_app = typer.Typer(help="List and download encoder models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+sentiment_app = typer.Typer(help="Train and evaluate the sentiment head.", no_args_is_help=True)
+app.add_typer(sentiment_app, name="sentiment")
 
 
 def _fail(exc: FAQSearchError):
@@ -64,6 +66,10 @@ def ask(
     min_confidence: Annotated[
         float | None, typer.Option(help="No match below this confidence, 0-1 [default: the index's, 0.5]")
     ] = None,
+    sentiment: Annotated[bool, typer.Option("--sentiment", help="Also say if the customer is upset")] = False,
+    sentiment_head: Annotated[
+        Path | None, typer.Option(help="Sentiment head folder [default: sentiment/<encoder>, else the shipped one]")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,
 ):
     """Answer questions in any language from an index."""
@@ -72,8 +78,8 @@ def ask(
 
     try:
         texts = _read_questions(questions or [], file)
-        faq = FAQSearch.open(locate_index(index))
-        answers = faq.ask_many(texts, k=k, min_confidence=min_confidence)
+        faq = FAQSearch.open(locate_index(index), sentiment_head=sentiment_head)
+        answers = faq.ask_many(texts, k=k, min_confidence=min_confidence, sentiment=sentiment or bool(sentiment_head))
     except FAQSearchError as exc:
         _fail(exc)
     for answer in answers:
@@ -110,6 +116,8 @@ def _print_answer(answer, k: int, show_query: bool) -> None:
         typer.echo(f"{hit.id}  confidence {hit.confidence:.2f}  [query language: {answer.language}]")
         typer.echo(f"  matched: {hit.matched_question}")
         typer.echo(f"  answer ({hit.answer_language}): {hit.answer}")
+    if answer.sentiment is not None:
+        typer.echo(f"  sentiment: {answer.sentiment.label} ({answer.sentiment.confidence:.2f})")
     if k > 1:
         for rank, hit in enumerate(answer.candidates, 1):
             typer.echo(f"  {rank}. {hit.confidence:.2f} (score {hit.score:.3f})  {hit.id}: {hit.matched_question}")
@@ -167,6 +175,77 @@ def _print_report(report) -> None:
         typer.echo("\nworst confusions (expected -> returned instead):")
         for c in report.confusions:
             typer.echo(f"  {c.count:3}  {c.expected} -> {c.returned}   e.g. {c.example!r}")
+
+
+@sentiment_app.command("train")
+def sentiment_train(
+    train_file: Annotated[Path, typer.Argument(help="Training examples, text<TAB>label per line")],
+    dev: Annotated[Path | None, typer.Option(help="Dev examples (same labels): picks the regularization")] = None,
+    encoder: Annotated[str, typer.Option(help="auto, laser, e5 or use: the encoder of the indexes it serves")] = "auto",
+    out: Annotated[Path | None, typer.Option(help="Output folder [default: sentiment/<encoder>]")] = None,
+):
+    """Fit a sentiment head on labelled examples in one language; it then annotates any language."""
+    from . import sentiment
+    from .encoders import get_encoder
+    from .tsv import load_labelled
+
+    try:
+        train_data = load_labelled(train_file)
+        dev_data = load_labelled(dev) if dev else None
+        enc = get_encoder(encoder)
+        head = sentiment.train(enc, train_data, dev_data, progress=True)
+        target = out or sentiment.DEFAULT_ROOT / enc.name
+        head.save(target)
+    except FAQSearchError as exc:
+        _fail(exc)
+    info = head.info
+    typer.echo(f"labels: {', '.join(f'{k} {n}' for k, n in train_data.label_counts.items())}; C = {info.settings['C']}")
+    for split, scores in info.figures.items():
+        typer.echo(
+            f"{split:5}  {scores.examples:5} examples  accuracy {scores.accuracy:.3f}  macro-F1 {scores.macro_f1:.3f}"
+        )
+    typer.echo(f"saved {target} (encoder {enc.name})")
+
+
+@sentiment_app.command("eval")
+def sentiment_eval(
+    test_file: Annotated[Path, typer.Argument(help="Test examples, text<TAB>label[<TAB>language] per line")],
+    head: Annotated[
+        Path | None, typer.Option(help="Head folder [default: sentiment/<encoder>, else the shipped one]")
+    ] = None,
+    encoder: Annotated[str, typer.Option(help="auto, laser, e5 or use")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="The whole report as one JSON object")] = False,
+):
+    """Accuracy, macro-F1, per-label figures and confusion matrix of a sentiment head."""
+    from . import sentiment
+    from .encoders import get_encoder
+    from .tsv import load_labelled
+
+    try:
+        data = load_labelled(test_file)
+        enc = get_encoder(encoder)
+        report = sentiment.evaluate(sentiment.open_head(enc, head), enc, data, progress=True)
+    except FAQSearchError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        return
+    o = report.overall
+    typer.echo(f"{o.examples} examples  accuracy {o.accuracy:.3f}  macro-F1 {o.macro_f1:.3f}\n")
+    width = max(len(label) for label in report.labels) + 2
+    typer.echo(f"{'label':{width}} precision  recall     F1  support")
+    for label, f in report.per_label.items():
+        typer.echo(f"{label:{width}} {f.precision:9.3f} {f.recall:7.3f} {f.f1:6.3f} {f.support:8}")
+    typer.echo(
+        f"\nconfusion (rows: true label, columns: predicted)\n{'':{width}}"
+        + "".join(f"{label[:8]:>9}" for label in report.labels)
+    )
+    for label, row in zip(report.labels, report.confusion, strict=True):
+        typer.echo(f"{label:{width}}" + "".join(f"{n:9}" for n in row))
+    if len(report.per_language) > 1:
+        typer.echo("\nlanguage  examples  accuracy  macro-F1")
+        for language, s in report.per_language.items():
+            typer.echo(f"{language:9} {s.examples:8} {s.accuracy:9.3f} {s.macro_f1:9.3f}")
 
 
 @models_app.command("list")

@@ -10,8 +10,8 @@ class FAQSearchError(Exception):
     exit_code = 2
 
 
-class FAQFileError(FAQSearchError):
-    """The FAQ source file is invalid; carries the file, line and field of the problem."""
+class InputFileError(FAQSearchError):
+    """An input file (FAQ, labelled questions or examples) is invalid; carries its file, line and field."""
 
     def __init__(self, path: str, message: str, line: int | None = None, field: str | None = None):
         self.path, self.line, self.field = path, line, field

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import FAQFileError
+from .errors import InputFileError
 from .faqs import LANGUAGE_PATTERN
 from .search import FAQSearch
 from .yamlfile import Checker, compose
@@ -124,7 +124,7 @@ def load_queries(path: str | Path, entry_ids: set[str] | None = None) -> list[La
     checker = Checker(str(path))
     nodes = checker.sequence(checker.mapping(root, "(top level)", {"queries": True})["queries"], "queries")
     if not nodes:
-        raise FAQFileError(str(path), "`queries` is empty; add labelled questions")
+        raise InputFileError(str(path), "`queries` is empty; add labelled questions")
     queries = []
     for i, node in enumerate(nodes):
         name = f"queries[{i}]"

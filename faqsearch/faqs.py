@@ -63,7 +63,7 @@ def file_sha256(path: Path) -> str:
 
 
 def load_faqs(path: str | Path) -> FAQFile:
-    """Read and validate a FAQ file; raise FAQFileError naming file, line and field."""
+    """Read and validate a FAQ file; raise InputFileError naming file, line and field."""
     path = Path(path)
     root = compose(path, "a FAQ YAML file with `language:` and `faqs:`")
     checker = _FAQChecker(str(path))

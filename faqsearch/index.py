@@ -22,10 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +30,7 @@ import faiss
 import numpy as np
 
 from . import calibration
+from .atomic import write_folder
 from .calibration import Calibration
 from .encoders import Encoder
 from .errors import IndexUnusable
@@ -158,7 +155,7 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
         files_sha256={name: _sha256(data) for name, data in files.items()},
     )
     files[MANIFEST] = json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode()
-    _write_atomically(directory, files)
+    write_folder(directory, files)
     scorer.offsets = _read_offsets(files[LANGUAGES])  # exactly what a reader of the files gets
     return Index(directory, manifest, faq.entries, scorer)
 
@@ -232,33 +229,6 @@ def _refuse_to_replace_non_index(directory: Path) -> None:
         raise IndexUnusable(
             f"{directory} exists and is not a faqsearch index; choose another output folder with --index"
         )
-
-
-def _write_atomically(directory: Path, files: dict[str, bytes]) -> None:
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
-    building.chmod(0o755)  # mkdtemp makes it private; an index is meant to be read by a server user too
-    try:
-        for name, data in files.items():
-            with open(building / name, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-        previous = None
-        if directory.exists():
-            previous = directory.with_name(f".{directory.name}.previous-{uuid.uuid4().hex[:8]}")
-            directory.rename(previous)
-        try:
-            building.rename(directory)
-        except BaseException:
-            if previous is not None:
-                previous.rename(directory)
-            raise
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)
 
 
 def locate_index(name_or_path: str | None, root: Path = DEFAULT_ROOT) -> Path:

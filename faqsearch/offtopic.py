@@ -8,8 +8,6 @@ because the sample is parallel, to measure each language's offset in the encoder
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,7 +16,7 @@ import numpy as np
 import yaml
 
 from .encoders import Encoder
-from .models import vectors_cache_dir
+from .vectorcache import encode_cached
 
 SAMPLE = Path(__file__).parent / "data" / "offtopic.yaml"
 
@@ -46,22 +44,7 @@ def messages() -> dict[str, tuple[str, ...]]:
 
 
 def encode_sample(encoder: Encoder) -> OfftopicSample:
-    """The sample's vectors, encoded once per encoder version and then read from the cache
-    (about 2,000 sentences: e5 takes ~15 s, too long to repeat on every build)."""
+    """The sample's vectors (about 2,000 sentences: e5 takes ~15 s, so they are cached)."""
     texts = [text for ts in messages().values() for text in ts]
     languages = [lang for lang, ts in messages().items() for _ in ts]
-    key = hashlib.sha256(f"{encoder.name}\n{encoder.version}\n".encode() + SAMPLE.read_bytes()).hexdigest()[:16]
-    path = vectors_cache_dir() / f"offtopic-{encoder.name}-{key}.npy"
-    try:
-        vectors = np.load(path, allow_pickle=False)
-        if vectors.shape == (len(texts), encoder.dim):
-            return OfftopicSample(languages, vectors)
-    except (OSError, ValueError):
-        pass  # not cached yet, or unreadable: encode again
-    vectors = encoder.encode(texts, languages)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-    with open(partial, "wb") as out:
-        np.save(out, vectors, allow_pickle=False)
-    partial.replace(path)
-    return OfftopicSample(languages, vectors)
+    return OfftopicSample(languages, encode_cached(encoder, texts, languages, "offtopic"))

@@ -12,6 +12,7 @@ from . import langid
 from .encoders import Encoder, get_encoder
 from .errors import FAQSearchError, IndexUnusable
 from .index import Index, open_index
+from .sentiment import Sentiment, SentimentHead, open_head
 
 MAX_K = 100
 
@@ -37,6 +38,7 @@ class Answer:
     language: str
     match: Hit | None
     candidates: list[Hit]
+    sentiment: Sentiment | None = None  # when asked for
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,12 +47,16 @@ class Answer:
 class FAQSearch:
     """An index plus the encoder that built it, so queries and entries share one vector space."""
 
-    def __init__(self, index: Index, encoder: Encoder):
+    def __init__(self, index: Index, encoder: Encoder, sentiment_head: str | Path | None = None):
         self.index = index
         self.encoder = encoder
+        self._sentiment_path = None if sentiment_head is None else Path(sentiment_head)
+        self._sentiment_head: SentimentHead | None = None
 
     @classmethod
-    def open(cls, path: str | Path) -> FAQSearch:
+    def open(cls, path: str | Path, sentiment_head: str | Path | None = None) -> FAQSearch:
+        """Open the index at `path`. `sentiment_head` is a head folder; without it, asking for
+        sentiment uses sentiment/<encoder>/ if you trained one, else the shipped head."""
         index = open_index(Path(path))
         info = index.manifest.encoder
         try:
@@ -62,18 +68,28 @@ class FAQSearch:
                 f"{path} was built with {info.name} [{info.version}, {info.dim}-d] but this machine has "
                 f"[{encoder.version}, {encoder.dim}-d]; rebuild it with `faqsearch build {index.manifest.source_path}`"
             )
-        return cls(index, encoder)
+        return cls(index, encoder, sentiment_head)
+
+    @property
+    def sentiment_head(self) -> SentimentHead:
+        """The sentiment head, loaded (and checked against the index's encoder) on first use."""
+        if self._sentiment_head is None:
+            self._sentiment_head = open_head(self.encoder, self._sentiment_path)
+        return self._sentiment_head
 
     @property
     def min_confidence(self) -> float:
         """The default no-match threshold, recorded in the index by its calibration."""
         return self.index.manifest.calibration.threshold
 
-    def ask(self, question: str, k: int = 1, min_confidence: float | None = None) -> Answer:
-        """The best entry for `question` (or no match), plus the k best candidates."""
-        return self.ask_many([question], k=k, min_confidence=min_confidence)[0]
+    def ask(self, question: str, k: int = 1, min_confidence: float | None = None, sentiment: bool = False) -> Answer:
+        """The best entry for `question` (or no match), plus the k best candidates, and with
+        `sentiment` the customer's sentiment."""
+        return self.ask_many([question], k=k, min_confidence=min_confidence, sentiment=sentiment)[0]
 
-    def ask_many(self, questions: Sequence[str], k: int = 1, min_confidence: float | None = None) -> list[Answer]:
+    def ask_many(
+        self, questions: Sequence[str], k: int = 1, min_confidence: float | None = None, sentiment: bool = False
+    ) -> list[Answer]:
         """Answer several questions with one batched encoder call; results follow input order."""
         if not 1 <= k <= MAX_K:
             raise FAQSearchError(f"k must be between 1 and {MAX_K}, got {k}")
@@ -86,19 +102,22 @@ class FAQSearch:
             raise FAQSearchError(f"min_confidence must be between 0 and 1, got {threshold}")
         faq_language = self.index.manifest.language
         languages = [langid.detect(q, prior=faq_language) for q in questions]
+        head = self.sentiment_head if sentiment else None
+        vectors = self.encoder.encode(questions, languages)
+        sentiments = head.predict(vectors) if head else [None] * len(questions)
         scorer = self.index.scorer
-        cosines = scorer.cosines(self.encoder.encode(questions, languages), languages)
+        cosines = scorer.cosines(vectors, languages)
         scores = scorer.entry_scores(cosines)
         confidences = self.index.manifest.calibration.confidence(scores)
         answers = []
-        for i, (question, language) in enumerate(zip(questions, languages, strict=True)):
+        for i, (question, language, feeling) in enumerate(zip(questions, languages, sentiments, strict=True)):
             best = np.argsort(-scores[i], kind="stable")[:k]
             candidates = [
                 self._hit(e, scorer.nearest_row(cosines[i], e), scores[i, e], confidences[i, e], language)
                 for e in best.tolist()
             ]
             match = candidates[0] if candidates[0].confidence >= threshold else None
-            answers.append(Answer(question, language, match, candidates))
+            answers.append(Answer(question, language, match, candidates, feeling))
         return answers
 
     def _hit(self, entry_index: int, row: int, score: float, confidence: float, language: str) -> Hit:

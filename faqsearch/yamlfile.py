@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import FAQFileError
+from .errors import InputFileError
+from .inputs import read_text
 
 STR_TAG = "tag:yaml.org,2002:str"
 
@@ -19,25 +20,16 @@ STR_TAG = "tag:yaml.org,2002:str"
 def compose(path: Path, what: str) -> yaml.Node:
     """The root node of the YAML file at `path` (`what` it should be, for the messages)."""
     where = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FAQFileError(where, f"file not found; pass the path of {what}") from None
-    except IsADirectoryError:
-        raise FAQFileError(where, f"is a directory; pass the path of {what}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FAQFileError(where, f"not valid UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    _, text = read_text(path, what)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise FAQFileError(where, f"invalid YAML: {exc.problem}", line=line) from None
+        raise InputFileError(where, f"invalid YAML: {exc.problem}", line=line) from None
     except yaml.YAMLError as exc:
-        raise FAQFileError(where, f"invalid YAML: {exc}") from None
+        raise InputFileError(where, f"invalid YAML: {exc}") from None
     if root is None:
-        raise FAQFileError(where, f"file is empty; it should be {what}")
+        raise InputFileError(where, f"file is empty; it should be {what}")
     return root
 
 
@@ -48,7 +40,7 @@ class Checker:
         self.where = where
 
     def fail(self, node: yaml.Node, name: str, message: str):
-        raise FAQFileError(self.where, message, line=node.start_mark.line + 1, field=name)
+        raise InputFileError(self.where, message, line=node.start_mark.line + 1, field=name)
 
     def mapping(self, node: yaml.Node, name: str, fields: dict[str, bool]) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):

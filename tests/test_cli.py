@@ -47,7 +47,7 @@ def test_ask_json_schema(cli, shop):
     assert result.exit_code == 0
     [line] = result.stdout.splitlines()
     answer = json.loads(line)
-    assert set(answer) == {"query", "language", "match", "candidates"}
+    assert set(answer) == {"query", "language", "match", "candidates", "sentiment"}
     assert answer["query"] == "Wie setze ich mein Passwort zurück?" and answer["language"] == "de"
     assert answer["match"]["id"] == "reset-password"
     assert set(answer["match"]) == {"id", "matched_question", "answer", "answer_language", "score", "confidence"}

@@ -167,7 +167,7 @@ def test_failed_rebuild_leaves_the_previous_index_intact(built, small_faq, monke
         if len(written) == 2:  # after the first file of the new index is written
             raise failure
 
-    monkeypatch.setattr("faqsearch.index.os.fsync", failing_fsync)
+    monkeypatch.setattr("faqsearch.atomic.os.fsync", failing_fsync)
     changed = load_faqs(small_faq.parent / "shop.yaml")
     with pytest.raises(type(failure)):
         build_index(changed, get_encoder("e5"), built.path)

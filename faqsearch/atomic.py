@@ -1,0 +1,42 @@
+"""Write a folder of files so that readers see the old folder or the new one, never a mix.
+
+The files are written and fsynced in a hidden sibling folder, which is then renamed into
+place; the previous folder is kept aside until the rename succeeded, so a failed or
+interrupted write leaves it as it was. Used for indexes and sentiment heads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+
+def write_folder(directory: Path, files: dict[str, bytes]) -> None:
+    """Make `directory` hold exactly `files` (name -> bytes), all at once."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
+    building.chmod(0o755)  # mkdtemp makes it private; it is meant to be read by a server user too
+    try:
+        for name, data in files.items():
+            with open(building / name, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        previous = None
+        if directory.exists():
+            previous = directory.with_name(f".{directory.name}.previous-{uuid.uuid4().hex[:8]}")
+            directory.rename(previous)
+        try:
+            building.rename(directory)
+        except BaseException:
+            if previous is not None:
+                previous.rename(directory)
+            raise
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
