@@ -177,6 +177,74 @@ def _print_report(report) -> None:
             typer.echo(f"  {c.count:3}  {c.expected} -> {c.returned}   e.g. {c.example!r}")
 
 
+@app.command()
+def serve(
+    index: Annotated[
+        list[str] | None, typer.Option(help="Index name or folder; repeat to serve several [default: all in indexes/]")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs $FAQSEARCH_TOKEN")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    sentiment_head: Annotated[Path | None, typer.Option(help="Sentiment head folder [default: as for ask]")] = None,
+    unanswered_log: Annotated[Path, typer.Option(help="Where questions without a match are appended")] = Path(
+        "indexes/unanswered.jsonl"
+    ),
+):
+    """Serve indexes over HTTP for chatbots (POST /ask, /ask/batch; GET /health, /indexes, /docs, /)."""
+    import uvicorn
+
+    from .index import list_indexes, locate_index
+    from .server import TOKEN_ENV, create_app, loopback, token_from_environment
+
+    token = token_from_environment()
+    try:
+        paths = [locate_index(name) for name in index] if index else list_indexes()
+        if not paths:
+            raise FAQSearchError("no index under indexes/; build one with `faqsearch build faqs/en.yaml`")
+        names = [p.name for p in paths]
+        if len(set(names)) < len(names):
+            raise FAQSearchError(f"two served indexes share a folder name ({', '.join(names)}); rename one")
+        application = create_app(dict(zip(names, paths, strict=True)), sentiment_head, unanswered_log, token)
+    except FAQSearchError as exc:
+        _fail(exc)
+    if not loopback(host) and token is None:
+        typer.secho(
+            f"WARNING: serving on {host} without a token: anyone who can reach this machine can query it. "
+            f"Set ${TOKEN_ENV} to require `Authorization: Bearer <token>`.",
+            err=True,
+            fg="red",
+            bold=True,
+        )
+    typer.echo(f"serving {', '.join(names)} on http://{host}:{port}/ (docs: /docs)", err=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command("unanswered")
+def unanswered_(
+    log: Annotated[Path, typer.Argument(help="The serve log")] = Path("indexes/unanswered.jsonl"),
+    index: Annotated[str | None, typer.Option(help="Only this index's questions")] = None,
+    top: Annotated[int, typer.Option(help="Questions shown per nearest entry")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="All groups as one JSON array")] = False,
+):
+    """Questions that got no match, most frequent first, grouped by their nearest entry."""
+    from dataclasses import asdict
+
+    from .unanswered import summarise
+
+    try:
+        groups = summarise(log, index)
+    except FAQSearchError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([asdict(g) for g in groups], ensure_ascii=False, indent=1))
+        return
+    for group in groups:
+        typer.echo(f"{group.count:5}  nearest: {group.nearest}")
+        for question, count in group.questions[:top]:
+            typer.echo(f"{count:9}  {question}")
+
+
 @sentiment_app.command("train")
 def sentiment_train(
     train_file: Annotated[Path, typer.Argument(help="Training examples, text<TAB>label per line")],

@@ -1,0 +1,306 @@
+"""The HTTP service a chatbot calls (FastAPI on uvicorn): `faqsearch serve`.
+
+Three things make it safe under load:
+- one worker thread owns every encoder call, index reload and log write, so the encoder is
+  never called from two threads at once;
+- questions that arrive within BATCH_WINDOW of each other are answered together, one
+  `ask_many` (one encoder call) per index and set of options, because the encoder is several
+  times cheaper per sentence in a batch;
+- a rebuilt index (a new manifest) is opened on that thread and swapped in by one assignment;
+  requests already holding the old one finish with it, and an index that fails to open (a build
+  still being renamed into place) leaves the old one serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import unanswered
+from .errors import FAQSearchError
+from .index import MANIFEST
+from .search import MAX_K, Answer, FAQSearch
+
+MAX_QUESTION_CHARS = 1000
+MAX_BATCH = 64
+BATCH_WINDOW = 0.004  # seconds to wait for more questions once one has arrived
+RELOAD_SECONDS = 1.0
+TOKEN_ENV = "FAQSEARCH_TOKEN"
+PAGE = Path(__file__).parent / "data" / "page.html"
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    index: str | None = Field(None, description="Which served index; may be left out when only one is served")
+    k: int = Field(1, ge=1, le=MAX_K, description="How many distinct entries to return as candidates")
+    min_confidence: float | None = Field(None, ge=0, le=1, description="No match below this [default: the index's]")
+    sentiment: bool = Field(False, description="Also return the customer's sentiment")
+
+
+def _question(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("is empty; ask something")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ValueError(f"is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
+    return text
+
+
+class AskRequest(Options):
+    question: str = Field(description=f"The customer's question, any language, at most {MAX_QUESTION_CHARS} chars")
+
+    _check = field_validator("question")(classmethod(lambda cls, v: _question(v)))
+
+
+class BatchRequest(Options):
+    questions: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} questions")
+
+    _check = field_validator("questions")(classmethod(lambda cls, v: [_question(q) for q in v]))
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str):
+        self.status, self.message = status, message
+
+
+@dataclass
+class ServedIndex:
+    """One index by name, swapped for its rebuilt version when its manifest changes."""
+
+    name: str
+    path: Path
+    sentiment_head: Path | None
+    faq: FAQSearch = field(init=False)
+    stamp: tuple = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stamp = self._stamp()
+        self.faq = FAQSearch.open(self.path, self.sentiment_head)
+
+    def _stamp(self) -> tuple:
+        try:
+            stat = (self.path / MANIFEST).stat()
+        except OSError:
+            return ()
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def reload_if_rebuilt(self) -> bool:
+        stamp = self._stamp()
+        if not stamp or stamp == self.stamp:
+            return False
+        try:
+            faq = FAQSearch.open(self.path, self.sentiment_head)
+        except FAQSearchError:
+            return False  # mid-rename or broken: keep serving the old one, try again later
+        self.faq, self.stamp = faq, stamp
+        return True
+
+    def describe(self) -> dict:
+        m = self.faq.index.manifest
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "language": m.language,
+            "encoder": {"name": m.encoder.name, "version": m.encoder.version, "dim": m.encoder.dim},
+            "entries": m.entries,
+            "phrasings": m.phrasings,
+            "built_at": m.built_at,
+        }
+
+
+@dataclass
+class _Pending:
+    index: ServedIndex
+    questions: list[str]
+    options: tuple  # k, min_confidence, sentiment
+    done: asyncio.Future
+
+
+class Service:
+    """The served indexes, the batching queue and the worker thread."""
+
+    def __init__(self, indexes: dict[str, Path], sentiment_head: Path | None, unanswered_log: Path | None):
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faqsearch-encoder")
+        self.indexes = {name: ServedIndex(name, path, sentiment_head) for name, path in indexes.items()}
+        self.unanswered_log = unanswered_log
+        self.queue: asyncio.Queue[_Pending] | None = None
+
+    def pick(self, name: str | None) -> ServedIndex:
+        if name is None:
+            if len(self.indexes) == 1:
+                return next(iter(self.indexes.values()))
+            raise BadRequest(400, f"several indexes are served ({', '.join(self.indexes)}); name one in `index`")
+        if name not in self.indexes:
+            raise BadRequest(404, f"no index `{name}` is served; GET /indexes lists them")
+        return self.indexes[name]
+
+    async def ask(self, request: Options, questions: list[str]) -> list[Answer]:
+        served = self.pick(request.index)
+        if request.sentiment:
+            await asyncio.get_running_loop().run_in_executor(self.worker, lambda: served.faq.sentiment_head)
+        done = asyncio.get_running_loop().create_future()
+        options = (request.k, request.min_confidence, request.sentiment)
+        await self.queue.put(_Pending(served, questions, options, done))
+        return await done
+
+    async def batch_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            pending = [await self.queue.get()]
+            await asyncio.sleep(BATCH_WINDOW)
+            while not self.queue.empty():
+                pending.append(self.queue.get_nowait())
+            await loop.run_in_executor(self.worker, self._answer, pending)
+
+    def _answer(self, pending: list[_Pending]) -> None:
+        """On the worker thread: one ask_many per (index, options) group."""
+        groups: dict[tuple, list[_Pending]] = defaultdict(list)
+        for item in pending:
+            groups[(item.index.name, item.options)].append(item)
+        for items in groups.values():
+            faq, (k, min_confidence, sentiment) = items[0].index.faq, items[0].options
+            try:
+                answers = faq.ask_many(
+                    [q for item in items for q in item.questions], k, min_confidence, sentiment=sentiment
+                )
+            except FAQSearchError as exc:
+                for item in items:
+                    item.done.get_loop().call_soon_threadsafe(_settle, item.done, BadRequest(400, str(exc)))
+                continue
+            self._log_unanswered(items[0].index.name, [a for a in answers if a.match is None])
+            for item in items:
+                mine, answers = answers[: len(item.questions)], answers[len(item.questions) :]
+                item.done.get_loop().call_soon_threadsafe(_settle, item.done, mine)
+
+    def _log_unanswered(self, index: str, answers: list[Answer]) -> None:
+        if self.unanswered_log is None or not answers:
+            return
+        self.unanswered_log.parent.mkdir(parents=True, exist_ok=True)
+        with self.unanswered_log.open("a", encoding="utf-8") as log:
+            log.write("".join(unanswered.record(index, a) + "\n" for a in answers))
+
+    async def reload_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(RELOAD_SECONDS)
+            for served in self.indexes.values():
+                await loop.run_in_executor(self.worker, served.reload_if_rebuilt)
+
+
+def _settle(future: asyncio.Future, result) -> None:
+    if not future.done():
+        if isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+
+
+def create_app(
+    indexes: dict[str, Path],
+    sentiment_head: Path | None = None,
+    unanswered_log: Path | None = unanswered.DEFAULT_LOG,
+    token: str | None = None,
+) -> FastAPI:
+    """The app serving `indexes` (name -> folder). With `token`, every endpoint but /health
+    needs `Authorization: Bearer <token>` (the page at / also takes `?token=`; the OpenAPI
+    docs, which hold no data, stay open)."""
+    service = Service(indexes, sentiment_head, unanswered_log)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        service.queue = asyncio.Queue()
+        tasks = [asyncio.create_task(service.batch_forever()), asyncio.create_task(service.reload_forever())]
+        yield
+        for task in tasks:
+            task.cancel()
+        service.worker.shutdown(wait=True)
+
+    def authorized(request: Request) -> None:
+        if token is None or request.url.path == "/health":
+            return
+        given = request.headers.get("authorization", "")
+        if request.url.path == "/" and "token" in request.query_params:
+            given = "Bearer " + request.query_params["token"]
+        if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise BadRequest(401, f"missing or wrong bearer token; send `Authorization: Bearer <${TOKEN_ENV}>`")
+
+    app = FastAPI(
+        title="faqsearch",
+        summary="Multilingual FAQ answers for chatbots",
+        lifespan=lifespan,
+        dependencies=[Depends(authorized)],
+    )
+    app.state.service = service
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": _one_line(exc.errors())}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = "the body is not valid JSON (UTF-8); send a JSON object" if exc.status_code == 400 else exc.detail
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, status_code=500)
+
+    @app.post("/ask", summary="Answer one question (the schema of `faqsearch ask --json`)")
+    async def ask(request: AskRequest) -> dict:
+        [answer] = await service.ask(request, [request.question])
+        return answer.to_dict()
+
+    @app.post("/ask/batch", summary="Answer several questions: {'answers': [one object per question]}")
+    async def ask_batch(request: BatchRequest) -> dict:
+        return {"answers": [a.to_dict() for a in await service.ask(request, request.questions)]}
+
+    @app.get("/health", summary="Liveness: no token needed")
+    async def health() -> dict:
+        return {"status": "ok", "indexes": len(service.indexes)}
+
+    @app.get("/indexes", summary="What is served: encoder, entry count, build time")
+    async def list_indexes() -> list[dict]:
+        return [served.describe() for served in service.indexes.values()]
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return PAGE.read_text(encoding="utf-8")
+
+    return app
+
+
+def _one_line(errors: list[dict]) -> str:
+    """Pydantic's error list as one line: `field: what is wrong`."""
+    parts = []
+    for error in errors[:3]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        message = error.get("msg", "invalid").removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            message = "the body is not valid JSON (UTF-8); send a JSON object"
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def token_from_environment() -> str | None:
+    return os.environ.get(TOKEN_ENV) or None

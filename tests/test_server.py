@@ -1,0 +1,312 @@
+"""`faqsearch serve` as a chatbot and an FAQ author use it: the JSON API, batching, reload of a
+rebuilt index, the unanswered log, the token, bad input (including a fuzz test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from faqsearch import server
+from faqsearch.encoders.e5 import E5Encoder
+from faqsearch.server import MAX_BATCH, MAX_QUESTION_CHARS, create_app
+
+ANSWER_KEYS = {"query", "language", "match", "candidates", "sentiment"}
+
+
+@pytest.fixture
+def shop_index(cli, small_faq) -> Path:
+    assert cli("build", str(small_faq)).exit_code == 0
+    return small_faq.parent.parent / "indexes" / "shop"
+
+
+@pytest.fixture
+def log(workdir) -> Path:
+    return workdir / "unanswered.jsonl"
+
+
+@pytest.fixture
+def client(shop_index, log):
+    with TestClient(create_app({"shop": shop_index}, unanswered_log=log)) as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live(shop_index, log, monkeypatch):
+    """A real uvicorn server on loopback, in a thread; yields its base URL."""
+    monkeypatch.setattr(server, "RELOAD_SECONDS", 0.05)
+    port = free_port()
+    app = create_app({"shop": shop_index}, unanswered_log=log)
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_ask_returns_the_cli_json_schema(client, cli):
+    response = client.post("/ask", json={"question": "¿Cómo puedo cancelar mi suscripción?", "k": 2})
+    assert response.status_code == 200
+    answer = response.json()
+    assert set(answer) == ANSWER_KEYS and answer["sentiment"] is None
+    assert answer["match"]["id"] == "cancel-subscription" and answer["match"]["answer_language"] == "es"
+    assert len(answer["candidates"]) == 2
+    from_cli = json.loads(cli("ask", "--json", "-k", "2", "¿Cómo puedo cancelar mi suscripción?").stdout)
+    assert answer == from_cli
+
+
+def test_batch_answers_in_order_with_sentiment(client):
+    questions = ["where is my package", "thank you, you are wonderful!", "wie setze ich mein passwort zurück"]
+    response = client.post("/ask/batch", json={"questions": questions, "sentiment": True})
+    assert response.status_code == 200
+    answers = response.json()["answers"]
+    assert [a["query"] for a in answers] == questions
+    assert [a["match"]["id"] for a in (answers[0], answers[2])] == ["track-order", "reset-password"]
+    assert answers[1]["sentiment"]["label"] == "positive"
+
+
+def test_health_and_indexes(client, shop_index):
+    assert client.get("/health").json() == {"status": "ok", "indexes": 1}
+    [info] = client.get("/indexes").json()
+    assert info["name"] == "shop" and info["entries"] == 3 and info["encoder"]["name"] == "e5"
+    assert info["built_at"] == json.loads((shop_index / "manifest.json").read_text())["built_at"]
+    assert "/ask/batch" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_several_indexes_chosen_per_request(cli, shop_index, example_faq, log):
+    assert cli("build", str(example_faq)).exit_code == 0
+    indexes = {"shop": shop_index, "en": example_faq.parent.parent / "indexes" / "en"}
+    with TestClient(create_app(indexes, unanswered_log=log)) as client:
+        ambiguous = client.post("/ask", json={"question": "where is my order"})
+        assert ambiguous.status_code == 400 and "several indexes are served (shop, en)" in ambiguous.json()["error"]
+        assert client.post("/ask", json={"question": "where is my order", "index": "shop"}).json()["match"]["id"] == (
+            "track-order"
+        )
+        assert client.post("/ask", json={"question": "is there a student discount", "index": "en"}).json()["match"][
+            "id"
+        ] == ("student-discount")
+        assert sorted(i["name"] for i in client.get("/indexes").json()) == ["en", "shop"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"question": "   "}, 422, "question: is empty; ask something"),
+        ({"question": "x" * (MAX_QUESTION_CHARS + 1)}, 422, f"the limit is {MAX_QUESTION_CHARS}"),
+        ({"question": 42}, 422, "question: Input should be a valid string"),
+        ({"question": "hi", "k": 0}, 422, "k: Input should be greater than or equal to 1"),
+        ({"question": "hi", "k": "3"}, 422, "k: Input should be a valid integer"),
+        ({"question": "hi", "min_confidence": 1.5}, 422, "min_confidence: Input should be less than or equal to 1"),
+        ({"question": "hi", "index": "nope"}, 404, "no index `nope` is served; GET /indexes lists them"),
+        ({"question": "hi", "colour": "red"}, 422, "colour: Extra inputs are not permitted"),
+        ({}, 422, "question: Field required"),
+        ([1, 2], 422, "body: Input should be a valid dictionary"),
+    ],
+)
+def test_bad_requests_get_a_4xx_json_error(client, body, status, message):
+    response = client.post("/ask", json=body)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_bad_bodies_and_batches(client):
+    not_utf8 = client.post("/ask", content=b'{"question": "\xff\xfe"}', headers={"content-type": "application/json"})
+    assert not_utf8.status_code in (400, 422) and "not valid JSON (UTF-8)" in not_utf8.json()["error"]
+    truncated = client.post("/ask", content=b'{"question": ', headers={"content-type": "application/json"})
+    assert truncated.status_code in (400, 422) and "not valid JSON" in truncated.json()["error"]
+    too_many = client.post("/ask/batch", json={"questions": ["hi"] * (MAX_BATCH + 1)})
+    assert too_many.status_code == 422 and f"at most {MAX_BATCH} items" in too_many.json()["error"]
+    empty = client.post("/ask/batch", json={"questions": []})
+    assert empty.status_code == 422
+    assert client.get("/nope").json() == {"error": "Not Found"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.fixed_dictionaries(
+            {"question": st.one_of(st.text(max_size=50), st.integers(), st.none())},
+            optional={
+                "k": st.one_of(st.integers(-5, 200), st.floats(), st.text(max_size=3)),
+                "min_confidence": st.one_of(st.floats(allow_nan=True), st.integers(-2, 2), st.booleans()),
+                "sentiment": st.one_of(st.booleans(), st.text(max_size=3), st.integers()),
+                "index": st.one_of(st.just("shop"), st.text(max_size=5), st.integers()),
+            },
+        ),
+        st.recursive(st.none() | st.booleans() | st.floats() | st.text(max_size=10), st.lists, max_leaves=5),
+    ),
+    path=st.sampled_from(["/ask", "/ask/batch"]),
+)
+def test_fuzzed_requests_never_get_a_500(client, body, path):
+    if path == "/ask/batch" and isinstance(body, dict) and "question" in body:
+        body = {**body, "questions": [body.pop("question")]}
+    content = json.dumps(body).encode()  # NaN and Infinity included, as a sloppy client would send them
+    response = client.post(path, content=content, headers={"content-type": "application/json"})
+    assert response.status_code < 500, response.text
+    assert response.status_code == 200 or "error" in response.json()
+
+
+def test_unanswered_questions_are_logged_and_summarised(client, log, cli):
+    for question in ["what's the weather in Paris", "What's the weather in  paris", "tell me a joke"]:
+        assert client.post("/ask", json={"question": question}).json()["match"] is None
+    assert client.post("/ask", json={"question": "where is my order"}).json()["match"] is not None
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["question"] for line in lines] == ["what's the weather in Paris", "What's the weather in paris",
+                                                    "tell me a joke"]  # fmt: skip
+    assert set(lines[0]) == {"time", "index", "question", "language", "nearest", "best_score", "best_confidence"}
+    summary = json.loads(cli("unanswered", str(log), "--json").stdout)
+    questions = {q: n for group in summary for q, n in group["questions"]}
+    assert questions["what's the weather in paris"] == 2
+    assert sum(group["count"] for group in summary) == 3
+    assert [g["count"] for g in summary] == sorted((g["count"] for g in summary), reverse=True)
+
+
+def test_unanswered_without_a_log(cli, workdir):
+    result = cli("unanswered", "nothing.jsonl")
+    assert result.exit_code == 2 and "nothing.jsonl: no log here yet" in result.stderr
+
+
+def test_token_protects_everything_but_health(shop_index, log):
+    with TestClient(create_app({"shop": shop_index}, unanswered_log=log, token="s3cret")) as client:
+        assert client.get("/health").status_code == 200
+        for response in (client.post("/ask", json={"question": "hi"}), client.get("/indexes"), client.get("/")):
+            assert response.status_code == 401 and "bearer token" in response.json()["error"]
+        wrong = client.get("/indexes", headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = client.post("/ask", json={"question": "hi"}, headers={"authorization": "Bearer s3cret"})
+        assert right.status_code == 200
+        assert client.get("/?token=s3cret").status_code == 200
+
+
+def test_concurrent_requests_share_encoder_calls_on_one_thread(live, monkeypatch):
+    calls, active, overlaps = [], [0], []
+    lock = threading.Lock()
+    embed = E5Encoder._embed
+
+    def watched(self, texts, languages):
+        with lock:
+            active[0] += 1
+            overlaps.append(active[0])
+        calls.append(len(texts))
+        try:
+            return embed(self, texts, languages)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(E5Encoder, "_embed", watched)
+    questions = [f"where is my order number {i}" for i in range(48)]
+    with httpx.Client(base_url=live) as http, ThreadPoolExecutor(16) as pool:
+        responses = list(pool.map(lambda q: http.post("/ask", json={"question": q}), questions))
+    assert all(r.status_code == 200 for r in responses)
+    assert [r.json()["query"] for r in responses] == questions  # each client got its own answer
+    assert all(r.json()["match"]["id"] == "track-order" for r in responses)
+    assert sum(calls) == 48 and len(calls) < 48 and max(calls) > 1  # batched
+    assert max(overlaps) == 1  # never two encoder calls at once
+
+
+def test_a_rebuilt_index_is_swapped_in_without_failing_a_request(live, small_faq, cli):
+    stop, statuses = threading.Event(), []
+
+    def hammer():
+        with httpx.Client(base_url=live) as http:
+            while not stop.is_set():
+                statuses.append(http.post("/ask", json={"question": "where is my order"}).status_code)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    small_faq.write_text(small_faq.read_text().replace("Open Orders", "Open My orders"), encoding="utf-8")
+    assert cli("build", str(small_faq)).exit_code == 0
+    deadline, answer = time.monotonic() + 20, ""
+    with httpx.Client(base_url=live) as http:
+        while "Open My orders" not in answer and time.monotonic() < deadline:
+            answer = http.post("/ask", json={"question": "where is my order"}).json()["match"]["answer"]
+            time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert "Open My orders" in answer
+    assert len(statuses) > 10 and set(statuses) == {200}
+
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Debian's headless chromium through its own chromedriver (never a downloaded one)."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromedriver are missing: apt-get install chromium chromium-driver")
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1200,900",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        f"--user-data-dir={tmp_path}",
+    ):
+        options.add_argument(argument)  # fmt: skip
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_web_page_shows_the_answer(live, browser, tmp_path):
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(live + "/")
+    wait = WebDriverWait(browser, 20)
+    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "index"), "shop (e5, 3 entries)"))
+    result = browser.find_element(By.ID, "result")
+    result.screenshot(str(tmp_path / "before.png"))
+    browser.find_element(By.ID, "question").send_keys("¿Cómo puedo cancelar mi suscripción?")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "answer"), "Cancelar plan"))
+    assert "cancel-subscription" in browser.find_element(By.ID, "answer").text
+    assert browser.find_element(By.ID, "language").text == "es"
+    assert re.fullmatch(r"(negative|neutral|positive) \(\d\.\d\d\)", browser.find_element(By.ID, "sentiment").text)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#result tr")) == 1 + 3  # header + every entry (k=5)
+    result.screenshot(str(tmp_path / "after.png"))
+    before, after = (Image.open(tmp_path / f"{name}.png").convert("L") for name in ("before", "after"))
+    inked = sum(after.histogram()[:128])  # dark pixels: rendered text
+    assert inked > 500 and inked > 10 * (sum(before.histogram()[:128]) + 1)
+    assert after.crop((0, 0, after.width, 60)).getextrema()[0] < 128  # the answer box at the top has text
