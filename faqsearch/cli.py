@@ -18,6 +18,16 @@ app.add_typer(models_app, name="models")
 sentiment_app = typer.Typer(help="Train and evaluate the sentiment head.", no_args_is_help=True)
 app.add_typer(sentiment_app, name="sentiment")
 
+# Options several commands share.
+IndexChoice = Annotated[
+    str | None, typer.Option("--index", help="Index name under indexes/ or folder [default: the only one]")
+]
+HeadChoice = Annotated[
+    Path | None, typer.Option(help="Sentiment head folder [default: sentiment/<encoder>, else the shipped one]")
+]
+JSONReport = Annotated[bool, typer.Option("--json", help="The whole report as one JSON object")]
+UNANSWERED_LOG = "[default: indexes/unanswered.jsonl]"
+
 
 def _fail(exc: FAQSearchError):
     typer.echo(f"error: {exc}", err=True)
@@ -59,17 +69,13 @@ def ask(
         list[str] | None, typer.Argument(help="Question(s); `-` reads one per line from stdin")
     ] = None,
     file: Annotated[Path | None, typer.Option("--file", help="Read questions from a file, one per line")] = None,
-    index: Annotated[
-        str | None, typer.Option(help="Index name under indexes/ or folder [default: the only one]")
-    ] = None,
+    index: IndexChoice = None,
     k: Annotated[int, typer.Option("-k", help="How many distinct entries to show")] = 1,
     min_confidence: Annotated[
         float | None, typer.Option(help="No match below this confidence, 0-1 [default: the index's, 0.5]")
     ] = None,
     sentiment: Annotated[bool, typer.Option("--sentiment", help="Also say if the customer is upset")] = False,
-    sentiment_head: Annotated[
-        Path | None, typer.Option(help="Sentiment head folder [default: sentiment/<encoder>, else the shipped one]")
-    ] = None,
+    sentiment_head: HeadChoice = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,
 ):
     """Answer questions in any language from an index."""
@@ -128,10 +134,8 @@ def _print_answer(answer, k: int, show_query: bool) -> None:
 @app.command("eval")
 def eval_(
     queries: Annotated[Path, typer.Argument(help="Labelled questions, e.g. tests/queries.yaml")],
-    index: Annotated[
-        str | None, typer.Option(help="Index name under indexes/ or folder [default: the only one]")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="The whole report as one JSON object")] = False,
+    index: IndexChoice = None,
+    as_json: JSONReport = False,
     min_accuracy: Annotated[
         float | None, typer.Option(help="Exit with status 1 if overall accuracy@1 is below this")
     ] = None,
@@ -186,16 +190,17 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    sentiment_head: Annotated[Path | None, typer.Option(help="Sentiment head folder [default: as for ask]")] = None,
-    unanswered_log: Annotated[Path, typer.Option(help="Where questions without a match are appended")] = Path(
-        "indexes/unanswered.jsonl"
-    ),
+    sentiment_head: HeadChoice = None,
+    unanswered_log: Annotated[
+        Path | None, typer.Option(help=f"Where questions without a match are appended {UNANSWERED_LOG}")
+    ] = None,
 ):
     """Serve indexes over HTTP for chatbots (POST /ask, /ask/batch; GET /health, /indexes, /docs, /)."""
     import uvicorn
 
     from .index import list_indexes, locate_index
     from .server import TOKEN_ENV, create_app, loopback, token_from_environment
+    from .unanswered import DEFAULT_LOG
 
     token = token_from_environment()
     try:
@@ -205,7 +210,9 @@ def serve(
         names = [p.name for p in paths]
         if len(set(names)) < len(names):
             raise FAQSearchError(f"two served indexes share a folder name ({', '.join(names)}); rename one")
-        application = create_app(dict(zip(names, paths, strict=True)), sentiment_head, unanswered_log, token)
+        application = create_app(
+            dict(zip(names, paths, strict=True)), sentiment_head, unanswered_log or DEFAULT_LOG, token
+        )
     except FAQSearchError as exc:
         _fail(exc)
     if not loopback(host) and token is None:
@@ -222,7 +229,7 @@ def serve(
 
 @app.command("unanswered")
 def unanswered_(
-    log: Annotated[Path, typer.Argument(help="The serve log")] = Path("indexes/unanswered.jsonl"),
+    log: Annotated[Path | None, typer.Argument(help=f"The serve log {UNANSWERED_LOG}")] = None,
     index: Annotated[str | None, typer.Option(help="Only this index's questions")] = None,
     top: Annotated[int, typer.Option(help="Questions shown per nearest entry")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="All groups as one JSON array")] = False,
@@ -230,10 +237,10 @@ def unanswered_(
     """Questions that got no match, most frequent first, grouped by their nearest entry."""
     from dataclasses import asdict
 
-    from .unanswered import summarise
+    from .unanswered import DEFAULT_LOG, summarise
 
     try:
-        groups = summarise(log, index)
+        groups = summarise(log or DEFAULT_LOG, index)
     except FAQSearchError as exc:
         _fail(exc)
     if as_json:
@@ -278,11 +285,9 @@ def sentiment_train(
 @sentiment_app.command("eval")
 def sentiment_eval(
     test_file: Annotated[Path, typer.Argument(help="Test examples, text<TAB>label[<TAB>language] per line")],
-    head: Annotated[
-        Path | None, typer.Option(help="Head folder [default: sentiment/<encoder>, else the shipped one]")
-    ] = None,
+    head: HeadChoice = None,
     encoder: Annotated[str, typer.Option(help="auto, laser, e5 or use")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="The whole report as one JSON object")] = False,
+    as_json: JSONReport = False,
 ):
     """Accuracy, macro-F1, per-label figures and confusion matrix of a sentiment head."""
     from . import sentiment

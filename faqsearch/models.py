@@ -27,7 +27,7 @@ def models_dir() -> Path:
 
 
 def vectors_cache_dir() -> Path:
-    """Where vectors computed once per encoder (the off-topic sample) are kept between builds."""
+    """Where vectors computed once per encoder version (the off-topic sample, sentiment examples) are kept."""
     return _cache_root() / "vectors"
 
 

@@ -163,7 +163,7 @@ def train(
             "the dev file must use the same label set",
         )
     x, y = embed(encoder, train_data, progress)[0], _targets(train_data, labels)
-    keep = _without_language_directions(encoder, encoder.dim)
+    keep = _without_language_directions(encoder)
     dev = None if dev_data is None else (embed(encoder, dev_data, progress)[0], _targets(dev_data, labels))
     best = None
     for c in C_GRID if dev else (DEFAULT_C,):
@@ -250,7 +250,7 @@ def evaluate(head: SentimentHead, encoder: Encoder, data: LabelledFile, progress
     )
 
 
-def _without_language_directions(encoder: Encoder, dim: int) -> np.ndarray:
+def _without_language_directions(encoder: Encoder) -> np.ndarray:
     """The (dim, dim) projection that removes the LANGUAGE_DIRECTIONS principal directions of
     the per-language means of the off-topic sample (identity if there are fewer languages)."""
     sample = encode_sample(encoder)
@@ -258,7 +258,7 @@ def _without_language_directions(encoder: Encoder, dim: int) -> np.ndarray:
     means = np.stack([sample.vectors[codes == lang].mean(0) for lang in dict.fromkeys(sample.languages)])
     _, _, directions = np.linalg.svd(means - means.mean(0), full_matrices=False)
     top = directions[: min(LANGUAGE_DIRECTIONS, len(means) - 1)]
-    return np.eye(dim, dtype=np.float32) - top.T @ top
+    return np.eye(encoder.dim, dtype=np.float32) - top.T @ top
 
 
 def _targets(data: LabelledFile, labels: list[str]) -> np.ndarray:

@@ -19,7 +19,7 @@ import secrets
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -62,13 +62,19 @@ def _question(text: str) -> str:
 class AskRequest(Options):
     question: str = Field(description=f"The customer's question, any language, at most {MAX_QUESTION_CHARS} chars")
 
-    _check = field_validator("question")(classmethod(lambda cls, v: _question(v)))
+    @field_validator("question")
+    @classmethod
+    def _check(cls, question: str) -> str:
+        return _question(question)
 
 
 class BatchRequest(Options):
     questions: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} questions")
 
-    _check = field_validator("questions")(classmethod(lambda cls, v: [_question(q) for q in v]))
+    @field_validator("questions")
+    @classmethod
+    def _check(cls, questions: list[str]) -> list[str]:
+        return [_question(q) for q in questions]
 
 
 class BadRequest(Exception):
@@ -114,7 +120,7 @@ class ServedIndex:
             "name": self.name,
             "path": str(self.path),
             "language": m.language,
-            "encoder": {"name": m.encoder.name, "version": m.encoder.version, "dim": m.encoder.dim},
+            "encoder": asdict(m.encoder),
             "entries": m.entries,
             "phrasings": m.phrasings,
             "built_at": m.built_at,
@@ -149,8 +155,6 @@ class Service:
 
     async def ask(self, request: Options, questions: list[str]) -> list[Answer]:
         served = self.pick(request.index)
-        if request.sentiment:
-            await asyncio.get_running_loop().run_in_executor(self.worker, lambda: served.faq.sentiment_head)
         done = asyncio.get_running_loop().create_future()
         options = (request.k, request.min_confidence, request.sentiment)
         await self.queue.put(_Pending(served, questions, options, done))
