@@ -56,7 +56,8 @@ def summarise(path: Path, index: str | None = None) -> list[Group]:
             item = json.loads(line)
             question = " ".join(str(item["question"]).split())
         except (ValueError, KeyError, TypeError):
-            raise InputFileError(str(path), "not a log line written by faqsearch serve", line=number) from None
+            message = "not a log line written by faqsearch serve; remove the line or pass the serve log"
+            raise InputFileError(str(path), message, line=number) from None
         if index is None or item.get("index") == index:
             groups[item.get("nearest") or "-"][question.lower()] += 1
     ordered = sorted(groups.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
