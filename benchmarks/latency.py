@@ -53,7 +53,8 @@ def cold_ask(index: Path, question: str, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(["faqsearch", "ask", "--index", str(index), question], check=True, capture_output=True)
+        faqsearch = str(Path(sys.executable).parent / "faqsearch")
+        subprocess.run([faqsearch, "ask", "--index", str(index), question], check=True, capture_output=True)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 

