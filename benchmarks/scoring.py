@@ -12,7 +12,10 @@ embeddings, so the only difference between rows is the scoring:
   (tokens of the FAQ text with a digit, an inner capital, or a capital not starting a sentence,
   weighted by how few entries mention them);
 - +hubness: each entry's score minus its hubness (the mean of its 50 highest scores over the
-  off-topic sample, CSLS-style), full or half, as the ranking score.
+  off-topic sample, CSLS-style), full or half, as the ranking score;
+- +k directions: after the offsets, the top k principal directions of the off-topic sample's
+  per-language means (directions that say which language a sentence is in) are projected out
+  of queries and phrasings alike (the low-rank language subspace of Xie et al. 2022).
 
 Reports accuracy@1 (overall, English, worst language, spread) and the AUC of the best score for
 right answers against unanswerable questions (how well a threshold can separate them).
@@ -109,25 +112,34 @@ def main() -> None:
         off = unit(sample.vectors - np.stack([offsets.get(x, np.zeros(encoder.dim)) for x in sample.languages]))
         off_scores = entry_scores(unit(off - center), unit(phrasings - center), row_entry, "mean")
         hubness = -np.sort(-off_scores, axis=0)[:50].mean(0)
+        codes = np.array(sample.languages)
+        means = np.stack([sample.vectors[codes == x].mean(0) for x in dict.fromkeys(sample.languages)])
+        directions = np.linalg.svd(means - means.mean(0), full_matrices=False)[2]
         variants = {
-            "nearest, raw (plain nearest neighbour)": ("nearest", False, False, False, 0),
-            "mean, raw": ("mean", False, False, False, 0),
-            "nearest, centered": ("nearest", True, False, False, 0),
-            "mean, centered": ("mean", True, False, False, 0),
-            "mean, centered, +language (shipped)": ("mean", True, True, False, 0),
-            "mean, centered, +names": ("mean", True, False, True, 0),
-            "mean, centered, +language +names": ("mean", True, True, True, 0),
-            "mean, centered, +language +hubness": ("mean", True, True, False, 1),
-            "mean, centered, +language +half hubness": ("mean", True, True, False, 0.5),
+            "nearest, raw (plain nearest neighbour)": ("nearest", False, False, False, 0, 0),
+            "mean, raw": ("mean", False, False, False, 0, 0),
+            "nearest, centered": ("nearest", True, False, False, 0, 0),
+            "mean, centered": ("mean", True, False, False, 0, 0),
+            "mean, centered, +language (shipped)": ("mean", True, True, False, 0, 0),
+            "mean, centered, +names": ("mean", True, False, True, 0, 0),
+            "mean, centered, +language +names": ("mean", True, True, True, 0, 0),
+            "mean, centered, +language +hubness": ("mean", True, True, False, 1, 0),
+            "mean, centered, +language +half hubness": ("mean", True, True, False, 0.5, 0),
+            **{
+                f"mean, centered, +language +{k} directions": ("mean", True, True, False, 0, k)
+                for k in (1, 4, 8, 16, 32)
+            },
         }
         print(f"\n{path}: {len(queries)} questions, {args.encoder}\n")
         print("| scoring | acc@1 | en | worst language | max gap to en | AUC right vs none |")
         print("|---|---|---|---|---|---|")
-        for label, (how, centered, language, lexical, hub) in variants.items():
+        for label, (how, centered, language, lexical, hub, k) in variants.items():
             q = unit(vectors - shift) if language else vectors
             p = phrasings
             if centered:
                 q, p = unit(q - center), unit(p - center)
+            keep = np.eye(encoder.dim) - directions[:k].T @ directions[:k]
+            q, p = unit(q @ keep), unit(p @ keep)
             scores = entry_scores(unit(q), p, row_entry, how)
             if lexical:
                 scores = scores + args.names_weight * bonus
