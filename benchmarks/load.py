@@ -5,7 +5,7 @@
 Builds faqs/en.yaml into a temporary folder, starts `faqsearch serve` there as a subprocess,
 and for each client count sends POST /ask (questions from tests/queries.yaml, in 14 languages)
 until --requests have been answered or --seconds have passed, then stops by itself. Prints
-requests/s, p50 and p99 latency and the error count per level.
+requests/s, p50 and p99 latency and the error count per level, and the server's peak memory.
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ def main() -> None:
                 f"{r['p99'] / r['p50']:8.2f} {r['errors']:7}"
             )
         print(f"throughput at {rows[-1]['clients']} clients / 1 client: {rows[-1]['rps'] / rows[0]['rps']:.2f}x")
+        status = Path(f"/proc/{serve.pid}/status").read_text()
+        peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+        print(f"server peak memory (VmHWM): {peak_kb / 1024:.0f} MiB")
     finally:
         serve.terminate()
         serve.wait(timeout=10)

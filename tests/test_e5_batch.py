@@ -14,7 +14,7 @@ from faqsearch.encoders.e5 import E5Encoder
 if not e5_batch.usable():
     if os.environ.get("CI"):
         pytest.fail("CI: the e5 batch engine must run here (pip install '.[fast]' on a bf16 CPU)")
-    pytest.skip("torch/tokenizers missing or no native bfloat16 on this CPU", allow_module_level=True)
+    pytest.skip("torch/sentencepiece missing or no native bfloat16 on this CPU", allow_module_level=True)
 
 # Normalization (full-width, ligatures, circled digits), space runs, tabs, emoji (unknown
 # pieces), scripts with long pieces, and texts longer than the model's 512 positions (windows).

