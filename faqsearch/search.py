@@ -44,6 +44,16 @@ class Answer:
         return asdict(self)
 
 
+def valid_text(text: str) -> bool:
+    """False for text with lone UTF-16 surrogates (from a JSON `\\ud800` escape, or bytes that
+    were not UTF-8 on a command line), which no encoder can read."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class FAQSearch:
     """An index plus the encoder that built it, so queries and entries share one vector space."""
 
@@ -97,6 +107,11 @@ class FAQSearch:
         for i, question in enumerate(questions):
             if not question:
                 raise FAQSearchError(f"question {i + 1} is empty; ask something")
+            if not valid_text(question):
+                raise FAQSearchError(
+                    f"question {i + 1} is not valid text (bytes that are not UTF-8, or a lone UTF-16 surrogate); "
+                    "send UTF-8 text"
+                )
         threshold = self.min_confidence if min_confidence is None else min_confidence
         if not 0 <= threshold <= 1:
             raise FAQSearchError(f"min_confidence must be between 0 and 1, got {threshold}")

@@ -15,6 +15,7 @@ Three things make it safe under load:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import sys
@@ -34,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import unanswered
 from .errors import FAQSearchError
 from .index import MANIFEST
-from .search import MAX_K, Answer, FAQSearch
+from .search import MAX_K, Answer, FAQSearch, valid_text
 
 MAX_QUESTION_CHARS = 1000
 MAX_BATCH = 64
@@ -42,6 +43,7 @@ BATCH_WINDOW = 0.004  # seconds to wait for more questions once one has arrived
 RELOAD_SECONDS = 1.0
 TOKEN_ENV = "FAQSEARCH_TOKEN"
 PAGE = Path(__file__).parent / "data" / "page.html"
+logger = logging.getLogger(__name__)
 
 
 class Options(BaseModel):
@@ -59,6 +61,8 @@ def _question(text: str) -> str:
         raise ValueError("is empty; ask something")
     if len(text) > MAX_QUESTION_CHARS:
         raise ValueError(f"is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
+    if not valid_text(text):
+        raise ValueError("is not valid text (a lone UTF-16 surrogate such as \\ud800); send UTF-8 text")
     return text
 
 
@@ -190,21 +194,27 @@ class Service:
                 answers = faq.ask_many(
                     [q for item in items for q in item.questions], k, min_confidence, sentiment=sentiment
                 )
-            except FAQSearchError as exc:
+            except Exception as exc:  # a bug must cost these requests a 500, not hang them or the batcher
+                failure = BadRequest(400, str(exc)) if isinstance(exc, FAQSearchError) else exc
                 for item in items:
-                    item.done.get_loop().call_soon_threadsafe(_settle, item.done, BadRequest(400, str(exc)))
+                    item.done.get_loop().call_soon_threadsafe(_settle, item.done, failure)
                 continue
-            self._log_unanswered(items[0].index.name, [a for a in answers if a.match is None])
+            unmatched = [a for a in answers if a.match is None]
             for item in items:
                 mine, answers = answers[: len(item.questions)], answers[len(item.questions) :]
                 item.done.get_loop().call_soon_threadsafe(_settle, item.done, mine)
+            self._log_unanswered(items[0].index.name, unmatched)
 
     def _log_unanswered(self, index: str, answers: list[Answer]) -> None:
+        """Append to the log; a log that cannot be written costs a warning, never an answer."""
         if self.unanswered_log is None or not answers:
             return
-        self.unanswered_log.parent.mkdir(parents=True, exist_ok=True)
-        with self.unanswered_log.open("a", encoding="utf-8") as log:
-            log.write("".join(unanswered.record(index, a) + "\n" for a in answers))
+        try:
+            self.unanswered_log.parent.mkdir(parents=True, exist_ok=True)
+            with self.unanswered_log.open("a", encoding="utf-8") as log:
+                log.write("".join(unanswered.record(index, a) + "\n" for a in answers))
+        except OSError as exc:
+            logger.warning("cannot append to the unanswered log %s: %s", self.unanswered_log, exc)
 
     async def reload_forever(self) -> None:
         loop = asyncio.get_running_loop()

@@ -96,6 +96,7 @@ def test_questions_from_stdin_and_file_keep_their_order(cli, shop, workdir):
         (("-k", "0", "hi"), "k must be between 1 and 100"),
         (("--file", "missing.txt"), "cannot read questions from missing.txt"),
         (("--index", "nope", "hi"), "no index at indexes/nope; build one"),
+        (("caf\udce9 ok",), "question 1 is not valid text (bytes that are not UTF-8"),  # argv b"caf\xe9 ok"
     ],
 )
 def test_ask_bad_input(cli, shop, args, words):

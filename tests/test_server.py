@@ -143,14 +143,21 @@ def test_bad_bodies_and_batches(client):
     assert too_many.status_code == 422 and f"at most {MAX_BATCH} items" in too_many.json()["error"]
     empty = client.post("/ask/batch", json={"questions": []})
     assert empty.status_code == 422
+    for path, body in [("/ask", b'{"question": "hola \\ud800"}'), ("/ask/batch", b'{"questions": ["ok", "\\udfff"]}')]:
+        surrogate = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert surrogate.status_code == 422 and "not valid text (a lone UTF-16 surrogate" in surrogate.json()["error"]
     assert client.get("/nope").json() == {"error": "Not Found"}
+
+
+# Text with lone UTF-16 surrogates, which a JSON "\ud800" escape yields (hypothesis never makes them).
+SURROGATES = st.lists(st.sampled_from(["\ud800", "\udfff", "a", "é", " "]), min_size=1, max_size=8).map("".join)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     body=st.one_of(
         st.fixed_dictionaries(
-            {"question": st.one_of(st.text(max_size=50), st.integers(), st.none())},
+            {"question": st.one_of(st.text(max_size=50), SURROGATES, st.integers(), st.none())},
             optional={
                 "k": st.one_of(st.integers(-5, 200), st.floats(), st.text(max_size=3)),
                 "min_confidence": st.one_of(st.floats(allow_nan=True), st.integers(-2, 2), st.booleans()),
@@ -184,6 +191,28 @@ def test_unanswered_questions_are_logged_and_summarised(client, log, cli):
     assert questions["what's the weather in paris"] == 2
     assert sum(group["count"] for group in summary) == 3
     assert [g["count"] for g in summary] == sorted((g["count"] for g in summary), reverse=True)
+
+
+def test_a_bug_costs_a_500_and_the_next_request_is_answered(shop_index, log, monkeypatch):
+    """An unexpected error while answering gives those requests a JSON 500 without a trace; the
+    batcher lives on. An unwritable unanswered log costs a warning, not the answer."""
+    broken = {}
+    ask_many = server.FAQSearch.ask_many
+
+    def fails_once(self, *args, **kwargs):
+        if broken.pop("once", False):
+            raise RuntimeError("boom")
+        return ask_many(self, *args, **kwargs)
+
+    monkeypatch.setattr(server.FAQSearch, "ask_many", fails_once)
+    log.mkdir()  # a folder where the log file should be: appending fails
+    with TestClient(create_app({"shop": shop_index}, unanswered_log=log), raise_server_exceptions=False) as client:
+        broken["once"] = True  # the warm-up at start has passed
+        failed = client.post("/ask", json={"question": "where is my order"})
+        assert failed.status_code == 500
+        assert failed.json() == {"error": "internal error (RuntimeError); see the server log"}
+        assert client.post("/ask", json={"question": "where is my order"}).json()["match"]["id"] == "track-order"
+        assert client.post("/ask", json={"question": "tell me a joke"}).json()["match"] is None
 
 
 def test_unanswered_without_a_log(cli, workdir):
