@@ -98,6 +98,7 @@ class ServedIndex:
     sentiment_head: Path | None
     faq: FAQSearch = field(init=False)
     stamp: tuple = field(init=False)
+    warned: tuple = field(init=False, default=())  # the manifest an unexpected error was logged for
 
     def __post_init__(self) -> None:
         self.stamp = self._stamp()
@@ -118,6 +119,11 @@ class ServedIndex:
             faq = FAQSearch.open(self.path, self.sentiment_head)
         except FAQSearchError:
             return False  # mid-rename or broken: keep serving the old one, try again later
+        except Exception as exc:  # unexpected: the same, but say so (once per manifest)
+            if stamp != self.warned:
+                logger.warning("cannot open the rebuilt index %s; still serving the old one: %r", self.path, exc)
+                self.warned = stamp
+            return False
         self.faq, self.stamp = faq, stamp
         return True
 

@@ -284,6 +284,21 @@ def test_a_rebuilt_index_is_swapped_in_without_failing_a_request(live, small_faq
     assert len(statuses) > 10 and set(statuses) == {200}
 
 
+def test_reload_survives_an_unexpected_error(shop_index, monkeypatch, caplog):
+    served = server.ServedIndex("shop", shop_index, None)
+    old, manifest = served.faq, shop_index / "manifest.json"
+    manifest.write_text(manifest.read_text(), encoding="utf-8")  # a new manifest: a rebuild to load
+    opener = server.FAQSearch.open
+    monkeypatch.setattr(server.FAQSearch, "open", lambda *a: (_ for _ in ()).throw(PermissionError("denied")))
+    assert not served.reload_if_rebuilt() and not served.reload_if_rebuilt()
+    assert served.faq is old
+    assert [r.getMessage() for r in caplog.records].count(
+        f"cannot open the rebuilt index {shop_index}; still serving the old one: PermissionError('denied')"
+    ) == 1  # once per manifest, not once a second
+    monkeypatch.setattr(server.FAQSearch, "open", opener)
+    assert served.reload_if_rebuilt() and served.faq is not old
+
+
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
