@@ -15,7 +15,10 @@ embeddings, so the only difference between rows is the scoring:
   off-topic sample, CSLS-style), full or half, as the ranking score;
 - +k directions: after the offsets, the top k principal directions of the off-topic sample's
   per-language means (directions that say which language a sentence is in) are projected out
-  of queries and phrasings alike (the low-rank language subspace of Xie et al. 2022).
+  of queries and phrasings alike (the low-rank language subspace of Xie et al. 2022);
+- +USE w: the shipped scoring with e5 and with USE, mixed (1 - w) e5 + w USE for questions
+  detected in one of USE's 16 languages, e5 alone for others (how encoders/fused.py's weight
+  was chosen; needs `.[use]`).
 
 Reports accuracy@1 (overall, English, worst language, spread) and the AUC of the best score for
 right answers against unanswerable questions (how well a threshold can separate them).
@@ -34,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from faqsearch import langid, load_faqs
-from faqsearch.encoders import get_encoder
+from faqsearch.encoders import ENCODERS, get_encoder
 from faqsearch.evaluation import NONE, load_queries
 from faqsearch.offtopic import encode_sample
 
@@ -85,6 +88,20 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float(np.mean(positive[:, None] > negative[None, :]) + 0.5 * np.mean(positive[:, None] == negative[None, :]))
 
 
+class Space:
+    """An encoder's vectors of the FAQ's phrasings and of the shipped off-topic sample."""
+
+    def __init__(self, encoder, faq) -> None:
+        self.encoder = encoder
+        texts = [p for e in faq.entries for p in e.phrasings]
+        self.phrasings = encoder.encode(texts, [faq.language] * len(texts))
+        self.sample = encode_sample(encoder)
+        self.offsets = self.sample.language_offsets(faq.language)
+
+    def shift(self, languages: list[str]) -> np.ndarray:
+        return np.stack([self.offsets.get(x, np.zeros(self.encoder.dim)) for x in languages])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("queries", type=Path, nargs="+")
@@ -93,23 +110,22 @@ def main() -> None:
     parser.add_argument("--names-weight", type=float, default=0.1)
     args = parser.parse_args()
     faq = load_faqs(args.faq)
-    encoder = get_encoder(args.encoder)
-    texts = [p for e in faq.entries for p in e.phrasings]
+    space = Space(get_encoder(args.encoder), faq)
+    use = Space(get_encoder("use"), faq) if ENCODERS["use"].unavailable_reason() is None else None
     row_entry = np.array([i for i, e in enumerate(faq.entries) for _ in e.phrasings])
-    phrasings = encoder.encode(texts, [faq.language] * len(texts))
-    sample = encode_sample(encoder)
-    offsets = sample.language_offsets(faq.language)
+    phrasings, sample, dim = space.phrasings, space.sample, space.encoder.dim
     ids = [e.id for e in faq.entries]
     for path in args.queries:
         queries = load_queries(path)
         detected = [langid.detect(q.question, prior=faq.language) for q in queries]
         labels = [q.language or d for q, d in zip(queries, detected, strict=True)]
-        vectors = encoder.encode([q.question for q in queries], detected)
+        texts = [q.question for q in queries]
+        vectors = space.encoder.encode(texts, detected)
         expected = np.array([ids.index(q.expected) if q.expected != NONE else -1 for q in queries])
-        shift = np.stack([offsets.get(d, np.zeros(encoder.dim)) for d in detected])
-        bonus = name_scores(faq.entries, [q.question for q in queries])
+        shift = space.shift(detected)
+        bonus = name_scores(faq.entries, texts)
         center = phrasings.mean(0)
-        off = unit(sample.vectors - np.stack([offsets.get(x, np.zeros(encoder.dim)) for x in sample.languages]))
+        off = unit(sample.vectors - space.shift(sample.languages))
         off_scores = entry_scores(unit(off - center), unit(phrasings - center), row_entry, "mean")
         hubness = -np.sort(-off_scores, axis=0)[:50].mean(0)
         codes = np.array(sample.languages)
@@ -133,32 +149,46 @@ def main() -> None:
         print(f"\n{path}: {len(queries)} questions, {args.encoder}\n")
         print("| scoring | acc@1 | en | worst language | max gap to en | AUC right vs none |")
         print("|---|---|---|---|---|---|")
+        rows = {}
         for label, (how, centered, language, lexical, hub, k) in variants.items():
             q = unit(vectors - shift) if language else vectors
             p = phrasings
             if centered:
                 q, p = unit(q - center), unit(p - center)
-            keep = np.eye(encoder.dim) - directions[:k].T @ directions[:k]
+            keep = np.eye(dim) - directions[:k].T @ directions[:k]
             q, p = unit(q @ keep), unit(p @ keep)
             scores = entry_scores(unit(q), p, row_entry, how)
             if lexical:
                 scores = scores + args.names_weight * bonus
-            scores = scores - hub * hubness
-            best = scores.argmax(1)
-            top = scores.max(1)
-            answerable = expected >= 0
-            right = answerable & (best == expected)
-            per_language = {
-                lang: float(np.mean(right[[i for i, x in enumerate(labels) if x == lang and answerable[i]]]))
-                for lang in sorted(set(labels))
-                if any(x == lang and answerable[i] for i, x in enumerate(labels))
-            }
-            worst = min(per_language, key=per_language.get)
-            english = per_language.get("en", float("nan"))
-            print(
-                f"| {label} | {right[answerable].mean():.3f} | {english:.3f} | {worst} {per_language[worst]:.3f} "
-                f"| {english - per_language[worst]:.3f} | {auc(top[right], top[~answerable]):.3f} |"
-            )
+            rows[label] = scores - hub * hubness
+        if use is not None:
+            shipped = rows["mean, centered, +language (shipped)"]
+            use_center = use.phrasings.mean(0)
+            use_vectors = unit(unit(use.encoder.encode(texts, detected) - use.shift(detected)) - use_center)
+            use_scores = entry_scores(use_vectors, unit(use.phrasings - use_center), row_entry, "mean")
+            reads = np.array([d in use.encoder.languages for d in detected])[:, None]
+            for w in (0.1, 0.2, 0.25, 0.3, 0.4, 0.5):
+                rows[f"shipped +USE {w}"] = np.where(reads, (1 - w) * shipped + w * use_scores, shipped)
+        for label, scores in rows.items():
+            report_row(label, scores, expected, labels)
+
+
+def report_row(label: str, scores: np.ndarray, expected: np.ndarray, labels: list[str]) -> None:
+    best = scores.argmax(1)
+    top = scores.max(1)
+    answerable = expected >= 0
+    right = answerable & (best == expected)
+    per_language = {
+        lang: float(np.mean(right[[i for i, x in enumerate(labels) if x == lang and answerable[i]]]))
+        for lang in sorted(set(labels))
+        if any(x == lang and answerable[i] for i, x in enumerate(labels))
+    }
+    worst = min(per_language, key=per_language.get)
+    english = per_language.get("en", float("nan"))
+    print(
+        f"| {label} | {right[answerable].mean():.3f} | {english:.3f} | {worst} {per_language[worst]:.3f} "
+        f"| {english - per_language[worst]:.3f} | {auc(top[right], top[~answerable]):.3f} |"
+    )
 
 
 if __name__ == "__main__":

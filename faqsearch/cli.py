@@ -27,6 +27,7 @@ HeadChoice = Annotated[
 ]
 JSONReport = Annotated[bool, typer.Option("--json", help="The whole report as one JSON object")]
 UNANSWERED_LOG = "[default: indexes/unanswered.jsonl]"
+ENCODER_CHOICES = "auto, laser, e5, use or e5+use"
 
 
 def _fail(exc: FAQSearchError):
@@ -38,7 +39,7 @@ def _fail(exc: FAQSearchError):
 def build(
     faq_file: Annotated[Path, typer.Argument(help="FAQ source, e.g. faqs/en.yaml")],
     index: Annotated[Path | None, typer.Option(help="Output folder [default: indexes/<file stem>]")] = None,
-    encoder: Annotated[str, typer.Option(help="auto, laser, e5 or use")] = "auto",
+    encoder: Annotated[str, typer.Option(help=ENCODER_CHOICES)] = "auto",
 ):
     """Embed every phrasing of a FAQ file into an index."""
     from .encoders import AUTO, get_encoder, resolve
@@ -256,7 +257,7 @@ def unanswered_(
 def sentiment_train(
     train_file: Annotated[Path, typer.Argument(help="Training examples, text<TAB>label per line")],
     dev: Annotated[Path | None, typer.Option(help="Dev examples (same labels): picks the regularization")] = None,
-    encoder: Annotated[str, typer.Option(help="auto, laser, e5 or use: the encoder of the indexes it serves")] = "auto",
+    encoder: Annotated[str, typer.Option(help=f"{ENCODER_CHOICES}: the encoder of the indexes it serves")] = "auto",
     out: Annotated[Path | None, typer.Option(help="Output folder [default: sentiment/<encoder>]")] = None,
 ):
     """Fit a sentiment head on labelled examples in one language; it then annotates any language."""
@@ -286,7 +287,7 @@ def sentiment_train(
 def sentiment_eval(
     test_file: Annotated[Path, typer.Argument(help="Test examples, text<TAB>label[<TAB>language] per line")],
     head: HeadChoice = None,
-    encoder: Annotated[str, typer.Option(help="auto, laser, e5 or use")] = "auto",
+    encoder: Annotated[str, typer.Option(help=ENCODER_CHOICES)] = "auto",
     as_json: JSONReport = False,
 ):
     """Accuracy, macro-F1, per-label figures and confusion matrix of a sentiment head."""

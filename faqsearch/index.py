@@ -1,21 +1,24 @@
-"""The on-disk index: a FAISS inner-product index over unit vectors plus JSON, written atomically.
+"""The on-disk index: FAISS inner-product indexes over unit vectors plus JSON, written atomically.
 
 Layout of `indexes/<name>/`:
-- `manifest.json`: format version, encoder (name, version, dim), confidence calibration, source
-  file and its hash, build time, counts, and the sha256 of the three files below;
-- `entries.json`: the FAQ entries; row i of the FAISS index is the i-th phrasing when the
+- `manifest.json`: format version, encoder (name, version, dim) and its parts, confidence
+  calibration, source file and its hash, build time, counts, and the sha256 of the files below;
+- `entries.json`: the FAQ entries; row i of a FAISS index is the i-th phrasing when the
   entries' phrasings (question, then alternatives) are listed in order;
-- `vectors.faiss`: the phrasing vectors in a `faiss.IndexPreTransform` that subtracts their mean
-  and re-normalizes (stored vectors and queries alike) in front of an exact `faiss.IndexFlatIP`,
-  so every inner product is a cosine in the centered space;
-- `languages.json`: per language, the offset subtracted from a question in that language
-  before it is compared (measured on the shipped parallel off-topic sample, see offtopic.py).
+- per part of the encoder (one, unless it is fused: see encoders/fused.py):
+  - `vectors.<part>.faiss`: the phrasings' vectors in a `faiss.IndexPreTransform` that subtracts
+    their mean and re-normalizes (stored vectors and queries alike) in front of an exact
+    `faiss.IndexFlatIP`, so every inner product is a cosine in the centered space;
+  - `languages.<part>.json`: per language, the offset subtracted from a question in that
+    language before it is compared (measured on the shipped parallel off-topic sample, see
+    offtopic.py).
 
 Centering removes the direction all sentences of an encoder share (e5 puts nearly every pair
 between 0.7 and 1.0), the language offset removes most of what separates a question in Tamil
 from the same question in English, and an entry scores as the mean cosine over all its
 phrasings rather than its single nearest one: each measured better on held-out questions in
-14 languages (BENCHMARKS.md). The manifest also holds the confidence calibration.
+14 languages (BENCHMARKS.md). A fused encoder's parts are each centered on their own and their
+cosines mixed by weight. The manifest also holds the confidence calibration.
 """
 
 from __future__ import annotations
@@ -32,13 +35,13 @@ import numpy as np
 from . import calibration
 from .atomic import write_folder
 from .calibration import Calibration
-from .encoders import Encoder
+from .encoders import Encoder, split
 from .errors import IndexUnusable
 from .faqs import FAQEntry, FAQFile, file_sha256
 from .offtopic import encode_sample
 
-FORMAT_VERSION = 2
-MANIFEST, ENTRIES, VECTORS, LANGUAGES = "manifest.json", "entries.json", "vectors.faiss", "languages.json"
+FORMAT_VERSION = 3
+MANIFEST, ENTRIES = "manifest.json", "entries.json"
 DEFAULT_ROOT = Path("indexes")
 
 
@@ -50,10 +53,40 @@ class EncoderInfo:
 
 
 @dataclass(frozen=True)
+class PartInfo:
+    """One encoder's block of the vectors (a fused encoder's index has one per part)."""
+
+    name: str
+    dim: int
+    weight: float
+    languages: list[str] | None  # the languages it reads (None: all); it sits out questions in others
+
+    @property
+    def files(self) -> tuple[str, str]:
+        return f"vectors.{self.name}.faiss", f"languages.{self.name}.json"
+
+
+def part_infos(encoder: Encoder) -> list[PartInfo]:
+    return [
+        PartInfo(part.name, part.dim, weight, sorted(part.languages) if part.languages else None)
+        for part, weight in encoder.parts()
+    ]
+
+
+def part_weights(parts: list[PartInfo], language: str) -> np.ndarray:
+    """Each part's share of a question's score: the weights of the parts that read its
+    language, scaled to sum to 1 (every part's, if none reads it)."""
+    reads = np.array([p.languages is None or language in p.languages for p in parts])
+    weights = np.array([p.weight for p in parts]) * (reads if reads.any() else 1)
+    return weights / weights.sum()
+
+
+@dataclass(frozen=True)
 class Manifest:
     format_version: int
     language: str
     encoder: EncoderInfo
+    parts: list[PartInfo]
     calibration: Calibration
     source_path: str
     source_sha256: str
@@ -66,19 +99,22 @@ class Manifest:
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
         return cls(
-            **{**data, "encoder": EncoderInfo(**data["encoder"]), "calibration": Calibration(**data["calibration"])}
+            **{
+                **data,
+                "encoder": EncoderInfo(**data["encoder"]),
+                "parts": [PartInfo(**part) for part in data["parts"]],
+                "calibration": Calibration(**data["calibration"]),
+            }
         )
 
 
-class Scorer:
-    """Scores questions against the phrasing vectors: language offset, centering, cosines, and
-    each entry's mean over its phrasings."""
+@dataclass
+class Part:
+    """One part's phrasing vectors (a centered cosine index) and language offsets."""
 
-    def __init__(self, vectors: faiss.Index, row_entry: np.ndarray, offsets: dict[str, np.ndarray]):
-        self.vectors, self.row_entry, self.offsets = vectors, row_entry, offsets
-        self.members = np.zeros((len(row_entry), int(row_entry.max()) + 1), dtype=np.float32)
-        self.members[np.arange(len(row_entry)), row_entry] = 1  # (phrasings, entries) one-hot
-        self._mean_over_entry = self.members / self.members.sum(0)  # cosines @ this = entry scores
+    info: PartInfo
+    vectors: faiss.Index
+    offsets: dict[str, np.ndarray]
 
     def cosines(self, queries: np.ndarray, languages: list[str]) -> np.ndarray:
         """(questions, phrasings) cosines in the centered space, in row order, after removing
@@ -92,6 +128,28 @@ class Scorer:
         ordered = np.empty_like(cosines)
         np.put_along_axis(ordered, rows, cosines, axis=1)
         return ordered
+
+
+class Scorer:
+    """Scores questions against the phrasings: each part's cosines (language offset, centering),
+    mixed by the parts' weights for the question's language, and each entry's mean over its
+    phrasings."""
+
+    def __init__(self, parts: list[Part], row_entry: np.ndarray):
+        self.parts, self.row_entry = parts, row_entry
+        self.members = np.zeros((len(row_entry), int(row_entry.max()) + 1), dtype=np.float32)
+        self.members[np.arange(len(row_entry)), row_entry] = 1  # (phrasings, entries) one-hot
+        self._mean_over_entry = self.members / self.members.sum(0)  # cosines @ this = entry scores
+
+    def cosines(self, queries: np.ndarray, languages: list[str]) -> np.ndarray:
+        """(questions, phrasings): the parts' cosines, mixed by weight (see part_weights)."""
+        infos = [part.info for part in self.parts]
+        weights = np.array([part_weights(infos, language) for language in languages], dtype=np.float32)
+        mixed = np.zeros((len(queries), len(self.row_entry)), dtype=np.float32)
+        for k, (part, block) in enumerate(zip(self.parts, split(queries, [i.dim for i in infos]), strict=True)):
+            if weights[:, k].any():
+                mixed += weights[:, k, None] * part.cosines(block, languages)
+        return mixed
 
     def entry_scores(self, cosines: np.ndarray) -> np.ndarray:
         """(questions, entries): each entry's mean cosine over its phrasings."""
@@ -130,22 +188,29 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
     started = datetime.now(timezone.utc)
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
     vectors = encoder.encode(phrasings, [faq.language] * len(phrasings))
-    vectors_index = _centered_cosine_index(vectors)
     sample = encode_sample(encoder)
     offsets = sample.language_offsets(faq.language)
-    scorer = Scorer(vectors_index, _row_entry(faq.entries), offsets)
+    infos = part_infos(encoder)
+    dims = [info.dim for info in infos]
+    files = {ENTRIES: json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1).encode()}
+    parts = []
+    for k, (info, block) in enumerate(zip(infos, split(vectors, dims), strict=True)):
+        part_offsets = {lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()}
+        part = Part(info, _centered_cosine_index(block), part_offsets)
+        vectors_file, languages_file = info.files
+        files[vectors_file] = faiss.serialize_index(part.vectors).tobytes()
+        files[languages_file] = _offsets_json(part_offsets)
+        part.offsets = _read_offsets(files[languages_file])  # exactly what a reader of the files gets
+        parts.append(part)
+    scorer = Scorer(parts, _row_entry(faq.entries))
     offtopic_scores = scorer.entry_scores(scorer.cosines(sample.vectors, sample.languages))
     phrasing_cosines = scorer.cosines(vectors, [faq.language] * len(phrasings))
-    fitted = calibration.fit(phrasing_cosines, scorer.members, offtopic_scores)
-    entries_json = json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1)
-    languages_json = json.dumps({lang: [round(float(x), 7) for x in v] for lang, v in offsets.items()})
-    vectors_bytes = faiss.serialize_index(vectors_index).tobytes()
-    files = {ENTRIES: entries_json.encode(), VECTORS: vectors_bytes, LANGUAGES: languages_json.encode()}
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         language=faq.language,
         encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
-        calibration=fitted,
+        parts=infos,
+        calibration=calibration.fit(phrasing_cosines, scorer.members, offtopic_scores),
         source_path=str(faq.path.resolve()),
         source_sha256=faq.sha256,
         built_at=started.isoformat(timespec="seconds"),
@@ -156,7 +221,6 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
     )
     files[MANIFEST] = json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode()
     write_folder(directory, files)
-    scorer.offsets = _read_offsets(files[LANGUAGES])  # exactly what a reader of the files gets
     return Index(directory, manifest, faq.entries, scorer)
 
 
@@ -195,8 +259,16 @@ def open_index(directory: Path) -> Index:
         FAQEntry(**{**e, "alternatives": tuple(e["alternatives"]), "tags": tuple(e["tags"])})
         for e in json.loads(contents[ENTRIES])["entries"]
     )
-    vectors = faiss.deserialize_index(np.frombuffer(contents[VECTORS], dtype=np.uint8))
-    return Index(directory, manifest, entries, Scorer(vectors, _row_entry(entries), _read_offsets(contents[LANGUAGES])))
+    parts = []
+    for info in manifest.parts:
+        vectors_file, languages_file = info.files
+        vectors = faiss.deserialize_index(np.frombuffer(contents[vectors_file], dtype=np.uint8))
+        parts.append(Part(info, vectors, _read_offsets(contents[languages_file])))
+    return Index(directory, manifest, entries, Scorer(parts, _row_entry(entries)))
+
+
+def _offsets_json(offsets: dict[str, np.ndarray]) -> bytes:
+    return json.dumps({lang: [round(float(x), 7) for x in v] for lang, v in offsets.items()}).encode()
 
 
 def _read_offsets(data: bytes) -> dict[str, np.ndarray]:
@@ -211,6 +283,7 @@ def list_indexes(root: Path = DEFAULT_ROOT) -> list[Path]:
 
 
 def _centered_cosine_index(vectors: np.ndarray) -> faiss.Index:
+    vectors = np.ascontiguousarray(vectors)  # a part's block of columns is a strided view
     dim = vectors.shape[1]
     center = faiss.CenteringTransform(dim)
     center.train(vectors)

@@ -73,8 +73,9 @@ class SentimentHead:
         self.info, self.weights, self.bias = info, weights, bias
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        """(n, labels) probabilities for (n, dim) vectors of the head's encoder."""
-        logits = vectors @ self.weights.T + self.bias
+        """(n, labels) probabilities for (n, dim) vectors of the head's encoder, or of a fused
+        encoder whose first part it is (that part's block comes first)."""
+        logits = vectors[:, : self.weights.shape[1]] @ self.weights.T + self.bias
         logits -= logits.max(1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(1, keepdims=True)
@@ -85,9 +86,11 @@ class SentimentHead:
         return [Sentiment(self.info.labels[b], round(float(p[i, b]), 4)) for i, b in enumerate(best)]
 
     def check_encoder(self, encoder: Encoder, where: str | Path) -> None:
-        """Refuse vectors from another encoder (or version): the weights would mean nothing."""
+        """Refuse vectors from another encoder (or version): the weights would mean nothing. A
+        fused encoder's vectors are fine for a head of its first part."""
         info = self.info.encoder
-        if (info.name, info.version, info.dim) != (encoder.name, encoder.version, encoder.dim):
+        first = encoder.parts()[0][0]
+        if all((info.name, info.version, info.dim) != (e.name, e.version, e.dim) for e in (encoder, first)):
             raise FAQSearchError(
                 f"sentiment head {where} was trained on {info.name} [{info.version}, {info.dim}-d] vectors, not "
                 f"{encoder.name} [{encoder.version}, {encoder.dim}-d]; train one for this encoder with "
@@ -130,8 +133,16 @@ def locate_head(encoder_name: str, path: Path | None = None) -> Path:
 
 
 def open_head(encoder: Encoder, path: Path | None = None) -> SentimentHead:
-    """Load the head for `encoder` (see locate_head) and check that it was trained on it."""
-    directory = locate_head(encoder.name, path)
+    """Load the head for `encoder` (see locate_head) and check that it was trained on it. A fused
+    encoder without a head of its own uses its first part's: a head fitted on e5 and USE
+    vectors together measured worse across languages than e5's alone (BENCHMARKS.md)."""
+    first = encoder.parts()[0][0]
+    try:
+        directory = locate_head(encoder.name, path)
+    except FAQSearchError:
+        if first is encoder:
+            raise
+        directory = locate_head(first.name)
     head = SentimentHead.load(directory)
     head.check_encoder(encoder, directory)
     return head

@@ -35,17 +35,19 @@ faqs:
 """
 
 
-@pytest.fixture(scope="session")
-def vectors_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cache")
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """No test sees the user's vectors cache: the off-topic sample's vectors are cached once for
+    the whole session. Session-wide, because module fixtures are set up before function ones."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)
-def no_downloaded_models(tmp_path_factory, monkeypatch, vectors_cache):
-    """Tests never see LASER files a developer may have downloaded: `auto` means e5 here. The
-    off-topic sample's vectors are cached once for the whole session, not in the user's cache."""
+def no_downloaded_models(tmp_path_factory, monkeypatch):
+    """Tests never see LASER files a developer may have downloaded: `auto` means e5 here."""
     monkeypatch.setenv("FAQSEARCH_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(vectors_cache))
 
 
 @pytest.fixture

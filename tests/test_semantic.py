@@ -52,6 +52,33 @@ def test_accuracy_across_languages(report):
     assert min(per_language.values()) >= 0.6, per_language
 
 
+@pytest.fixture(scope="module")
+def fused(tmp_path_factory) -> FAQSearch:
+    directory = tmp_path_factory.mktemp("indexes") / "en-fused"
+    build_index(load_faqs(EXAMPLE_FAQ), get_encoder("e5+use"), directory)
+    return FAQSearch.open(directory)
+
+
+def test_adding_use_helps_in_its_languages_and_changes_nothing_elsewhere(example, report, fused):
+    """e5+use ranks by e5 alone for a question detected in a language outside USE's 16 (Hindi,
+    Tamil, Indonesian...); inside them USE's vote lifts accuracy (BENCHMARKS.md)."""
+    questions = [q.question for q in load_queries(QUERIES)]
+    pairs = zip(fused.ask_many(questions), example.ask_many(questions), strict=True)
+    outside = [(ours, e5s) for ours, e5s in pairs if ours.language not in get_encoder("use").languages]
+    assert len(outside) >= 150
+    assert all(ours.candidates[0].id == e5s.candidates[0].id for ours, e5s in outside)
+    with_use = evaluate(fused, load_queries(QUERIES, {e.id for e in fused.index.entries}))
+    assert with_use.overall.accuracy_at_1 >= report.overall.accuracy_at_1 + 0.015
+    assert with_use.per_language["tr"].accuracy_at_1 > report.per_language["tr"].accuracy_at_1
+
+
+def test_a_fused_index_answers_sentiment_with_its_e5_part(example, fused):
+    question = "¡Llevo tres semanas esperando mi reembolso!"
+    feeling = fused.ask(question, sentiment=True).sentiment
+    assert feeling == example.ask(question, sentiment=True).sentiment
+    assert feeling.label == "negative"
+
+
 def test_no_match_at_the_default_confidence(report):
     assert report.overall.rejected >= 0.8
     assert report.overall.answered >= 0.65
@@ -73,12 +100,12 @@ def test_language_offsets_help_the_hardest_languages(example):
     """Removing the language offset is what lifts Tamil and Arabic questions (BENCHMARKS.md)."""
     queries = [q for q in load_queries(QUERIES) if q.language in ("ta", "ar", "hi") and q.expected != NONE]
     with_offsets = evaluate(example, queries).overall.accuracy_at_1
-    offsets = example.index.scorer.offsets
-    example.index.scorer.offsets = {}
+    part = example.index.scorer.parts[0]
+    offsets, part.offsets = part.offsets, {}
     try:
         without = evaluate(example, queries).overall.accuracy_at_1
     finally:
-        example.index.scorer.offsets = offsets
+        part.offsets = offsets
     assert with_offsets > without
 
 

