@@ -195,13 +195,11 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
     files = {ENTRIES: json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1).encode()}
     parts = []
     for k, (info, block) in enumerate(zip(infos, split(vectors, dims), strict=True)):
-        part_offsets = {lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()}
-        part = Part(info, _centered_cosine_index(block), part_offsets)
         vectors_file, languages_file = info.files
-        files[vectors_file] = faiss.serialize_index(part.vectors).tobytes()
-        files[languages_file] = _offsets_json(part_offsets)
-        part.offsets = _read_offsets(files[languages_file])  # exactly what a reader of the files gets
-        parts.append(part)
+        files[languages_file] = _offsets_json({lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()})
+        # scored from the offsets as written (rounded): exactly what a reader of the files gets
+        parts.append(Part(info, _centered_cosine_index(block), _read_offsets(files[languages_file])))
+        files[vectors_file] = faiss.serialize_index(parts[-1].vectors).tobytes()
     scorer = Scorer(parts, _row_entry(faq.entries))
     offtopic_scores = scorer.entry_scores(scorer.cosines(sample.vectors, sample.languages))
     phrasing_cosines = scorer.cosines(vectors, [faq.language] * len(phrasings))
