@@ -11,32 +11,42 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
-def write_folder(directory: Path, files: dict[str, bytes]) -> None:
-    """Make `directory` hold exactly `files` (name -> bytes), all at once."""
+@contextmanager
+def building(directory: Path) -> Iterator[Path]:
+    """A fresh hidden folder to write `directory`'s files into; when the block ends without an
+    error, its files are fsynced and it replaces `directory` (else it is removed)."""
     directory.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
-    building.chmod(0o755)  # mkdtemp makes it private; it is meant to be read by a server user too
+    folder = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
+    folder.chmod(0o755)  # mkdtemp makes it private; it is meant to be read by a server user too
     try:
-        for name, data in files.items():
-            with open(building / name, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+        yield folder
+        for path in folder.iterdir():
+            with open(path, "rb") as written:
+                os.fsync(written.fileno())
         previous = None
         if directory.exists():
             previous = directory.with_name(f".{directory.name}.previous-{uuid.uuid4().hex[:8]}")
             directory.rename(previous)
         try:
-            building.rename(directory)
+            folder.rename(directory)
         except BaseException:
             if previous is not None:
                 previous.rename(directory)
             raise
     except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
+
+
+def write_folder(directory: Path, files: dict[str, bytes]) -> None:
+    """Make `directory` hold exactly `files` (name -> bytes), all at once."""
+    with building(directory) as folder:
+        for name, data in files.items():
+            (folder / name).write_bytes(data)

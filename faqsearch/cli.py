@@ -40,27 +40,36 @@ def build(
     faq_file: Annotated[Path, typer.Argument(help="FAQ source, e.g. faqs/en.yaml")],
     index: Annotated[Path | None, typer.Option(help="Output folder [default: indexes/<file stem>]")] = None,
     encoder: Annotated[str, typer.Option(help=ENCODER_CHOICES)] = "auto",
+    index_type: Annotated[
+        str, typer.Option(help="auto (exact search up to 50,000 phrasings, ivf above), flat, hnsw or ivf")
+    ] = "auto",
 ):
-    """Embed every phrasing of a FAQ file into an index."""
+    """Embed every phrasing of a FAQ file into an index (only phrasings changed since the last build)."""
+    from .build import build_index
     from .encoders import AUTO, get_encoder, resolve
     from .faqs import load_faqs
-    from .index import DEFAULT_ROOT, build_index
+    from .index import DEFAULT_ROOT
+    from .progress import stage
 
+    started = time.perf_counter()
     try:
-        faq = load_faqs(faq_file)
+        with stage(f"reading {faq_file}"):
+            faq = load_faqs(faq_file)
         name = resolve(encoder)
         if encoder == AUTO:
             why = "LASER model files found" if name == "laser" else "LASER not available, using the bundled encoder"
             typer.echo(f"encoder: {name} (auto: {why})", err=True)
-        started = time.perf_counter()
-        built = build_index(faq, get_encoder(name), index or DEFAULT_ROOT / faq_file.stem)
+        built = build_index(faq, get_encoder(name), index or DEFAULT_ROOT / faq_file.stem, index_type)
     except FAQSearchError as exc:
         _fail(exc)
+    for note in built.notes:
+        typer.echo(f"note: {note}", err=True)
     seconds = time.perf_counter() - started
-    m = built.manifest
+    m = built.index.manifest
     typer.echo(
-        f"built {built.path}: {m.entries} entries, {m.phrasings} phrasings, encoder {m.encoder.name} "
-        f"({m.encoder.dim}-d), no match below confidence {m.calibration.threshold}, {seconds:.1f} s"
+        f"built {built.index.path}: {m.entries} entries, {m.phrasings} phrasings ({m.embedded} embedded, "
+        f"{m.phrasings - m.embedded} reused), encoder {m.encoder.name} ({m.encoder.dim}-d), {m.index_type.kind} index, "
+        f"no match below confidence {m.calibration.threshold}, {seconds:.1f} s"
     )
 
 
@@ -77,6 +86,9 @@ def ask(
     ] = None,
     sentiment: Annotated[bool, typer.Option("--sentiment", help="Also say if the customer is upset")] = False,
     sentiment_head: HeadChoice = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only entries carrying this tag; repeat for any of several")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,
 ):
     """Answer questions in any language from an index."""
@@ -86,7 +98,9 @@ def ask(
     try:
         texts = _read_questions(questions or [], file)
         faq = FAQSearch.open(locate_index(index), sentiment_head=sentiment_head)
-        answers = faq.ask_many(texts, k=k, min_confidence=min_confidence, sentiment=sentiment or bool(sentiment_head))
+        answers = faq.ask_many(
+            texts, k=k, min_confidence=min_confidence, sentiment=sentiment or bool(sentiment_head), tags=tag or ()
+        )
     except FAQSearchError as exc:
         _fail(exc)
     for answer in answers:

@@ -1,24 +1,21 @@
-"""The on-disk index: FAISS inner-product indexes over unit vectors plus JSON, written atomically.
+"""The on-disk index (format 4): what is written, how it is checked and opened.
 
 Layout of `indexes/<name>/`:
-- `manifest.json`: format version, encoder (name, version, dim) and its parts, confidence
-  calibration, source file and its hash, build time, counts, and the sha256 of the files below;
-- `entries.json`: the FAQ entries; row i of a FAISS index is the i-th phrasing when the
-  entries' phrasings (question, then alternatives) are listed in order;
-- per part of the encoder (one, unless it is fused: see encoders/fused.py):
-  - `vectors.<part>.faiss`: the phrasings' vectors in a `faiss.IndexPreTransform` that subtracts
-    their mean and re-normalizes (stored vectors and queries alike) in front of an exact
-    `faiss.IndexFlatIP`, so every inner product is a cosine in the centered space;
-  - `languages.<part>.json`: per language, the offset subtracted from a question in that
-    language before it is compared (measured on the shipped parallel off-topic sample, see
-    offtopic.py).
+- `manifest.json`: format version, encoder (name, version, dim) and its parts, the FAISS index
+  type and its parameters, the confidence calibration, source file and hash, build time and
+  counts, and the size and sha256 of every other file;
+- `entries.json`: the FAQ entries; row i of the vectors is the i-th phrasing when the entries'
+  phrasings (question, then alternatives) are listed in order;
+- `alignment.json`: per encoder part, its centre (mean phrasing vector) and the per-language
+  offsets measured on the shipped parallel off-topic sample (offtopic.py);
+- `vectors.faiss`: the phrasings as retrieval.index_vectors stores them (centered, unit per
+  part), in a FAISS index of the type ann.choose picked; opened memory-mapped;
+- `classifier.npy`: the entry classifier's weights and biases, (entries, dim + 1), where the
+  FAQ is one it applies to (classifier.py);
+- `embeddings.npy`: the encoder's own vectors of the phrasings, read only by the next build,
+  which re-embeds just the phrasings whose text changed.
 
-Centering removes the direction all sentences of an encoder share (e5 puts nearly every pair
-between 0.7 and 1.0), the language offset removes most of what separates a question in Tamil
-from the same question in English, and an entry scores as the mean cosine over all its
-phrasings rather than its single nearest one: each measured better on held-out questions in
-14 languages (BENCHMARKS.md). A fused encoder's parts are each centered on their own and their
-cosines mixed by weight. The manifest also holds the confidence calibration.
+How a question is scored from these files is retrieval.py's business, not this module's.
 """
 
 from __future__ import annotations
@@ -26,22 +23,28 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
-import faiss
 import numpy as np
 
-from . import calibration
-from .atomic import write_folder
+from . import ann
 from .calibration import Calibration
-from .encoders import Encoder, split
-from .errors import IndexUnusable
-from .faqs import FAQEntry, FAQFile, file_sha256
-from .offtopic import encode_sample
+from .classifier import Classifier
+from .errors import FAQSearchError, IndexUnusable
+from .faqs import FAQEntry, file_sha256
+from .retrieval import Alignment, PartInfo, Retriever
 
-FORMAT_VERSION = 3
-MANIFEST, ENTRIES = "manifest.json", "entries.json"
+FORMAT_VERSION = 4
+MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER = (
+    "manifest.json",
+    "entries.json",
+    "alignment.json",
+    "vectors.faiss",
+    "embeddings.npy",
+    "classifier.npy",
+)
+CHECKSUM_AT_OPEN = 64 << 20  # larger files are checked by size when opened, by sha256 when built
 DEFAULT_ROOT = Path("indexes")
 
 
@@ -53,32 +56,9 @@ class EncoderInfo:
 
 
 @dataclass(frozen=True)
-class PartInfo:
-    """One encoder's block of the vectors (a fused encoder's index has one per part)."""
-
-    name: str
-    dim: int
-    weight: float
-    languages: list[str] | None  # the languages it reads (None: all); it sits out questions in others
-
-    @property
-    def files(self) -> tuple[str, str]:
-        return f"vectors.{self.name}.faiss", f"languages.{self.name}.json"
-
-
-def part_infos(encoder: Encoder) -> list[PartInfo]:
-    return [
-        PartInfo(part.name, part.dim, weight, sorted(part.languages) if part.languages else None)
-        for part, weight in encoder.parts()
-    ]
-
-
-def part_weights(parts: list[PartInfo], language: str) -> np.ndarray:
-    """Each part's share of a question's score: the weights of the parts that read its
-    language, scaled to sum to 1 (every part's, if none reads it)."""
-    reads = np.array([p.languages is None or language in p.languages for p in parts])
-    weights = np.array([p.weight for p in parts]) * (reads if reads.any() else 1)
-    return weights / weights.sum()
+class FileInfo:
+    bytes: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +67,7 @@ class Manifest:
     language: str
     encoder: EncoderInfo
     parts: list[PartInfo]
+    index_type: ann.IndexType
     calibration: Calibration
     source_path: str
     source_sha256: str
@@ -94,7 +75,8 @@ class Manifest:
     build_seconds: float
     entries: int
     phrasings: int
-    files_sha256: dict[str, str]
+    embedded: int  # phrasings the encoder embedded in this build (the rest were reused)
+    files: dict[str, FileInfo]
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
@@ -103,128 +85,95 @@ class Manifest:
                 **data,
                 "encoder": EncoderInfo(**data["encoder"]),
                 "parts": [PartInfo(**part) for part in data["parts"]],
-                "calibration": Calibration(**data["calibration"]),
+                "index_type": ann.IndexType(**data["index_type"]),
+                "calibration": Calibration.from_json(data["calibration"]),
+                "files": {name: FileInfo(**info) for name, info in data["files"].items()},
             }
         )
 
-
-@dataclass
-class Part:
-    """One part's phrasing vectors (a centered cosine index) and language offsets."""
-
-    info: PartInfo
-    vectors: faiss.Index
-    offsets: dict[str, np.ndarray]
-
-    def cosines(self, queries: np.ndarray, languages: list[str]) -> np.ndarray:
-        """(questions, phrasings) cosines in the centered space, in row order, after removing
-        each question's language offset."""
-        shifted = np.array(queries, dtype=np.float32)
-        for i, language in enumerate(languages):
-            if language in self.offsets:
-                shifted[i] -= self.offsets[language]
-        shifted /= np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-12)
-        cosines, rows = self.vectors.search(shifted, self.vectors.ntotal)
-        ordered = np.empty_like(cosines)
-        np.put_along_axis(ordered, rows, cosines, axis=1)
-        return ordered
-
-
-class Scorer:
-    """Scores questions against the phrasings: each part's cosines (language offset, centering),
-    mixed by the parts' weights for the question's language, and each entry's mean over its
-    phrasings."""
-
-    def __init__(self, parts: list[Part], row_entry: np.ndarray):
-        self.parts, self.row_entry = parts, row_entry
-        self.members = np.zeros((len(row_entry), int(row_entry.max()) + 1), dtype=np.float32)
-        self.members[np.arange(len(row_entry)), row_entry] = 1  # (phrasings, entries) one-hot
-        self._mean_over_entry = self.members / self.members.sum(0)  # cosines @ this = entry scores
-
-    def cosines(self, queries: np.ndarray, languages: list[str]) -> np.ndarray:
-        """(questions, phrasings): the parts' cosines, mixed by weight (see part_weights)."""
-        infos = [part.info for part in self.parts]
-        weights = np.array([part_weights(infos, language) for language in languages], dtype=np.float32)
-        mixed = np.zeros((len(queries), len(self.row_entry)), dtype=np.float32)
-        for k, (part, block) in enumerate(zip(self.parts, split(queries, [i.dim for i in infos]), strict=True)):
-            if weights[:, k].any():
-                mixed += weights[:, k, None] * part.cosines(block, languages)
-        return mixed
-
-    def entry_scores(self, cosines: np.ndarray) -> np.ndarray:
-        """(questions, entries): each entry's mean cosine over its phrasings."""
-        return cosines @ self._mean_over_entry
-
-    def nearest_row(self, cosines: np.ndarray, entry: int) -> int:
-        """The row of `entry`'s phrasing nearest to a question, given its row cosines."""
-        rows = np.flatnonzero(self.row_entry == entry)
-        return int(rows[np.argmax(cosines[rows])])
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1).encode()
 
 
 @dataclass
 class Index:
-    """A loaded index: manifest, entries, and the scorer over their phrasings."""
+    """A loaded index: manifest, entries, and the retriever over their phrasings."""
 
     path: Path
     manifest: Manifest
     entries: tuple[FAQEntry, ...]
-    scorer: Scorer
+    retriever: Retriever
 
     def __post_init__(self) -> None:
         self.phrasings = [p for entry in self.entries for p in entry.phrasings]
-        self.row_entry = self.scorer.row_entry
+        self.row_entry = self.retriever.row_entry
+
+    @cached_property
+    def tags(self) -> dict[str, np.ndarray]:
+        """Tag -> the entry numbers carrying it."""
+        found: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            for tag in entry.tags:
+                found.setdefault(tag, []).append(i)
+        return {tag: np.array(entries) for tag, entries in found.items()}
+
+    def rows_tagged(self, tags: list[str]) -> np.ndarray:
+        """A mask over rows: the phrasings of entries carrying any of `tags`."""
+        unknown = [t for t in tags if t not in self.tags]
+        if unknown:
+            known = ", ".join(sorted(self.tags)) or "none: add `tags:` to entries in the FAQ file"
+            raise FAQSearchError(
+                f"no entry carries the tag {', '.join(map(repr, unknown))}; tags in this index: {known}"
+            )
+        entries = np.zeros(len(self.entries), dtype=bool)
+        for tag in tags:
+            entries[self.tags[tag]] = True
+        return entries[self.row_entry]
 
 
-def _row_entry(entries: tuple[FAQEntry, ...]) -> np.ndarray:
-    """Row i of the FAISS index -> the entry its phrasing belongs to."""
-    return np.array([i for i, e in enumerate(entries) for _ in e.phrasings])
+def row_entry(entries: tuple[FAQEntry, ...]) -> np.ndarray:
+    """Row i of the vectors -> the entry its phrasing belongs to."""
+    return np.repeat(np.arange(len(entries)), [len(e.phrasings) for e in entries])
 
 
-def build_index(faq: FAQFile, encoder: Encoder, directory: Path) -> Index:
-    """Embed every phrasing of `faq` and write the index to `directory` atomically: it is built in
-    a sibling temporary folder and renamed into place, so a failed or interrupted build leaves
-    the previous index as it was."""
-    _refuse_to_replace_non_index(directory)
-    started = datetime.now(timezone.utc)
-    phrasings = [p for entry in faq.entries for p in entry.phrasings]
-    vectors = encoder.encode(phrasings, [faq.language] * len(phrasings))
-    sample = encode_sample(encoder)
-    offsets = sample.language_offsets(faq.language)
-    infos = part_infos(encoder)
-    dims = [info.dim for info in infos]
-    files = {ENTRIES: json.dumps({"entries": [asdict(e) for e in faq.entries]}, ensure_ascii=False, indent=1).encode()}
-    parts = []
-    for k, (info, block) in enumerate(zip(infos, split(vectors, dims), strict=True)):
-        vectors_file, languages_file = info.files
-        files[languages_file] = _offsets_json({lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()})
-        # scored from the offsets as written (rounded): exactly what a reader of the files gets
-        parts.append(Part(info, _centered_cosine_index(block), _read_offsets(files[languages_file])))
-        files[vectors_file] = faiss.serialize_index(parts[-1].vectors).tobytes()
-    scorer = Scorer(parts, _row_entry(faq.entries))
-    offtopic_scores = scorer.entry_scores(scorer.cosines(sample.vectors, sample.languages))
-    phrasing_cosines = scorer.cosines(vectors, [faq.language] * len(phrasings))
-    manifest = Manifest(
-        format_version=FORMAT_VERSION,
-        language=faq.language,
-        encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
-        parts=infos,
-        calibration=calibration.fit(phrasing_cosines, scorer.members, offtopic_scores),
-        source_path=str(faq.path.resolve()),
-        source_sha256=faq.sha256,
-        built_at=started.isoformat(timespec="seconds"),
-        build_seconds=round((datetime.now(timezone.utc) - started).total_seconds(), 3),
-        entries=len(faq.entries),
-        phrasings=len(phrasings),
-        files_sha256={name: _sha256(data) for name, data in files.items()},
-    )
-    files[MANIFEST] = json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode()
-    write_folder(directory, files)
-    return Index(directory, manifest, faq.entries, scorer)
+def entries_json(entries: tuple[FAQEntry, ...]) -> bytes:
+    return json.dumps({"entries": [asdict(e) for e in entries]}, ensure_ascii=False, indent=1).encode()
 
 
-def open_index(directory: Path) -> Index:
-    """Load an index, refusing (with the fix in the message) one that is missing, corrupt, from
-    another format version, or older than its source file."""
+def alignment_json(parts: list[PartInfo], alignments: list[Alignment]) -> bytes:
+    def numbers(v: np.ndarray) -> list[float]:
+        return [round(float(x), 7) for x in v]
+
+    return json.dumps(
+        {
+            part.name: {"center": numbers(a.center), "offsets": {lang: numbers(v) for lang, v in a.offsets.items()}}
+            for part, a in zip(parts, alignments, strict=True)
+        }
+    ).encode()
+
+
+def read_alignment(data: bytes, parts: list[PartInfo]) -> list[Alignment]:
+    stored = json.loads(data)
+    return [
+        Alignment(
+            np.array(stored[p.name]["center"], dtype=np.float32),
+            {lang: np.array(v, dtype=np.float32) for lang, v in stored[p.name]["offsets"].items()},
+        )
+        for p in parts
+    ]
+
+
+def file_info(path: Path) -> FileInfo:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 22):
+            digest.update(chunk)
+    return FileInfo(path.stat().st_size, digest.hexdigest())
+
+
+def read_manifest(directory: Path) -> Manifest:
+    """The manifest of the index at `directory`, refusing (with the fix) a missing, corrupt or
+    other-format one."""
     directory = Path(directory)
     rebuild = "rebuild it with `faqsearch build <faq file>`"
     if not (directory / MANIFEST).is_file():
@@ -238,39 +187,57 @@ def open_index(directory: Path) -> Index:
             raise IndexUnusable(
                 f"{directory} has index format {version}, this faqsearch reads format {FORMAT_VERSION}; {rebuild}"
             )
-        manifest = Manifest.from_json(data)
+        return Manifest.from_json(data)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise IndexUnusable(f"{directory}/{MANIFEST} is corrupt ({exc}); {rebuild}") from None
+
+
+def check_file(directory: Path, manifest: Manifest, name: str, full: bool) -> Path:
+    """The path of one of the index's files, after checking its size (and its sha256 when
+    `full` or small)."""
+    path, expected = directory / name, manifest.files.get(name)
     rebuild = f"rebuild it with `faqsearch build {manifest.source_path}`"
-    contents = {}
-    for name, expected in manifest.files_sha256.items():
-        try:
-            contents[name] = (directory / name).read_bytes()
-        except FileNotFoundError:
-            raise IndexUnusable(f"{directory}/{name} is missing; {rebuild}") from None
-        if _sha256(contents[name]) != expected:
-            raise IndexUnusable(f"{directory}/{name} is corrupt (checksum mismatch); {rebuild}")
+    if expected is None:
+        raise IndexUnusable(f"{directory}/{MANIFEST} does not list {name}; {rebuild}")
+    if not path.is_file():
+        raise IndexUnusable(f"{directory}/{name} is missing; {rebuild}")
+    if path.stat().st_size != expected.bytes or (
+        (full or expected.bytes <= CHECKSUM_AT_OPEN) and file_info(path).sha256 != expected.sha256
+    ):
+        raise IndexUnusable(f"{directory}/{name} is corrupt (size or checksum mismatch); {rebuild}")
+    return path
+
+
+def read_entries(directory: Path, manifest: Manifest) -> tuple[FAQEntry, ...]:
+    return tuple(
+        FAQEntry(**{**e, "alternatives": tuple(e["alternatives"]), "tags": tuple(e["tags"])})
+        for e in json.loads(check_file(directory, manifest, ENTRIES, False).read_bytes())["entries"]
+    )
+
+
+def open_index(directory: Path) -> Index:
+    """Load an index, refusing (with the fix in the message) one that is missing, corrupt, from
+    another format version, or older than its source file."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    rebuild = f"rebuild it with `faqsearch build {manifest.source_path}`"
     source = Path(manifest.source_path)
     if source.is_file() and file_sha256(source) != manifest.source_sha256:
         raise IndexUnusable(f"{directory} is stale: {source} changed since it was built; {rebuild}")
-    entries = tuple(
-        FAQEntry(**{**e, "alternatives": tuple(e["alternatives"]), "tags": tuple(e["tags"])})
-        for e in json.loads(contents[ENTRIES])["entries"]
-    )
-    parts = []
-    for info in manifest.parts:
-        vectors_file, languages_file = info.files
-        vectors = faiss.deserialize_index(np.frombuffer(contents[vectors_file], dtype=np.uint8))
-        parts.append(Part(info, vectors, _read_offsets(contents[languages_file])))
-    return Index(directory, manifest, entries, Scorer(parts, _row_entry(entries)))
-
-
-def _offsets_json(offsets: dict[str, np.ndarray]) -> bytes:
-    return json.dumps({lang: [round(float(x), 7) for x in v] for lang, v in offsets.items()}).encode()
-
-
-def _read_offsets(data: bytes) -> dict[str, np.ndarray]:
-    return {lang: np.array(v, dtype=np.float32) for lang, v in json.loads(data).items()}
+    entries = read_entries(directory, manifest)
+    alignments = read_alignment(check_file(directory, manifest, ALIGNMENT, False).read_bytes(), manifest.parts)
+    vectors = ann.read(check_file(directory, manifest, VECTORS, False))
+    rows = row_entry(entries)
+    if vectors.ntotal != len(rows) or vectors.d != sum(p.dim for p in manifest.parts):
+        raise IndexUnusable(f"{directory}/{VECTORS} does not match {ENTRIES}; {rebuild}")
+    entry_classifier = None
+    if CLASSIFIER in manifest.files:
+        weights = np.load(check_file(directory, manifest, CLASSIFIER, False), allow_pickle=False)
+        if weights.shape != (len(entries), manifest.parts[0].dim + 1):
+            raise IndexUnusable(f"{directory}/{CLASSIFIER} does not match {ENTRIES}; {rebuild}")
+        entry_classifier = Classifier.from_array(weights)
+    retriever = Retriever(vectors, manifest.index_type, manifest.parts, alignments, rows, entry_classifier)
+    return Index(directory, manifest, entries, retriever)
 
 
 def list_indexes(root: Path = DEFAULT_ROOT) -> list[Path]:
@@ -278,28 +245,6 @@ def list_indexes(root: Path = DEFAULT_ROOT) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
-
-
-def _centered_cosine_index(vectors: np.ndarray) -> faiss.Index:
-    vectors = np.ascontiguousarray(vectors)  # a part's block of columns is a strided view
-    dim = vectors.shape[1]
-    center = faiss.CenteringTransform(dim)
-    center.train(vectors)
-    index = faiss.IndexPreTransform(faiss.NormalizationTransform(dim, 2.0), faiss.IndexFlatIP(dim))
-    index.prepend_transform(center)
-    index.add(vectors)
-    return index
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _refuse_to_replace_non_index(directory: Path) -> None:
-    if directory.exists() and not (directory / MANIFEST).is_file() and any(directory.iterdir()):
-        raise IndexUnusable(
-            f"{directory} exists and is not a faqsearch index; choose another output folder with --index"
-        )
 
 
 def locate_index(name_or_path: str | None, root: Path = DEFAULT_ROOT) -> Path:

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from . import langid
 from .encoders import Encoder, get_encoder
 from .errors import FAQSearchError, IndexUnusable
@@ -25,7 +23,7 @@ class Hit:
     matched_question: str
     answer: str
     answer_language: str
-    score: float  # mean cosine over the entry's phrasings: comparable within one index only
+    score: float  # mean cosine of the entry's 3 nearest phrasings: comparable within one index only
     confidence: float  # calibrated probability that this entry is the right answer
 
 
@@ -92,13 +90,25 @@ class FAQSearch:
         """The default no-match threshold, recorded in the index by its calibration."""
         return self.index.manifest.calibration.threshold
 
-    def ask(self, question: str, k: int = 1, min_confidence: float | None = None, sentiment: bool = False) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int = 1,
+        min_confidence: float | None = None,
+        sentiment: bool = False,
+        tags: Sequence[str] = (),
+    ) -> Answer:
         """The best entry for `question` (or no match), plus the k best candidates, and with
-        `sentiment` the customer's sentiment."""
-        return self.ask_many([question], k=k, min_confidence=min_confidence, sentiment=sentiment)[0]
+        `sentiment` the customer's sentiment; with `tags`, only entries carrying one of them."""
+        return self.ask_many([question], k=k, min_confidence=min_confidence, sentiment=sentiment, tags=tags)[0]
 
     def ask_many(
-        self, questions: Sequence[str], k: int = 1, min_confidence: float | None = None, sentiment: bool = False
+        self,
+        questions: Sequence[str],
+        k: int = 1,
+        min_confidence: float | None = None,
+        sentiment: bool = False,
+        tags: Sequence[str] = (),
     ) -> list[Answer]:
         """Answer several questions with one batched encoder call; results follow input order."""
         if not 1 <= k <= MAX_K:
@@ -115,23 +125,25 @@ class FAQSearch:
         threshold = self.min_confidence if min_confidence is None else min_confidence
         if not 0 <= threshold <= 1:
             raise FAQSearchError(f"min_confidence must be between 0 and 1, got {threshold}")
+        allowed = self.index.rows_tagged(list(tags)) if tags else None
         faq_language = self.index.manifest.language
         languages = [langid.detect(q, prior=faq_language) for q in questions]
         head = self.sentiment_head if sentiment else None
         vectors = self.encoder.encode(questions, languages)
         sentiments = head.predict(vectors) if head else [None] * len(questions)
-        scorer = self.index.scorer
-        cosines = scorer.cosines(vectors, languages)
-        scores = scorer.entry_scores(cosines)
-        confidences = self.index.manifest.calibration.confidence(scores)
+        retriever = self.index.retriever
+        rankings = retriever.rank(vectors, languages, k, allowed)
+        calibration = self.index.manifest.calibration
         answers = []
-        for i, (question, language, feeling) in enumerate(zip(questions, languages, sentiments, strict=True)):
-            best = np.argsort(-scores[i], kind="stable")[:k]
+        for question, language, feeling, ranking in zip(questions, languages, sentiments, rankings, strict=True):
+            confidences = calibration.confidence(ranking, language == faq_language)
             candidates = [
-                self._hit(e, scorer.nearest_row(cosines[i], e), scores[i, e], confidences[i, e], language)
-                for e in best.tolist()
+                self._hit(int(e), int(row), score, confidence, language)
+                for e, row, score, confidence in list(
+                    zip(ranking.entries, ranking.rows, ranking.scores, confidences, strict=True)
+                )[:k]
             ]
-            match = candidates[0] if candidates[0].confidence >= threshold else None
+            match = candidates[0] if candidates and candidates[0].confidence >= threshold else None
             answers.append(Answer(question, language, match, candidates, feeling))
         return answers
 

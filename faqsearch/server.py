@@ -39,6 +39,7 @@ from .search import MAX_K, Answer, FAQSearch, valid_text
 
 MAX_QUESTION_CHARS = 1000
 MAX_BATCH = 64
+MAX_TAGS = 32
 BATCH_WINDOW = 0.004  # seconds to wait for more questions once one has arrived
 RELOAD_SECONDS = 1.0
 TOKEN_ENV = "FAQSEARCH_TOKEN"
@@ -53,6 +54,7 @@ class Options(BaseModel):
     k: int = Field(1, ge=1, le=MAX_K, description="How many distinct entries to return as candidates")
     min_confidence: float | None = Field(None, ge=0, le=1, description="No match below this [default: the index's]")
     sentiment: bool = Field(False, description="Also return the customer's sentiment")
+    tags: list[str] = Field([], max_length=MAX_TAGS, description="Only entries carrying one of these tags")
 
 
 def _question(text: str) -> str:
@@ -144,7 +146,7 @@ class ServedIndex:
 class _Pending:
     index: ServedIndex
     questions: list[str]
-    options: tuple  # k, min_confidence, sentiment
+    options: tuple  # k, min_confidence, sentiment, tags
     done: asyncio.Future
 
     def settle(self, result: list[Answer] | Exception) -> None:
@@ -179,7 +181,7 @@ class Service:
     async def ask(self, request: Options, questions: list[str]) -> list[Answer]:
         served = self.pick(request.index)
         done = asyncio.get_running_loop().create_future()
-        options = (request.k, request.min_confidence, request.sentiment)
+        options = (request.k, request.min_confidence, request.sentiment, tuple(request.tags))
         await self.queue.put(_Pending(served, questions, options, done))
         return await done
 
@@ -199,10 +201,10 @@ class Service:
         for item in pending:
             groups[(item.index.name, item.options)].append(item)
         for items in groups.values():
-            faq, (k, min_confidence, sentiment) = items[0].index.faq, items[0].options
+            faq, (k, min_confidence, sentiment, tags) = items[0].index.faq, items[0].options
             try:
                 answers = faq.ask_many(
-                    [q for item in items for q in item.questions], k, min_confidence, sentiment=sentiment
+                    [q for item in items for q in item.questions], k, min_confidence, sentiment=sentiment, tags=tags
                 )
             except Exception as exc:  # a bug must cost these requests a 500, not hang them or the batcher
                 failure = BadRequest(400, str(exc)) if isinstance(exc, FAQSearchError) else exc

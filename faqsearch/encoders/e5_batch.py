@@ -115,24 +115,32 @@ class E5Batch:
         blocks = []
         for i in range(layers):  # a BERT layer is torch's post-norm encoder layer with GELU
             layer = torch.nn.TransformerEncoderLayer(
-                hidden, heads, ffn, dropout=0.0, activation="gelu", layer_norm_eps=eps, batch_first=True,
+                hidden,
+                heads,
+                ffn,
+                dropout=0.0,
+                activation="gelu",
+                layer_norm_eps=eps,
+                batch_first=True,
                 dtype=torch.bfloat16,
             )
             w = f"l{i}."
-            layer.load_state_dict({
-                "self_attn.in_proj_weight": torch.cat([matrix(w + p + ".w", hidden) for p in "qkv"]),
-                "self_attn.in_proj_bias": torch.cat([vector(w + p + ".b") for p in "qkv"]),
-                "self_attn.out_proj.weight": matrix(w + "ao.w", hidden),
-                "self_attn.out_proj.bias": vector(w + "ao.b"),
-                "linear1.weight": matrix(w + "fi.w", ffn),
-                "linear1.bias": vector(w + "fi.b"),
-                "linear2.weight": matrix(w + "fo.w", hidden),
-                "linear2.bias": vector(w + "fo.b"),
-                "norm1.weight": vector(w + "aln.w"),
-                "norm1.bias": vector(w + "aln.b"),
-                "norm2.weight": vector(w + "oln.w"),
-                "norm2.bias": vector(w + "oln.b"),
-            })
+            layer.load_state_dict(
+                {
+                    "self_attn.in_proj_weight": torch.cat([matrix(w + p + ".w", hidden) for p in "qkv"]),
+                    "self_attn.in_proj_bias": torch.cat([vector(w + p + ".b") for p in "qkv"]),
+                    "self_attn.out_proj.weight": matrix(w + "ao.w", hidden),
+                    "self_attn.out_proj.bias": vector(w + "ao.b"),
+                    "linear1.weight": matrix(w + "fi.w", ffn),
+                    "linear1.bias": vector(w + "fi.b"),
+                    "linear2.weight": matrix(w + "fo.w", hidden),
+                    "linear2.bias": vector(w + "fo.b"),
+                    "norm1.weight": vector(w + "aln.w"),
+                    "norm1.bias": vector(w + "aln.b"),
+                    "norm2.weight": vector(w + "oln.w"),
+                    "norm2.bias": vector(w + "oln.b"),
+                }
+            )
             blocks.append(layer)
         self.layers = torch.nn.ModuleList(blocks).eval()
 

@@ -1,0 +1,102 @@
+"""The FAISS index types an index can hold, chosen by size: exact search while it is fast,
+an approximate index above that.
+
+- `flat`: exact inner product over every phrasing (IndexFlatIP).
+- `ivf`: the phrasings clustered into `nlist` cells by k-means; a question scans the `nprobe`
+  nearest cells (IndexIVFFlat, vectors kept whole, so only the choice of cells approximates).
+- `hnsw`: a navigable small-world graph (IndexHNSWFlat); fast to search, slow to build (about
+  100 s per 200k phrasings on 2 cores), so `auto` never picks it.
+
+`auto` is flat up to FLAT_UP_TO phrasings and ivf above; the limits and probes were measured
+with benchmarks/scale.py (BENCHMARKS.md). Files are opened memory-mapped, so several server
+processes share one copy of the vectors in the page cache.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .errors import FAQSearchError
+
+KINDS = ("auto", "flat", "hnsw", "ivf")
+FLAT_UP_TO = 50_000  # exact search up to here: ~3 ms per question on 2 cores (BENCHMARKS.md)
+MIN_APPROXIMATE = 10_000  # below this an approximate index is no faster than exact search
+IVF_PROBE_SHARE = 0.05  # share of the cells scanned: recall@1 >= 0.99 against exact (BENCHMARKS.md)
+IVF_TRAIN_PER_CELL = 64  # k-means sample per cell (faiss wants >= 39)
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
+
+
+@dataclass(frozen=True)
+class IndexType:
+    """What the manifest records: the kind and its parameters."""
+
+    kind: str
+    params: dict[str, int] = field(default_factory=dict)
+
+
+def choose(kind: str, phrasings: int) -> tuple[IndexType, str | None]:
+    """The index type for `kind` (one of KINDS) and `phrasings` rows, and a note when the request
+    was changed (an approximate type asked for a FAQ too small to gain from it)."""
+    if kind not in KINDS:
+        raise FAQSearchError(f"unknown --index-type `{kind}`; choose one of: {', '.join(KINDS)}")
+    note = None
+    if kind == "auto":
+        kind = "flat" if phrasings <= FLAT_UP_TO else "ivf"
+    elif kind != "flat" and phrasings < MIN_APPROXIMATE:
+        note = (
+            f"--index-type {kind} needs at least {MIN_APPROXIMATE:,} phrasings to gain anything; "
+            f"this FAQ has {phrasings:,}, so exact search (flat) is used instead"
+        )
+        kind = "flat"
+    if kind == "ivf":
+        nlist = max(1, min(int(4 * math.sqrt(phrasings)), phrasings // IVF_TRAIN_PER_CELL))
+        return IndexType("ivf", {"nlist": nlist, "nprobe": max(1, math.ceil(nlist * IVF_PROBE_SHARE))}), note
+    if kind == "hnsw":
+        return IndexType(
+            "hnsw", {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH}
+        ), note
+    return IndexType("flat"), note
+
+
+def build(vectors: np.ndarray, index_type: IndexType, seed: int = 0) -> faiss.Index:
+    """An index of `index_type` over `vectors` (rows in phrasing order), inner product metric."""
+    dim = vectors.shape[1]
+    params = index_type.params
+    if index_type.kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif index_type.kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, params["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = params["ef_construction"]
+    else:
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, params["nlist"], faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(seed)
+        sample = min(len(vectors), params["nlist"] * IVF_TRAIN_PER_CELL)
+        index.cp.seed = seed
+        index.train(vectors[np.sort(rng.choice(len(vectors), sample, replace=False))])
+    index.add(vectors)
+    return index
+
+
+def search_parameters(index_type: IndexType, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
+    """The kind's query-time setting, and an optional filter: `allowed` is a packed bitmap of the
+    rows that may be returned (np.packbits(..., bitorder="little"))."""
+    kwargs = {} if allowed is None else {"sel": faiss.IDSelectorBitmap(allowed)}
+    if index_type.kind == "ivf":
+        return faiss.SearchParametersIVF(nprobe=index_type.params["nprobe"], **kwargs)
+    if index_type.kind == "hnsw":
+        return faiss.SearchParametersHNSW(efSearch=index_type.params["ef_search"], **kwargs)
+    return faiss.SearchParameters(**kwargs) if kwargs else None
+
+
+def write(index: faiss.Index, path: Path) -> None:
+    faiss.write_index(index, str(path))
+
+
+def read(path: Path) -> faiss.Index:
+    """Open memory-mapped: pages are read on demand and shared between processes."""
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)

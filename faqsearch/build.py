@@ -1,0 +1,202 @@
+"""`faqsearch build`: embed a FAQ's phrasings (only those whose text changed since the last
+build of the same index), align, index, calibrate and write the index atomically."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import ann, classifier, progress
+from .atomic import building
+from .calibration import NEAR_DUPLICATE, calibrate
+from .encoders import Encoder, split
+from .errors import FAQSearchError, IndexUnusable
+from .faqs import FAQFile
+from .index import (
+    ALIGNMENT,
+    CLASSIFIER,
+    EMBEDDINGS,
+    ENTRIES,
+    FORMAT_VERSION,
+    MANIFEST,
+    VECTORS,
+    EncoderInfo,
+    Index,
+    Manifest,
+    alignment_json,
+    check_file,
+    entries_json,
+    file_info,
+    read_entries,
+    read_manifest,
+    row_entry,
+)
+from .offtopic import encode_sample
+from .retrieval import Alignment, PartInfo, Retriever, index_vectors
+
+BYTES_PER_VALUE = 4 * 4  # float32 vectors held ~4 times at the peak of a build (raw, stored, FAISS, sort)
+BYTES_PER_PHRASING_TEXT = 600  # Python objects per phrasing: text, entry, JSON (measured, BENCHMARKS.md)
+
+
+@dataclass
+class Built:
+    index: Index
+    notes: list[str] = field(default_factory=list)  # what the user should know (fallbacks, duplicates)
+
+
+def part_infos(encoder: Encoder) -> list[PartInfo]:
+    return [
+        PartInfo(part.name, part.dim, weight, sorted(part.languages) if part.languages else None)
+        for part, weight in encoder.parts()
+    ]
+
+
+def check_memory(phrasings: int, dim: int) -> None:
+    """Refuse, before any work, a FAQ whose build would not fit in this machine's memory."""
+    need = phrasings * (dim * BYTES_PER_VALUE + BYTES_PER_PHRASING_TEXT)
+    available = _available_memory()
+    if available is not None and need > available:
+        raise FAQSearchError(
+            f"this FAQ has {phrasings:,} phrasings and its build needs about {need / 2**30:.1f} GiB of memory, "
+            f"but {available / 2**30:.1f} GiB is available; build it on a larger machine or split the FAQ"
+        )
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def reusable_vectors(directory: Path, encoder: Encoder, language: str) -> dict[str, np.ndarray]:
+    """Phrasing text -> its vector from the index already at `directory`, when it was built by
+    this encoder version in this language (empty otherwise: everything is embedded again)."""
+    try:
+        manifest = read_manifest(directory)
+        same = (manifest.encoder.name, manifest.encoder.version, manifest.encoder.dim, manifest.language)
+        if same != (encoder.name, encoder.version, encoder.dim, language):
+            return {}
+        phrasings = [p for entry in read_entries(directory, manifest) for p in entry.phrasings]
+        vectors = np.load(check_file(directory, manifest, EMBEDDINGS, True), mmap_mode="r", allow_pickle=False)
+    except (IndexUnusable, OSError, ValueError):
+        return {}
+    if vectors.shape != (len(phrasings), encoder.dim):
+        return {}
+    return dict(zip(phrasings, vectors, strict=True))
+
+
+def embed(faq: FAQFile, encoder: Encoder, directory: Path) -> tuple[np.ndarray, int]:
+    """The phrasings' vectors in row order, and how many had to be embedded."""
+    phrasings = [p for entry in faq.entries for p in entry.phrasings]
+    known = reusable_vectors(directory, encoder, faq.language) if directory.exists() else {}
+    missing = [p for p in phrasings if p not in known]
+    fresh = progress.encode(encoder, missing, [faq.language] * len(missing), f"embedding with {encoder.name}")
+    known.update(zip(missing, fresh, strict=True))
+    vectors = np.empty((len(phrasings), encoder.dim), dtype=np.float32)
+    for i, text in enumerate(phrasings):
+        vectors[i] = known[text]
+    return vectors, len(missing)
+
+
+def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str = "auto") -> Built:
+    """Build (or rebuild) the index of `faq` at `directory`, atomically: readers see the old
+    index or the new one, and a failed build leaves the old one as it was."""
+    started = time.perf_counter()
+    built_at = datetime.now(timezone.utc)
+    _refuse_to_replace_non_index(directory)
+    phrasings = sum(len(e.phrasings) for e in faq.entries)
+    check_memory(phrasings, encoder.dim)
+    chosen, note = ann.choose(index_type, phrasings)
+    notes = [note] if note else []
+    vectors, embedded = embed(faq, encoder, directory)
+    offtopic = encode_sample(encoder)
+    parts = part_infos(encoder)
+    dims = [p.dim for p in parts]
+    offsets = offtopic.language_offsets(faq.language)
+    alignments = [
+        Alignment(block.mean(0), {lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()})
+        for k, block in enumerate(split(vectors, dims))
+    ]
+    aligned = index_vectors(vectors, parts, alignments)
+    with progress.stage(f"indexing {phrasings:,} phrasings ({chosen.kind})"):
+        stored = ann.build(aligned, chosen)
+    rows = row_entry(faq.entries)
+    entry_classifier, folds = None, None
+    if classifier.applies(len(faq.entries), phrasings):
+        with progress.stage("fitting the entry classifier"):
+            first_part = aligned[:, : parts[0].dim]  # see Retriever.votes
+            entry_classifier = classifier.fit(first_part, rows, len(faq.entries))
+            folds = classifier.out_of_fold(first_part, rows, len(faq.entries))
+    retriever = Retriever(stored, chosen, parts, alignments, rows, entry_classifier)
+    with progress.stage("calibrating confidence"):
+        calibration, duplicates = calibrate(retriever, vectors, faq.language, offtopic, folds)
+    for name, model in (
+        ("the FAQ's language", calibration.same_language),
+        ("other languages", calibration.other_languages),
+    ):
+        if not model.fitted:
+            notes.append(
+                f"confidence for questions in {name}: too few sampled phrasings find their own entry to calibrate on; "
+                "using the documented default weights (add alternatives to the entries)"
+            )
+    notes += _duplicate_notes(faq, rows, duplicates)
+    with building(directory) as folder:
+        (folder / ENTRIES).write_bytes(entries_json(faq.entries))
+        (folder / ALIGNMENT).write_bytes(alignment_json(parts, alignments))
+        ann.write(stored, folder / VECTORS)
+        np.save(folder / EMBEDDINGS, vectors, allow_pickle=False)
+        if entry_classifier is not None:
+            np.save(folder / CLASSIFIER, entry_classifier.to_array(), allow_pickle=False)
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            language=faq.language,
+            encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
+            parts=parts,
+            index_type=chosen,
+            calibration=calibration,
+            source_path=str(faq.path.resolve()),
+            source_sha256=faq.sha256,
+            built_at=built_at.isoformat(timespec="seconds"),
+            build_seconds=0.0,
+            entries=len(faq.entries),
+            phrasings=phrasings,
+            embedded=embedded,
+            files={name: file_info(folder / name) for name in sorted(p.name for p in folder.iterdir())},
+        )
+        manifest = Manifest(**{**manifest.__dict__, "build_seconds": round(time.perf_counter() - started, 3)})
+        (folder / MANIFEST).write_bytes(manifest.to_json())
+    return Built(Index(directory, manifest, faq.entries, retriever), notes)
+
+
+def _duplicate_notes(faq: FAQFile, rows: np.ndarray, duplicates: list[tuple[int, int, int]]) -> list[str]:
+    phrasings = [p for entry in faq.entries for p in entry.phrasings]
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}
+    for row, other, entry in duplicates:
+        ids = tuple(sorted((faq.entries[rows[row]].id, faq.entries[entry].id)))
+        pairs.setdefault(ids, (phrasings[row], phrasings[other]))
+    notes = [
+        f"entries `{a}` and `{b}` have near-identical phrasings ({x!r} / {y!r}, cosine >= {NEAR_DUPLICATE}): "
+        "merge them or make them distinct, or questions will hesitate between them"
+        for (a, b), (x, y) in list(pairs.items())[:5]
+    ]
+    if len(pairs) > 5:
+        notes.append(f"... and {len(pairs) - 5} more pairs of entries with near-identical phrasings")
+    return notes
+
+
+def _refuse_to_replace_non_index(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise FAQSearchError(f"{directory} is a file, not an index folder; choose another output folder with --index")
+    if directory.exists() and not (directory / MANIFEST).is_file() and any(directory.iterdir()):
+        raise IndexUnusable(
+            f"{directory} exists and is not a faqsearch index; choose another output folder with --index"
+        )

@@ -1,0 +1,43 @@
+"""Progress on long runs: rich bars on stderr, only when stderr is a terminal (never in logs,
+pipes or tests)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+BATCH = 256  # sentences per encoder call while a bar is shown
+
+
+def shown() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def stage(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A bar (with `total`) or a spinner for one step; yields `advance(n)`."""
+    if not shown():
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeRemainingColumn
+
+    columns = (SpinnerColumn(), *Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(file=sys.stderr), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def encode(encoder, texts: Sequence[str], languages: Sequence[str], label: str) -> np.ndarray:
+    """encoder.encode in batches, with a bar when one is shown."""
+    if not shown():
+        return encoder.encode(texts, languages)
+    parts = [encoder.encode([], [])]
+    with stage(label, len(texts)) as advance:
+        for start in range(0, len(texts), BATCH):
+            parts.append(encoder.encode(texts[start : start + BATCH], languages[start : start + BATCH]))
+            advance(len(parts[-1]))
+    return np.concatenate(parts)

@@ -1,0 +1,193 @@
+"""Retrieve, then aggregate: how a question's vector becomes a ranking of FAQ entries.
+
+A question is moved into the index's space (its language's offset removed, centered,
+re-normalized, each encoder part scaled by its weight for that language), its RETRIEVE nearest
+phrasings are fetched from FAISS, and each entry among them scores as the mean cosine of its
+POOL nearest phrasings. Nothing is ever compared with the whole index, so a question costs the
+same at 1k and 1M phrasings (with an approximate index above ann.FLAT_UP_TO).
+
+The pooling rule was chosen on public intent sets, a cross-lingual Tatoeba set and the project's
+own question files (benchmarks/retrieval.py, BENCHMARKS.md): the mean of the 3 nearest ranks
+above both the single nearest phrasing and the mean over all phrasings, which punished entries
+with many varied alternatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import faiss
+import numpy as np
+
+from . import ann, classifier
+from .classifier import Classifier
+from .encoders import split
+
+RETRIEVE = 100  # phrasings fetched per question (more when they hold fewer than k entries)
+POOL = 3  # an entry scores as the mean cosine of its POOL nearest phrasings
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """One encoder's block of the vectors (a fused encoder's index has one per part)."""
+
+    name: str
+    dim: int
+    weight: float
+    languages: list[str] | None  # the languages it reads (None: all); it sits out questions in others
+
+
+@dataclass
+class Alignment:
+    """One part's centre (the mean phrasing vector) and per-language offsets."""
+
+    center: np.ndarray
+    offsets: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One question's entries, best first."""
+
+    entries: np.ndarray  # entry numbers
+    scores: np.ndarray  # pooled cosines, descending
+    rows: np.ndarray  # each entry's nearest phrasing (row number)
+    rest: float  # an upper bound on the score of any entry not listed
+    mean: float  # of the retrieved phrasings' cosines: how close the question is to the FAQ at all
+    spread: float  # their standard deviation
+
+
+def part_weights(parts: Sequence[PartInfo], language: str) -> np.ndarray:
+    """Each part's share of a question's score: the weights of the parts that read its
+    language, scaled to sum to 1 (every part's, if none reads it)."""
+    reads = np.array([p.languages is None or language in p.languages for p in parts])
+    weights = np.array([p.weight for p in parts]) * (reads if reads.any() else 1)
+    return weights / weights.sum()
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def index_vectors(vectors: np.ndarray, parts: Sequence[PartInfo], alignments: Sequence[Alignment]) -> np.ndarray:
+    """What FAISS stores for (phrasings, dim) encoder vectors: each part's block centered and
+    re-normalized, so a weighted query's inner product is the weighted sum of cosines."""
+    blocks = split(vectors, [p.dim for p in parts])
+    return np.ascontiguousarray(
+        np.hstack([unit(b - a.center) for b, a in zip(blocks, alignments, strict=True)]), dtype=np.float32
+    )
+
+
+def boost(ranking: Ranking, probabilities: np.ndarray) -> Ranking:
+    """Add the entry classifier's vote (classifier.WEIGHT x its probability) to each listed
+    entry's score, and re-rank."""
+    scores = ranking.scores + classifier.WEIGHT * probabilities[ranking.entries]
+    order = np.argsort(-scores, kind="stable")
+    return replace(ranking, entries=ranking.entries[order], scores=scores[order], rows=ranking.rows[order])
+
+
+def pool(cosines: np.ndarray, rows: np.ndarray, row_entry: np.ndarray, sizes: np.ndarray, complete: bool) -> Ranking:
+    """Aggregate one question's retrieved phrasings (cosines descending; row -1 = none) into
+    entry scores. An entry with fewer than POOL of its phrasings retrieved counts the missing
+    ones at the lowest retrieved cosine, which bounds them from above (unless `complete`: every
+    candidate row was retrieved, so none is missing)."""
+    found = rows >= 0
+    cosines, rows = cosines[found], rows[found]
+    if not len(rows):
+        return Ranking(np.zeros(0, int), np.zeros(0, np.float32), np.zeros(0, int), 0.0, 0.0, 0.0)
+    floor = 0.0 if complete else float(cosines[-1])
+    entries = row_entry[rows]
+    order = np.lexsort((-cosines, entries))
+    by_entry, by_cosine = entries[order], cosines[order]
+    starts = np.flatnonzero(np.r_[True, by_entry[1:] != by_entry[:-1]])
+    counts = np.diff(np.r_[starts, len(by_entry)])
+    rank = np.arange(len(by_entry)) - np.repeat(starts, counts)
+    sums = np.add.reduceat(np.where(rank < POOL, by_cosine, 0.0), starts)
+    listed = by_entry[starts]
+    need = np.minimum(sizes[listed], POOL)
+    have = np.minimum(counts, POOL)
+    scores = (sums + (need - have) * floor) / need
+    best = np.argsort(-scores, kind="stable")
+    return Ranking(
+        listed[best],
+        scores[best].astype(np.float32),
+        rows[order][starts][best],
+        floor,
+        float(cosines.mean()),
+        float(cosines.std()),
+    )
+
+
+class Retriever:
+    """The phrasings' FAISS index plus what is needed to query it and pool its answers."""
+
+    def __init__(
+        self,
+        vectors: faiss.Index,
+        index_type: ann.IndexType,
+        parts: list[PartInfo],
+        alignments: list[Alignment],
+        row_entry: np.ndarray,
+        entry_classifier: Classifier | None = None,
+    ):
+        self.vectors, self.index_type, self.classifier = vectors, index_type, entry_classifier
+        self.parts, self.alignments, self.row_entry = parts, alignments, row_entry
+        self.sizes = np.bincount(row_entry)
+        self._parameters = ann.search_parameters(index_type, None)
+
+    def align(self, queries: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+        """(questions, dim) encoder vectors -> the index's space: per part, the language offset
+        removed, centered and re-normalized (what the stored phrasings are)."""
+        blocks = []
+        for block, alignment in zip(split(queries, [p.dim for p in self.parts]), self.alignments, strict=True):
+            zero = np.zeros_like(alignment.center)
+            shifted = unit(block - np.stack([alignment.offsets.get(lang, zero) for lang in languages]))
+            blocks.append(unit(shifted - alignment.center))
+        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+
+    def weigh(self, aligned: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+        """Aligned questions -> FAISS queries: each part scaled by its weight for the language,
+        so an inner product is the weighted sum of the parts' cosines."""
+        weights = np.array([part_weights(self.parts, language) for language in languages], dtype=np.float32)
+        dims = [p.dim for p in self.parts]
+        return np.ascontiguousarray(np.repeat(weights, dims, axis=1) * aligned, dtype=np.float32)
+
+    def search(self, prepared: np.ndarray, depth: int, parameters=None) -> tuple[np.ndarray, np.ndarray]:
+        """The `depth` nearest rows of each prepared query: (cosines, rows), rows -1 past the end."""
+        return self.vectors.search(prepared, max(depth, 1), params=parameters or self._parameters)
+
+    def votes(self, aligned: np.ndarray, model: Classifier | None = None) -> np.ndarray | None:
+        """The entry classifier's probabilities for aligned questions (None without one). It reads
+        the first part, the one that reads every language, so a fused index votes as its e5 would."""
+        model = model or self.classifier
+        return None if model is None else model.probabilities(aligned[:, : self.parts[0].dim])
+
+    def rank(
+        self, queries: np.ndarray, languages: Sequence[str], entries: int = 1, allowed: np.ndarray | None = None
+    ) -> list[Ranking]:
+        """Each question's ranking (encoder vectors in, with their languages), holding at least
+        `entries` entries where that many can be found; `allowed` (a boolean mask over rows)
+        restricts the search to those rows."""
+        aligned = self.align(queries, languages)
+        prepared = self.weigh(aligned, languages)
+        candidates = self.vectors.ntotal if allowed is None else int(allowed.sum())
+        parameters = (
+            self._parameters
+            if allowed is None
+            else ann.search_parameters(self.index_type, np.packbits(allowed, bitorder="little"))
+        )
+        probabilities = self.votes(aligned)
+        depth, todo = min(RETRIEVE, candidates), np.arange(len(prepared))
+        rankings: list[Ranking] = [None] * len(prepared)  # type: ignore[list-item]
+        while len(todo):
+            cosines, rows = self.search(prepared[todo], depth, parameters)
+            complete = depth >= candidates
+            again = []
+            for i, c, r in zip(todo, cosines, rows, strict=True):
+                ranking = pool(c, r, self.row_entry, self.sizes, complete)
+                rankings[i] = ranking if probabilities is None else boost(ranking, probabilities[i])
+                if len(ranking.entries) < entries and not complete:
+                    again.append(i)
+            todo, depth = np.array(again, dtype=int), min(depth * 4, candidates)
+        return rankings

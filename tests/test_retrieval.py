@@ -1,0 +1,111 @@
+"""Retrieve, then aggregate: pooling, bounded retrieval, tag filters, and a confidence that
+agrees with the ranking and stays sane on FAQs that cannot support a fit."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import yaml
+from conftest import EXAMPLE_FAQ
+
+from faqsearch import FAQSearch, load_faqs, retrieval
+from faqsearch.build import build_index
+from faqsearch.encoders import get_encoder
+from faqsearch.errors import FAQSearchError
+from faqsearch.retrieval import POOL, pool
+
+
+def test_an_entry_scores_as_the_mean_of_its_pool_nearest_retrieved_phrasings():
+    row_entry = np.array([0, 0, 0, 0, 1, 2, 2])
+    sizes = np.bincount(row_entry)
+    cosines = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    rows = np.array([0, 4, 1, 5, 2])  # entry 0: 0.9, 0.7, 0.5 (3 of 4); entry 1: 0.8; entry 2: 0.6 (1 of 2)
+    ranking = pool(cosines, rows, row_entry, sizes, complete=False)
+    assert ranking.entries.tolist() == [1, 0, 2]
+    # entry 2's second phrasing was not retrieved: it counts at the lowest retrieved cosine (0.5)
+    np.testing.assert_allclose(ranking.scores, [0.8, (0.9 + 0.7 + 0.5) / POOL, (0.6 + 0.5) / 2], rtol=1e-6)
+    assert ranking.rows.tolist() == [4, 0, 5]
+    assert ranking.rest == 0.5
+    every = pool(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]), np.array([0, 4, 1, 5, 2, 3, 6]), row_entry, sizes, True)
+    assert every.rest == 0.0 and every.entries.tolist() == [1, 0, 2]
+    np.testing.assert_allclose(every.scores, [0.8, (0.9 + 0.7 + 0.5) / POOL, (0.6 + 0.3) / 2], rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory) -> FAQSearch:
+    directory = tmp_path_factory.mktemp("indexes") / "en"
+    return FAQSearch.open(build_index(load_faqs(EXAMPLE_FAQ), get_encoder("e5"), directory).index.path)
+
+
+def test_retrieval_goes_deeper_until_k_entries_are_found(example, monkeypatch):
+    """A question never compares with the whole index, but always gets k entries where k exist."""
+    monkeypatch.setattr(retrieval, "RETRIEVE", 3)
+    answer = example.ask("how do I cancel my subscription", k=10)
+    assert len({hit.id for hit in answer.candidates}) == 10
+
+
+def test_tags_restrict_answers_inside_the_search(example, cli):
+    data = yaml.safe_load(EXAMPLE_FAQ.read_text())
+    tagged = [e["id"] for e in data["faqs"] if "billing" in e.get("tags", [])]
+    assert len(tagged) >= 3
+    faq = example
+    answer = faq.ask("where is my parcel", k=len(tagged), tags=["billing"])
+    assert sorted(hit.id for hit in answer.candidates) == sorted(tagged)  # k results when k such entries exist
+    assert faq.ask("where is my parcel").candidates[0].id not in tagged
+    with pytest.raises(FAQSearchError, match=r"no entry carries the tag 'tenant-x'; tags in this index: .*billing"):
+        faq.ask("where is my parcel", tags=["tenant-x"])
+    index = str(example.index.path)
+    result = cli("ask", "--index", index, "--tag", "billing", "--tag", "nope", "where is my parcel")
+    assert result.exit_code == 2 and "no entry carries the tag 'nope'" in result.stderr
+    result = cli("ask", "--index", index, "--tag", "billing", "-k", "2", "--json", "where is my parcel")
+    assert result.exit_code == 0
+    assert all(c["id"] in tagged for c in yaml.safe_load(result.stdout)["candidates"])
+
+
+def test_a_one_entry_faq_does_not_answer_everything(workdir, cli):
+    faq = workdir / "one.yaml"
+    faq.write_text(
+        "language: en\nfaqs:\n  - id: refund\n    question: How do I get a refund?\n    alternatives:\n"
+        "      - I want my money back\n      - Can I return my purchase?\n    answer: Write to us.\n"
+    )
+    result = cli("build", str(faq))
+    assert result.exit_code == 0
+    assert "confidence for questions in the FAQ's language: too few sampled phrasings" in result.stderr
+    answer = FAQSearch.open(workdir / "indexes" / "one").ask("what's the weather tomorrow")
+    assert answer.match is None and answer.candidates[0].confidence < 0.5
+
+
+def test_a_faq_of_near_duplicate_entries_is_flagged_and_calibrates_sanely(workdir):
+    """The example FAQ three times over (same phrasings with a typo, other ids): the build warns,
+    weights stay finite, confidences are neither all 0 nor all 1, and nothing overflows."""
+    data = yaml.safe_load(EXAMPLE_FAQ.read_text())
+    entries = []
+    for copy, suffix in enumerate(("", "?", "!")):
+        for e in data["faqs"]:
+            phrasings = [p + suffix for p in [e["question"], *e.get("alternatives", [])]]
+            entries.append({"id": f"{e['id']}-{copy}", "question": phrasings[0], "alternatives": phrasings[1:],
+                            "answer": e["answer"]})  # fmt: skip
+    path = workdir / "dup.yaml"
+    path.write_text(yaml.safe_dump({"language": "en", "faqs": entries}, allow_unicode=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        built = build_index(load_faqs(path), get_encoder("e5"), workdir / "dup")
+        confidences = [a.candidates[0].confidence for a in FAQSearch(built.index, get_encoder("e5")).ask_many(
+            ["how do I cancel", "tell me a joke", "wo ist mein paket", "what is premium"]
+        )]  # fmt: skip
+    assert any("near-identical phrasings" in note for note in built.notes)
+    calibration = built.index.manifest.calibration
+    for model in (calibration.same_language, calibration.other_languages):
+        assert all(0 <= w < 1000 for w in model.weights) and abs(model.bias) < 1000
+    assert not all(c in (0.0, 1.0) for c in confidences)
+
+
+def test_candidates_never_show_a_higher_confidence_below_a_lower_one(example):
+    faq = example
+    questions = [q["question"] for q in yaml.safe_load((EXAMPLE_FAQ.parent.parent / "tests" / "queries.yaml")
+                                                       .read_text())["queries"]]  # fmt: skip
+    for answer in faq.ask_many(questions, k=5):
+        confidences = [hit.confidence for hit in answer.candidates]
+        assert confidences == sorted(confidences, reverse=True), answer.query
