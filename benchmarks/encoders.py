@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 from faqsearch import FAQSearch, load_faqs
+from faqsearch.build import build_index
 from faqsearch.encoders import ENCODERS, get_encoder
 from faqsearch.evaluation import evaluate, load_queries
-from faqsearch.index import build_index
 
 
 def main() -> None:

@@ -86,6 +86,25 @@ def intents(data: Path, folder: Path, n: int | None) -> list[Benchmark]:
     return [banking, _write(folder, f"clinc150-N{label}", _intent_entries(clinc["train"], n), questions)]
 
 
+def both_intent_sets(data: Path, folder: Path) -> Benchmark:
+    """banking77 and clinc150 as one FAQ with every training utterance (227 entries, ~25k
+    phrasings), asked both sets' in-scope test utterances: a real FAQ for benchmarks/scale.py."""
+    sets = intents(data, folder, None)
+    entries, queries = [], []
+    for prefix, bench in zip(("bank", "clinc"), sets, strict=True):
+        for entry in yaml.safe_load(bench.faq.read_text())["faqs"]:
+            entries.append({**entry, "id": f"{prefix}-{entry['id']}"})
+        for query in yaml.safe_load(bench.queries.read_text())["queries"]:
+            if query["expected"] != "none":
+                queries.append({**query, "expected": f"{prefix}-{query['expected']}"})
+    seen: set[str] = set()
+    for entry in entries:  # a phrasing may point to one entry only, across the two sets too
+        kept = [p for p in [entry["question"], *entry["alternatives"]] if p.casefold() not in seen]
+        seen.update(p.casefold() for p in kept)
+        entry["question"], entry["alternatives"] = kept[0], kept[1:]
+    return _write(folder, "banking77+clinc150-all", entries, queries)
+
+
 def half(text: str) -> str:
     return "dev" if hashlib.sha256(text.encode()).digest()[0] % 2 == 0 else "validation"
 

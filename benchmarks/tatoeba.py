@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from faqsearch.build import part_infos
 from faqsearch.encoders import ENCODERS, get_encoder, split
-from faqsearch.index import PartInfo, part_infos, part_weights
 from faqsearch.offtopic import encode_sample
+from faqsearch.retrieval import PartInfo, part_weights
 
 # Language groups of the LaBSE paper's Tatoeba table (Feng et al. 2022, Table 3), as Tatoeba codes.
 # 14: the languages of m-USE; 36: XTREME's Tatoeba task; 82: the languages LASER was trained on

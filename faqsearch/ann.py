@@ -2,8 +2,9 @@
 an approximate index above that.
 
 - `flat`: exact inner product over every phrasing (IndexFlatIP).
-- `ivf`: the phrasings clustered into `nlist` cells by k-means; a question scans the `nprobe`
-  nearest cells (IndexIVFFlat, vectors kept whole, so only the choice of cells approximates).
+- `ivf`: the phrasings clustered into `nlist` = 4 sqrt(n) cells by k-means; a question scans the
+  `nprobe` nearest cells, 6% of them and at least 128 (IndexIVFFlat: vectors kept whole, so only
+  the choice of cells approximates).
 - `hnsw`: a navigable small-world graph (IndexHNSWFlat); fast to search, slow to build (about
   100 s per 200k phrasings on 2 cores), so `auto` never picks it.
 
@@ -24,10 +25,12 @@ import numpy as np
 from .errors import FAQSearchError
 
 KINDS = ("auto", "flat", "hnsw", "ivf")
-FLAT_UP_TO = 50_000  # exact search up to here: ~3 ms per question on 2 cores (BENCHMARKS.md)
+FLAT_UP_TO = 20_000  # exact search up to here: ~3 ms per question on 2 cores (BENCHMARKS.md)
 MIN_APPROXIMATE = 10_000  # below this an approximate index is no faster than exact search
-IVF_PROBE_SHARE = 0.05  # share of the cells scanned: recall@1 >= 0.99 against exact (BENCHMARKS.md)
-IVF_TRAIN_PER_CELL = 64  # k-means sample per cell (faiss wants >= 39)
+IVF_PROBE_SHARE, IVF_MIN_PROBES = 0.06, 128  # cells scanned: answer recall@1 >= 0.99 against exact (BENCHMARKS.md)
+IVF_TRAIN_PER_CELL = 40  # k-means sample per cell (faiss wants >= 39)
+IVF_ITERATIONS = 10
+REUSE_CELLS_UP_TO = 0.1  # a rebuild keeps the previous cells while at most this share of phrasings changed
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
 
 
@@ -55,7 +58,8 @@ def choose(kind: str, phrasings: int) -> tuple[IndexType, str | None]:
         kind = "flat"
     if kind == "ivf":
         nlist = max(1, min(int(4 * math.sqrt(phrasings)), phrasings // IVF_TRAIN_PER_CELL))
-        return IndexType("ivf", {"nlist": nlist, "nprobe": max(1, math.ceil(nlist * IVF_PROBE_SHARE))}), note
+        nprobe = min(nlist, max(IVF_MIN_PROBES, math.ceil(nlist * IVF_PROBE_SHARE)))
+        return IndexType("ivf", {"nlist": nlist, "nprobe": nprobe}), note
     if kind == "hnsw":
         return IndexType(
             "hnsw", {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH}
@@ -63,8 +67,11 @@ def choose(kind: str, phrasings: int) -> tuple[IndexType, str | None]:
     return IndexType("flat"), note
 
 
-def build(vectors: np.ndarray, index_type: IndexType, seed: int = 0) -> faiss.Index:
-    """An index of `index_type` over `vectors` (rows in phrasing order), inner product metric."""
+def build(
+    vectors: np.ndarray, index_type: IndexType, centroids: np.ndarray | None = None, seed: int = 0
+) -> faiss.Index:
+    """An index of `index_type` over `vectors` (rows in phrasing order), inner product metric.
+    An ivf index takes the previous build's `centroids` where given (see cells), else k-means."""
     dim = vectors.shape[1]
     params = index_type.params
     if index_type.kind == "flat":
@@ -73,11 +80,16 @@ def build(vectors: np.ndarray, index_type: IndexType, seed: int = 0) -> faiss.In
         index = faiss.IndexHNSWFlat(dim, params["M"], faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = params["ef_construction"]
     else:
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, params["nlist"], faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(seed)
-        sample = min(len(vectors), params["nlist"] * IVF_TRAIN_PER_CELL)
-        index.cp.seed = seed
-        index.train(vectors[np.sort(rng.choice(len(vectors), sample, replace=False))])
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, params["nlist"], faiss.METRIC_INNER_PRODUCT)
+        if centroids is not None:
+            quantizer.add(centroids)
+            index.is_trained = True
+        else:
+            rng = np.random.default_rng(seed)
+            sample = min(len(vectors), params["nlist"] * IVF_TRAIN_PER_CELL)
+            index.cp.seed, index.cp.niter = seed, IVF_ITERATIONS
+            index.train(vectors[np.sort(rng.choice(len(vectors), sample, replace=False))])
     index.add(vectors)
     return index
 
@@ -91,6 +103,19 @@ def search_parameters(index_type: IndexType, allowed: np.ndarray | None) -> fais
     if index_type.kind == "hnsw":
         return faiss.SearchParametersHNSW(efSearch=index_type.params["ef_search"], **kwargs)
     return faiss.SearchParameters(**kwargs) if kwargs else None
+
+
+def cells(path: Path, index_type: IndexType, dim: int) -> np.ndarray | None:
+    """The cell centroids of the ivf index at `path`, when it has the cells `index_type` wants:
+    an edit rebuilds in seconds instead of re-running k-means."""
+    try:
+        stored = read(path)
+        previous = faiss.extract_index_ivf(stored)  # a view into `stored`, which must stay alive
+    except (RuntimeError, OSError):
+        return None
+    if index_type.kind != "ivf" or previous.nlist != index_type.params["nlist"] or previous.d != dim:
+        return None
+    return faiss.downcast_index(previous.quantizer).reconstruct_n(0, previous.nlist)
 
 
 def write(index: faiss.Index, path: Path) -> None:

@@ -94,6 +94,24 @@ def reusable_vectors(directory: Path, encoder: Encoder, language: str) -> dict[s
     return dict(zip(phrasings, vectors, strict=True))
 
 
+def previous_classifier(directory: Path, faq: FAQFile, dim: int) -> classifier.Classifier | None:
+    """The entry classifier of the index already at `directory`, rearranged for `faq`'s entries
+    by id (zeros for new ones): a rebuild's fit starts from it and converges in a few steps."""
+    try:
+        manifest = read_manifest(directory)
+        weights = np.load(check_file(directory, manifest, CLASSIFIER, False), allow_pickle=False)
+        ids = {entry.id: i for i, entry in enumerate(read_entries(directory, manifest))}
+    except (IndexUnusable, OSError, ValueError):
+        return None
+    if weights.shape != (len(ids), dim + 1):
+        return None
+    start = np.zeros((len(faq.entries), dim + 1), dtype=np.float32)
+    for i, entry in enumerate(faq.entries):
+        if entry.id in ids:
+            start[i] = weights[ids[entry.id]]
+    return classifier.Classifier.from_array(start)
+
+
 def embed(faq: FAQFile, encoder: Encoder, directory: Path) -> tuple[np.ndarray, int]:
     """The phrasings' vectors in row order, and how many had to be embedded."""
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
@@ -127,15 +145,19 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str
         for k, block in enumerate(split(vectors, dims))
     ]
     aligned = index_vectors(vectors, parts, alignments)
+    centroids = None
+    if chosen.kind == "ivf" and embedded <= ann.REUSE_CELLS_UP_TO * phrasings and (directory / VECTORS).is_file():
+        centroids = ann.cells(directory / VECTORS, chosen, aligned.shape[1])
     with progress.stage(f"indexing {phrasings:,} phrasings ({chosen.kind})"):
-        stored = ann.build(aligned, chosen)
+        stored = ann.build(aligned, chosen, centroids)
     rows = row_entry(faq.entries)
     entry_classifier, folds = None, None
     if classifier.applies(len(faq.entries), phrasings):
         with progress.stage("fitting the entry classifier"):
             first_part = aligned[:, : parts[0].dim]  # see Retriever.votes
-            entry_classifier = classifier.fit(first_part, rows, len(faq.entries))
-            folds = classifier.out_of_fold(first_part, rows, len(faq.entries))
+            start = previous_classifier(directory, faq, parts[0].dim) if directory.exists() else None
+            entry_classifier = classifier.fit(first_part, rows, len(faq.entries), start)
+            folds = classifier.out_of_fold(first_part, rows, entry_classifier)
     retriever = Retriever(stored, chosen, parts, alignments, rows, entry_classifier)
     with progress.stage("calibrating confidence"):
         calibration, duplicates = calibrate(retriever, vectors, faq.language, offtopic, folds)

@@ -47,12 +47,19 @@ def applies(entries: int, phrasings: int) -> bool:
     return 1 < entries <= MAX_ENTRIES and MIN_PHRASINGS_PER_ENTRY * entries <= phrasings <= MAX_PHRASINGS
 
 
-def fit(vectors: np.ndarray, row_entry: np.ndarray, entries: int, seed: int = 0) -> Classifier:
-    """Fit on (phrasings, dim) aligned vectors; an entry absent from the rows gets -inf-like bias."""
+def fit(
+    vectors: np.ndarray, row_entry: np.ndarray, entries: int, start: Classifier | None = None, seed: int = 0
+) -> Classifier:
+    """Fit on (phrasings, dim) aligned vectors, from `start`'s weights when given (a fold model
+    starts from the full one: a few iterations instead of hundreds); an entry absent from the
+    rows gets a -inf-like bias."""
     from sklearn.linear_model import LogisticRegression
 
     present = np.unique(row_entry)
-    model = LogisticRegression(C=C, max_iter=300, random_state=seed).fit(vectors, row_entry)
+    model = LogisticRegression(C=C, max_iter=300, random_state=seed, warm_start=start is not None)
+    if start is not None and len(present) > 2:
+        model.coef_, model.intercept_ = start.weights[present], start.bias[present]
+    model.fit(vectors, row_entry)
     weights = np.zeros((entries, vectors.shape[1]), dtype=np.float32)
     bias = np.full(entries, -1e4, dtype=np.float32)
     if len(present) == 2:  # sklearn fits one direction for two classes
@@ -63,8 +70,11 @@ def fit(vectors: np.ndarray, row_entry: np.ndarray, entries: int, seed: int = 0)
     return Classifier(weights, bias)
 
 
-def out_of_fold(vectors: np.ndarray, row_entry: np.ndarray, entries: int, seed: int = 0) -> tuple[list, np.ndarray]:
-    """FOLDS classifiers, each fitted without one fold of the rows, and each row's fold: a
-    calibration question is scored by the model that never saw it."""
+def out_of_fold(
+    vectors: np.ndarray, row_entry: np.ndarray, full: Classifier, seed: int = 0
+) -> tuple[list[Classifier], np.ndarray]:
+    """FOLDS classifiers, each fitted without one fold of the rows (starting from the `full`
+    one), and each row's fold: a calibration question is scored by a model that never saw it."""
     fold = np.random.default_rng(seed).permutation(len(vectors)) % FOLDS
-    return [fit(vectors[fold != k], row_entry[fold != k], entries, seed) for k in range(FOLDS)], fold
+    entries = len(full.bias)
+    return [fit(vectors[fold != k], row_entry[fold != k], entries, full, seed) for k in range(FOLDS)], fold

@@ -23,7 +23,7 @@ class Hit:
     matched_question: str
     answer: str
     answer_language: str
-    score: float  # mean cosine of the entry's 3 nearest phrasings: comparable within one index only
+    score: float  # mean cosine of its 3 nearest phrasings (+ the entry classifier's vote): within one index only
     confidence: float  # calibrated probability that this entry is the right answer
 
 

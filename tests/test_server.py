@@ -79,6 +79,16 @@ def test_ask_returns_the_cli_json_schema(client, cli):
     assert answer == from_cli
 
 
+def test_tags_restrict_answers_and_an_unknown_tag_is_a_400(client):
+    """The small FAQ tags only cancel-subscription with `billing`."""
+    response = client.post("/ask", json={"question": "where is my order", "k": 3, "tags": ["billing"]})
+    assert response.status_code == 200
+    assert [c["id"] for c in response.json()["candidates"]] == ["cancel-subscription"]
+    response = client.post("/ask/batch", json={"questions": ["where is my order"], "tags": ["tenant-x"]})
+    assert response.status_code == 400
+    assert response.json() == {"error": "no entry carries the tag 'tenant-x'; tags in this index: billing"}
+
+
 def test_batch_answers_in_order_with_sentiment(client):
     questions = ["where is my package", "thank you, you are wonderful!", "wie setze ich mein passwort zurück"]
     response = client.post("/ask/batch", json={"questions": questions, "sentiment": True})
