@@ -36,8 +36,9 @@ PRODUCT_FEATURES = calibration.features
 def local(ranking) -> np.ndarray:
     """Score and margin in units of the spread of the retrieved cosines, the score above their mean."""
     base = PRODUCT_FEATURES(ranking)
-    spread = max(ranking.spread, SPREAD_FLOOR)
-    return np.stack([(base[:, 0] - ranking.mean) / spread, base[:, 1] / spread], axis=1)
+    spread = max(float(ranking.retrieved.std()), SPREAD_FLOOR) if len(ranking.retrieved) else SPREAD_FLOOR
+    mean = float(ranking.retrieved.mean()) if len(ranking.retrieved) else 0.0
+    return np.stack([(base[:, 0] - mean) / spread, base[:, 1] / spread], axis=1)
 
 
 # name -> (feature function or None for the product's, share of weight on answerable questions)
@@ -82,7 +83,7 @@ def main() -> None:
                 built = build_index(faq, encoder, folder)  # re-embeds nothing after the first variant
                 report = evaluate(FAQSearch(built.index, CachedEncoder(encoder)), queries)
                 o = report.overall
-                best = max((right for _, rejected, right in curve(report) if rejected >= 0.85), default=float("nan"))
+                best = max((right for _, rejected, _, right in curve(report) if rejected >= 0.85), default=float("nan"))
                 rejected = "-" if not o.unanswerable else f"{o.rejected:.3f}"
                 print(
                     f"| {name} | {bench.name} | {report.expected_calibration_error:.3f} | {o.answered_correctly:.3f} "

@@ -80,12 +80,17 @@ def rule_accuracies(bench: Benchmark, built, encoder) -> dict[str, float]:
     return result
 
 
-def curve(report) -> list[tuple[float, float, float]]:
-    """(threshold, share of unanswerable rejected, share of answerable answered right)."""
+def curve(report) -> list[tuple[float, float, float, float]]:
+    """(threshold, share of unanswerable rejected, shares of answerable answered and answered right)."""
     outcomes = report.outcomes
     none = np.array([o.confidence for o in outcomes if not o.answerable])
+    answerable = np.array([o.confidence for o in outcomes if o.answerable])
     right = np.array([o.confidence if o.correct else -1.0 for o in outcomes if o.answerable])
-    return [(t, float((none < t).mean()), float((right >= t).mean())) for t in np.arange(0.0, 1.0001, 0.05)]
+    return [
+        (t, float((none < t).mean()) if len(none) else float("nan"), float((answerable >= t).mean()),
+         float((right >= t).mean()))
+        for t in np.arange(0.0, 1.0001, 0.05)
+    ]  # fmt: skip
 
 
 def main() -> None:
@@ -135,10 +140,10 @@ def main() -> None:
                 print(f"| {language} | {f.questions} | {f.accuracy_at_1:.3f} | {f.answered:.3f} | {f.rejected:.3f} |")
     for name, points in curves.items():
         print(f"\n### {name}: no-match trade-off over the confidence threshold\n")
-        print("| threshold | unanswerable rejected | answerable answered right |")
-        print("|---|---|---|")
-        for t, rejected, right in points:
-            print(f"| {t:.2f} | {rejected:.3f} | {right:.3f} |")
+        print("| threshold | unanswerable rejected | answerable answered | answerable answered right |")
+        print("|---|---|---|---|")
+        for t, rejected, answered, right in points:
+            print(f"| {t:.2f} | {rejected:.3f} | {answered:.3f} | {right:.3f} |")
 
 
 if __name__ == "__main__":

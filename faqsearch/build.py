@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ann, classifier, progress
+from . import ann, classifier, memory, progress
 from .atomic import building
 from .calibration import NEAR_DUPLICATE, calibrate
 from .encoders import Encoder, split
@@ -38,8 +38,10 @@ from .index import (
 from .offtopic import encode_sample
 from .retrieval import Alignment, PartInfo, Retriever, index_vectors
 
-BYTES_PER_VALUE = 4 * 4  # float32 vectors held ~4 times at the peak of a build (raw, stored, FAISS, sort)
-BYTES_PER_PHRASING_TEXT = 600  # Python objects per phrasing: text, entry, JSON (measured, BENCHMARKS.md)
+# Peak memory of a build per phrasing: float32 vectors held ~4 times (raw, aligned, FAISS, file) and
+# the Python objects of its text and entry; 1M phrasings of 384-d peaked at 6.8 GiB (BENCHMARKS.md).
+BYTES_PER_VALUE = 4 * 4
+BYTES_PER_PHRASING_TEXT = 1200
 
 
 @dataclass
@@ -57,24 +59,11 @@ def part_infos(encoder: Encoder) -> list[PartInfo]:
 
 def check_memory(phrasings: int, dim: int) -> None:
     """Refuse, before any work, a FAQ whose build would not fit in this machine's memory."""
-    need = phrasings * (dim * BYTES_PER_VALUE + BYTES_PER_PHRASING_TEXT)
-    available = _available_memory()
-    if available is not None and need > available:
-        raise FAQSearchError(
-            f"this FAQ has {phrasings:,} phrasings and its build needs about {need / 2**30:.1f} GiB of memory, "
-            f"but {available / 2**30:.1f} GiB is available; build it on a larger machine or split the FAQ"
-        )
-
-
-def _available_memory() -> int | None:
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    memory.require(
+        phrasings * (dim * BYTES_PER_VALUE + BYTES_PER_PHRASING_TEXT),
+        f"building this FAQ ({phrasings:,} phrasings)",
+        "build it on a larger machine or split the FAQ",
+    )
 
 
 def reusable_vectors(directory: Path, encoder: Encoder, language: str) -> dict[str, np.ndarray]:

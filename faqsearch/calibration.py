@@ -70,8 +70,8 @@ def features(ranking: Ranking) -> np.ndarray:
     scores = ranking.scores.astype(np.float64)
     if not len(scores):
         return np.zeros((0, 2))
-    second = scores[1] if len(scores) > 1 else ranking.rest
-    others = np.r_[second, np.full(len(scores) - 1, scores[0])]
+    others = np.full(len(scores), scores[0])
+    others[0] = scores[1] if len(scores) > 1 else ranking.rest
     return np.stack([scores, scores - others], axis=1)
 
 
@@ -103,13 +103,10 @@ def _ask(
     rows: np.ndarray,
     folds,
     into: Sample,
-    translated: bool = False,
 ) -> list:
     """Ask sampled phrasings (row numbers `rows`, vectors `queries`) with themselves left out and
     with their entry left out, the entry classifier's vote coming from the fold model that never
-    saw the phrasing; returns (row, other row, other entry) for near-duplicates. A lone phrasing
-    `translated` (the FAQ's question asked in another language) is asked as it is: that is
-    exactly what a customer does with a FAQ of one phrasing per entry."""
+    saw the phrasing; returns (row, other row, other entry) for near-duplicates."""
     total = retriever.vectors.ntotal
     depth = min(RETRIEVE + 1, total)
     aligned = retriever.align(queries, languages)
@@ -125,9 +122,8 @@ def _ask(
     for i, (row, c, r) in enumerate(zip(rows, cosines, found, strict=True)):
         entry = retriever.row_entry[row]
         vote = None if votes is None else votes[i]
-        if retriever.sizes[entry] > 1 or translated:  # an untranslated lone phrasing has no other to find it by
-            keep = (r >= 0) if retriever.sizes[entry] == 1 else (r != row)
-            one_out = _ranked(retriever, c, np.where(keep, r, -1), depth >= total, vote)
+        if retriever.sizes[entry] > 1:  # a lone phrasing has no other to find it by
+            one_out = _ranked(retriever, c, np.where(r != row, r, -1), depth >= total, vote)
             into.add(one_out, len(one_out.entries) > 0 and one_out.entries[0] == entry, True)
         others = np.where((r >= 0) & (retriever.row_entry[np.maximum(r, 0)] != entry), r, -1)
         entry_out = _ranked(retriever, c, others, depth >= total, vote)
@@ -153,7 +149,7 @@ def calibrate(
         pick = rng.integers(len(residuals), size=len(rows))
         asked = [residual_languages[i] for i in pick]
         shifted = phrasings[rows] + residuals[pick] + np.stack([offsets[lang] for lang in asked])
-        _ask(retriever, shifted, asked, rows, folds, other, translated=True)
+        _ask(retriever, shifted, asked, rows, folds, other)
     for ranking, message_language in zip(
         retriever.rank(offtopic.vectors, offtopic.languages), offtopic.languages, strict=True
     ):

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import yaml
 
+from . import memory
 from .yamlfile import Checker, compose
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
 
+YAML_BYTES_PER_FILE_BYTE = 20  # parsed node tree and entries per byte of FAQ file (measured: 18)
 TOP_FIELDS = {"language": True, "faqs": True}  # name -> required
 ENTRY_FIELDS = {
     "id": True,
@@ -65,6 +67,9 @@ def file_sha256(path: Path) -> str:
 def load_faqs(path: str | Path) -> FAQFile:
     """Read and validate a FAQ file; raise InputFileError naming file, line and field."""
     path = Path(path)
+    if path.is_file():
+        size = path.stat().st_size
+        memory.require(YAML_BYTES_PER_FILE_BYTE * size, f"reading {path} ({size / 2**20:.0f} MiB)", "split the FAQ")
     root = compose(path, "a FAQ YAML file with `language:` and `faqs:`")
     checker = _FAQChecker(str(path))
     top = checker.mapping(root, "(top level)", TOP_FIELDS)

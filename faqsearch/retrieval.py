@@ -2,14 +2,16 @@
 
 A question is moved into the index's space (its language's offset removed, centered,
 re-normalized, each encoder part scaled by its weight for that language), its RETRIEVE nearest
-phrasings are fetched from FAISS, and each entry among them scores as the mean cosine of its
-POOL nearest phrasings. Nothing is ever compared with the whole index, so a question costs the
-same at 1k and 1M phrasings (with an approximate index above ann.FLAT_UP_TO).
+phrasings are fetched from FAISS (only rows of allowed entries, with a tag filter), each entry
+among them scores as the mean cosine of its POOL nearest phrasings, and the entry classifier, where
+the index has one, adds its vote (classifier.py). Nothing is ever compared with the whole index,
+so a question costs about the same at 1k and 1M phrasings (an approximate index above
+ann.FLAT_UP_TO).
 
-The pooling rule was chosen on public intent sets, a cross-lingual Tatoeba set and the project's
-own question files (benchmarks/retrieval.py, BENCHMARKS.md): the mean of the 3 nearest ranks
-above both the single nearest phrasing and the mean over all phrasings, which punished entries
-with many varied alternatives.
+The rule was chosen on public intent sets, a cross-lingual Tatoeba set and the project's own
+question files (benchmarks/retrieval.py, BENCHMARKS.md): the mean of the 3 nearest plus the
+classifier's vote ranks above the single nearest phrasing and above the mean over all phrasings,
+which punished entries with many varied alternatives.
 """
 
 from __future__ import annotations
@@ -54,8 +56,7 @@ class Ranking:
     scores: np.ndarray  # pooled cosines, descending
     rows: np.ndarray  # each entry's nearest phrasing (row number)
     rest: float  # an upper bound on the score of any entry not listed
-    mean: float  # of the retrieved phrasings' cosines: how close the question is to the FAQ at all
-    spread: float  # their standard deviation
+    retrieved: np.ndarray  # the retrieved phrasings' cosines (benchmarks/calibration.py compares features on them)
 
 
 def part_weights(parts: Sequence[PartInfo], language: str) -> np.ndarray:
@@ -91,31 +92,28 @@ def pool(cosines: np.ndarray, rows: np.ndarray, row_entry: np.ndarray, sizes: np
     """Aggregate one question's retrieved phrasings (cosines descending; row -1 = none) into
     entry scores. An entry with fewer than POOL of its phrasings retrieved counts the missing
     ones at the lowest retrieved cosine, which bounds them from above (unless `complete`: every
-    candidate row was retrieved, so none is missing)."""
+    candidate row was retrieved, so none is missing). A plain loop: for ~100 rows it is several
+    times faster than the same in vectorized numpy calls."""
     found = rows >= 0
     cosines, rows = cosines[found], rows[found]
-    if not len(rows):
-        return Ranking(np.zeros(0, int), np.zeros(0, np.float32), np.zeros(0, int), 0.0, 0.0, 0.0)
-    floor = 0.0 if complete else float(cosines[-1])
-    entries = row_entry[rows]
-    order = np.lexsort((-cosines, entries))
-    by_entry, by_cosine = entries[order], cosines[order]
-    starts = np.flatnonzero(np.r_[True, by_entry[1:] != by_entry[:-1]])
-    counts = np.diff(np.r_[starts, len(by_entry)])
-    rank = np.arange(len(by_entry)) - np.repeat(starts, counts)
-    sums = np.add.reduceat(np.where(rank < POOL, by_cosine, 0.0), starts)
-    listed = by_entry[starts]
-    need = np.minimum(sizes[listed], POOL)
-    have = np.minimum(counts, POOL)
-    scores = (sums + (need - have) * floor) / need
-    best = np.argsort(-scores, kind="stable")
+    floor = 0.0 if complete or not len(rows) else float(cosines[-1])
+    nearest: dict[int, list] = {}  # entry -> [its first (nearest) row, its POOL best cosines]
+    for cosine, row, entry in zip(cosines.tolist(), rows.tolist(), row_entry[rows].tolist(), strict=True):
+        if entry not in nearest:
+            nearest[entry] = [row, [cosine]]
+        elif len(nearest[entry][1]) < POOL:
+            nearest[entry][1].append(cosine)
+    scored = []
+    for entry, (row, best) in nearest.items():
+        need = min(int(sizes[entry]), POOL)
+        scored.append(((sum(best) + (need - len(best)) * floor) / need, entry, row))
+    scored.sort(key=lambda item: -item[0])  # stable: ties keep the order of their nearest phrasing
     return Ranking(
-        listed[best],
-        scores[best].astype(np.float32),
-        rows[order][starts][best],
+        np.array([e for _, e, _ in scored], dtype=np.int64),
+        np.array([score for score, _, _ in scored], dtype=np.float32),
+        np.array([r for _, _, r in scored], dtype=np.int64),
         floor,
-        float(cosines.mean()),
-        float(cosines.std()),
+        cosines,
     )
 
 

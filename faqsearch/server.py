@@ -138,6 +138,8 @@ class ServedIndex:
             "encoder": asdict(m.encoder),
             "entries": m.entries,
             "phrasings": m.phrasings,
+            "index_type": asdict(m.index_type),
+            "tags": sorted(self.faq.index.tags),
             "built_at": m.built_at,
         }
 

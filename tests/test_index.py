@@ -207,10 +207,15 @@ def test_build_refuses_to_replace_a_folder_that_is_not_an_index(small_faq, cli):
 
 
 def test_a_build_too_large_for_memory_is_refused_before_it_starts(small_faq, cli, monkeypatch):
-    monkeypatch.setattr("faqsearch.build._available_memory", lambda: 1000)
+    size = small_faq.stat().st_size
+    monkeypatch.setattr("faqsearch.memory.available", lambda: 30 * size)  # enough to read it, not to build
     result = cli("build", str(small_faq))
-    assert result.exit_code == 2 and "needs about" in result.stderr and "GiB is available" in result.stderr
+    assert result.exit_code == 2
+    assert "building this FAQ (5 phrasings) needs about" in result.stderr and "GiB is available" in result.stderr
     assert not Path("indexes").exists()
+    monkeypatch.setattr("faqsearch.memory.available", lambda: 10 * size)
+    result = cli("build", str(small_faq))
+    assert result.exit_code == 2 and f"reading {small_faq}" in result.stderr and "split the FAQ" in result.stderr
 
 
 def test_locate_index(workdir, small_faq):

@@ -103,6 +103,7 @@ def test_health_and_indexes(client, shop_index):
     assert client.get("/health").json() == {"status": "ok", "indexes": 1}
     [info] = client.get("/indexes").json()
     assert info["name"] == "shop" and info["entries"] == 3 and info["encoder"]["name"] == "e5"
+    assert info["index_type"] == {"kind": "flat", "params": {}} and info["tags"] == ["billing"]
     assert info["built_at"] == json.loads((shop_index / "manifest.json").read_text())["built_at"]
     assert "/ask/batch" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
