@@ -4,7 +4,7 @@ build of the same index), align, index, calibrate and write the index atomically
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from . import ann, classifier, memory, progress
 from .atomic import building
-from .calibration import NEAR_DUPLICATE, calibrate
+from .calibration import NEAR_DUPLICATE, Calibration, calibrate
 from .encoders import Encoder, split
 from .errors import FAQSearchError, IndexUnusable
 from .faqs import FAQFile
@@ -150,16 +150,7 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str
     retriever = Retriever(stored, chosen, parts, alignments, rows, entry_classifier)
     with progress.stage("calibrating confidence"):
         calibration, duplicates = calibrate(retriever, vectors, faq.language, offtopic, folds)
-    for name, model in (
-        ("the FAQ's language", calibration.same_language),
-        ("other languages", calibration.other_languages),
-    ):
-        if not model.fitted:
-            notes.append(
-                f"confidence for questions in {name}: too few sampled phrasings find their own entry to calibrate on; "
-                "using the documented default weights (add alternatives to the entries)"
-            )
-    notes += _duplicate_notes(faq, rows, duplicates)
+    notes += _calibration_notes(calibration) + _duplicate_notes(faq, rows, duplicates)
     with building(directory) as folder:
         (folder / ENTRIES).write_bytes(entries_json(faq.entries))
         (folder / ALIGNMENT).write_bytes(alignment_json(parts, alignments))
@@ -183,9 +174,19 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str
             embedded=embedded,
             files={name: file_info(folder / name) for name in sorted(p.name for p in folder.iterdir())},
         )
-        manifest = Manifest(**{**manifest.__dict__, "build_seconds": round(time.perf_counter() - started, 3)})
+        manifest = replace(manifest, build_seconds=round(time.perf_counter() - started, 3))
         (folder / MANIFEST).write_bytes(manifest.to_json())
     return Built(Index(directory, manifest, faq.entries, retriever), notes)
+
+
+def _calibration_notes(calibration: Calibration) -> list[str]:
+    groups = (("the FAQ's language", calibration.same_language), ("other languages", calibration.other_languages))
+    return [
+        f"confidence for questions in {name}: too few sampled phrasings find their own entry to calibrate on; "
+        "using the documented default weights (add alternatives to the entries)"
+        for name, model in groups
+        if not model.fitted
+    ]
 
 
 def _duplicate_notes(faq: FAQFile, rows: np.ndarray, duplicates: list[tuple[int, int, int]]) -> list[str]:
