@@ -23,9 +23,19 @@ def stage(label: str, total: int | None = None) -> Iterator[Callable[[int], None
         yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeRemainingColumn
+    from rich.progress import (
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (SpinnerColumn(), *Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn())
+    if total is None:  # a step of unknown length: what it is and how long it has taken
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    else:
+        columns = (SpinnerColumn(), *Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(file=sys.stderr), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
