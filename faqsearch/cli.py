@@ -26,6 +26,9 @@ HeadChoice = Annotated[
     Path | None, typer.Option(help="Sentiment head folder [default: sentiment/<encoder>, else the shipped one]")
 ]
 JSONReport = Annotated[bool, typer.Option("--json", help="The whole report as one JSON object")]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="Refuse an index whose FAQ file changed since it was built [default: warn]")
+]
 UNANSWERED_LOG = "[default: indexes/unanswered.jsonl]"
 ENCODER_CHOICES = "auto, laser, e5, use or e5+use"
 
@@ -90,6 +93,7 @@ def ask(
         list[str] | None, typer.Option("--tag", help="Only entries carrying this tag; repeat for any of several")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,
+    strict: Strict = False,
 ):
     """Answer questions in any language from an index."""
     from .index import locate_index
@@ -97,7 +101,7 @@ def ask(
 
     try:
         texts = _read_questions(questions or [], file)
-        faq = FAQSearch.open(locate_index(index), sentiment_head=sentiment_head)
+        faq = FAQSearch.open(locate_index(index), sentiment_head=sentiment_head, strict=strict)
         answers = faq.ask_many(
             texts, k=k, min_confidence=min_confidence, sentiment=sentiment or bool(sentiment_head), tags=tag or ()
         )
@@ -154,6 +158,7 @@ def eval_(
     min_accuracy: Annotated[
         float | None, typer.Option(help="Exit with status 1 if overall accuracy@1 is below this")
     ] = None,
+    strict: Strict = False,
 ):
     """Measure answer quality on labelled questions: per language, overall, worst confusions."""
     from .evaluation import evaluate, load_queries
@@ -161,7 +166,7 @@ def eval_(
     from .search import FAQSearch
 
     try:
-        faq = FAQSearch.open(locate_index(index))
+        faq = FAQSearch.open(locate_index(index), strict=strict)
         report = evaluate(faq, load_queries(queries, {e.id for e in faq.index.entries}))
     except FAQSearchError as exc:
         _fail(exc)
@@ -209,6 +214,7 @@ def serve(
     unanswered_log: Annotated[
         Path | None, typer.Option(help=f"Where questions without a match are appended {UNANSWERED_LOG}")
     ] = None,
+    strict: Strict = False,
 ):
     """Serve indexes over HTTP for chatbots (POST /ask, /ask/batch; GET /health, /indexes, /docs, /)."""
     import uvicorn
@@ -226,7 +232,7 @@ def serve(
         if len(set(names)) < len(names):
             raise FAQSearchError(f"two served indexes share a folder name ({', '.join(names)}); rename one")
         application = create_app(
-            dict(zip(names, paths, strict=True)), sentiment_head, unanswered_log or DEFAULT_LOG, token
+            dict(zip(names, paths, strict=True)), sentiment_head, unanswered_log or DEFAULT_LOG, token, strict
         )
     except FAQSearchError as exc:
         _fail(exc)

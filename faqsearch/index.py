@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import sys
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -209,6 +210,27 @@ def check_file(directory: Path, manifest: Manifest, name: str, full: bool) -> Pa
     return path
 
 
+_warned: set[tuple[str, str]] = set()
+_source_hashes: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256
+
+
+def source_changed(manifest: Manifest) -> bool:
+    """Whether the FAQ file an index was built from has changed since (False when it is gone:
+    an index copied to another machine without its FAQ still works). Hashes are cached by size
+    and modification time, so asking often (the server's /health) costs a stat."""
+    source = Path(manifest.source_path)
+    try:
+        if not source.is_file():
+            return False
+        stat = source.stat()
+    except OSError:
+        return False
+    key = (str(source), stat.st_size, stat.st_mtime_ns)
+    if key not in _source_hashes:
+        _source_hashes[key] = file_sha256(source)
+    return _source_hashes[key] != manifest.source_sha256
+
+
 def read_entries(directory: Path, manifest: Manifest) -> tuple[FAQEntry, ...]:
     data = check_file(directory, manifest, ENTRIES, False).read_bytes()
     collecting = gc.isenabled()
@@ -223,15 +245,21 @@ def read_entries(directory: Path, manifest: Manifest) -> tuple[FAQEntry, ...]:
             gc.enable()
 
 
-def open_index(directory: Path) -> Index:
-    """Load an index, refusing (with the fix in the message) one that is missing, corrupt, from
-    another format version, or older than its source file."""
+def open_index(directory: Path, strict: bool = False) -> Index:
+    """Load an index, refusing (with the fix in the message) one that is missing, corrupt or from
+    another format version. One older than its source file (the FAQ was edited since) is still a
+    whole, working index: it is used with a one-line warning on stderr (once per process and
+    index version), or refused when `strict`."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     rebuild = f"rebuild it with `faqsearch build {manifest.source_path}`"
-    source = Path(manifest.source_path)
-    if source.is_file() and file_sha256(source) != manifest.source_sha256:
-        raise IndexUnusable(f"{directory} is stale: {source} changed since it was built; {rebuild}")
+    if source_changed(manifest):
+        stale = f"{directory} is stale: {manifest.source_path} changed since it was built; {rebuild}"
+        if strict:
+            raise IndexUnusable(stale)
+        if (str(directory), manifest.built_at) not in _warned:
+            _warned.add((str(directory), manifest.built_at))
+            print(f"warning: {stale}", file=sys.stderr)
     entries = read_entries(directory, manifest)
     alignments = read_alignment(check_file(directory, manifest, ALIGNMENT, False).read_bytes(), manifest.parts)
     vectors = ann.read(check_file(directory, manifest, VECTORS, False))

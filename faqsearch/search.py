@@ -13,6 +13,7 @@ from .index import Index, open_index
 from .sentiment import Sentiment, SentimentHead, open_head
 
 MAX_K = 100
+MAX_QUESTION_CHARS = 1000  # the same limit on the command line, in the library and over HTTP
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,11 @@ class FAQSearch:
         self._sentiment_head: SentimentHead | None = None
 
     @classmethod
-    def open(cls, path: str | Path, sentiment_head: str | Path | None = None) -> FAQSearch:
+    def open(cls, path: str | Path, sentiment_head: str | Path | None = None, strict: bool = False) -> FAQSearch:
         """Open the index at `path`. `sentiment_head` is a head folder; without it, asking for
-        sentiment uses sentiment/<encoder>/ if you trained one, else the shipped head."""
-        index = open_index(Path(path))
+        sentiment uses sentiment/<encoder>/ if you trained one, else the shipped head. An index
+        whose FAQ file changed since it was built is used with a warning, or refused if `strict`."""
+        index = open_index(Path(path), strict=strict)
         info = index.manifest.encoder
         try:
             encoder = get_encoder(info.name)
@@ -117,6 +119,11 @@ class FAQSearch:
         for i, question in enumerate(questions):
             if not question:
                 raise FAQSearchError(f"question {i + 1} is empty; ask something")
+            if len(question) > MAX_QUESTION_CHARS:
+                raise FAQSearchError(
+                    f"question {i + 1} is {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}: "
+                    "send the customer's question, not a whole conversation"
+                )
             if not valid_text(question):
                 raise FAQSearchError(
                     f"question {i + 1} is not valid text (bytes that are not UTF-8, or a lone UTF-16 surrogate); "

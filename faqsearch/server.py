@@ -34,10 +34,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import unanswered
 from .errors import FAQSearchError
-from .index import MANIFEST
-from .search import MAX_K, Answer, FAQSearch, valid_text
+from .index import MANIFEST, source_changed
+from .search import MAX_K, MAX_QUESTION_CHARS, Answer, FAQSearch, valid_text
 
-MAX_QUESTION_CHARS = 1000
 MAX_BATCH = 64
 MAX_TAGS = 32
 BATCH_WINDOW = 0.004  # seconds to wait for more questions once one has arrived
@@ -98,13 +97,14 @@ class ServedIndex:
     name: str
     path: Path
     sentiment_head: Path | None
+    strict: bool = False  # refuse (keep the old one) instead of serving an index whose FAQ changed
     faq: FAQSearch = field(init=False)
     stamp: tuple = field(init=False)
     warned: tuple = field(init=False, default=())  # the manifest an unexpected error was logged for
 
     def __post_init__(self) -> None:
         self.stamp = self._stamp()
-        self.faq = FAQSearch.open(self.path, self.sentiment_head)
+        self.faq = FAQSearch.open(self.path, self.sentiment_head, self.strict)
 
     def _stamp(self) -> tuple:
         try:
@@ -118,7 +118,7 @@ class ServedIndex:
         if not stamp or stamp == self.stamp:
             return False
         try:
-            faq = FAQSearch.open(self.path, self.sentiment_head)
+            faq = FAQSearch.open(self.path, self.sentiment_head, self.strict)
         except FAQSearchError:
             return False  # mid-rename or broken: keep serving the old one, try again later
         except Exception as exc:  # unexpected: the same, but say so (once per manifest)
@@ -141,7 +141,13 @@ class ServedIndex:
             "index_type": asdict(m.index_type),
             "tags": sorted(self.faq.index.tags),
             "built_at": m.built_at,
+            "stale": self.stale,
         }
+
+    @property
+    def stale(self) -> bool:
+        """The FAQ file changed since this index was built (it still serves; rebuild it)."""
+        return source_changed(self.faq.index.manifest)
 
 
 @dataclass
@@ -159,9 +165,11 @@ class _Pending:
 class Service:
     """The served indexes, the batching queue and the worker thread."""
 
-    def __init__(self, indexes: dict[str, Path], sentiment_head: Path | None, unanswered_log: Path | None):
+    def __init__(
+        self, indexes: dict[str, Path], sentiment_head: Path | None, unanswered_log: Path | None, strict: bool = False
+    ):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faqsearch-encoder")
-        self.indexes = {name: ServedIndex(name, path, sentiment_head) for name, path in indexes.items()}
+        self.indexes = {name: ServedIndex(name, path, sentiment_head, strict) for name, path in indexes.items()}
         # A batch per index now, on the worker, loads what loads lazily (e5's torch engine, ~2 s)
         # before the first request, and on the thread that will use it: torch called from a second
         # thread starts a second set of OpenMP threads, and the two sets make it ~2x slower.
@@ -261,11 +269,12 @@ def create_app(
     sentiment_head: Path | None = None,
     unanswered_log: Path | None = unanswered.DEFAULT_LOG,
     token: str | None = None,
+    strict: bool = False,
 ) -> FastAPI:
     """The app serving `indexes` (name -> folder). With `token`, every endpoint but /health
     needs `Authorization: Bearer <token>` (the page at / also takes `?token=`; the OpenAPI
     docs, which hold no data, stay open)."""
-    service = Service(indexes, sentiment_head, unanswered_log)
+    service = Service(indexes, sentiment_head, unanswered_log, strict)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -321,7 +330,11 @@ def create_app(
 
     @app.get("/health", summary="Liveness: no token needed")
     async def health() -> dict:
-        return {"status": "ok", "indexes": len(service.indexes)}
+        return {
+            "status": "ok",
+            "indexes": len(service.indexes),
+            "stale": [name for name, served in service.indexes.items() if served.stale],
+        }
 
     @app.get("/indexes", summary="What is served: encoder, entry count, build time")
     async def list_indexes() -> list[dict]:

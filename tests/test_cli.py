@@ -81,6 +81,13 @@ def test_no_match_and_min_confidence(cli, shop):
     assert wrong.exit_code == 2 and "min_confidence must be between 0 and 1, got 80.0" in wrong.stderr
 
 
+def test_a_question_over_the_http_limit_is_refused_on_the_command_line_too(cli, shop):
+    result = cli("ask", "where " * 200)
+    assert result.exit_code == 2
+    assert "error: question 1 is 1,199 characters; the limit is 1,000" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_questions_from_stdin_and_file_keep_their_order(cli, shop, workdir):
     questions = ["Where is my order?", "", "Olvidé mi contraseña, ¿cómo la restablezco?", "I want to stop my plan"]
     result = cli("ask", "--json", "-", input="\n".join(questions) + "\n")

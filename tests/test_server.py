@@ -79,6 +79,13 @@ def test_ask_returns_the_cli_json_schema(client, cli):
     assert answer == from_cli
 
 
+def test_an_edited_faq_file_shows_as_stale_and_the_index_keeps_serving(client, small_faq):
+    small_faq.write_text(small_faq.read_text() + "# a comment\n", encoding="utf-8")
+    assert client.get("/health").json() == {"status": "ok", "indexes": 1, "stale": ["shop"]}
+    assert client.get("/indexes").json()[0]["stale"] is True
+    assert client.post("/ask", json={"question": "where is my order"}).status_code == 200
+
+
 def test_tags_restrict_answers_and_an_unknown_tag_is_a_400(client):
     """The small FAQ tags only cancel-subscription with `billing`."""
     response = client.post("/ask", json={"question": "where is my order", "k": 3, "tags": ["billing"]})
@@ -100,10 +107,11 @@ def test_batch_answers_in_order_with_sentiment(client):
 
 
 def test_health_and_indexes(client, shop_index):
-    assert client.get("/health").json() == {"status": "ok", "indexes": 1}
+    assert client.get("/health").json() == {"status": "ok", "indexes": 1, "stale": []}
     [info] = client.get("/indexes").json()
     assert info["name"] == "shop" and info["entries"] == 3 and info["encoder"]["name"] == "e5"
     assert info["index_type"] == {"kind": "flat", "params": {}} and info["tags"] == ["billing"]
+    assert info["stale"] is False
     assert info["built_at"] == json.loads((shop_index / "manifest.json").read_text())["built_at"]
     assert "/ask/batch" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
