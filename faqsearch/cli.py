@@ -214,6 +214,12 @@ def serve(
     unanswered_log: Annotated[
         Path | None, typer.Option(help=f"Where questions without a match are appended {UNANSWERED_LOG}")
     ] = None,
+    unanswered_days: Annotated[
+        int, typer.Option(min=1, help="Delete unanswered questions older than this many days")
+    ] = 30,
+    no_unanswered_log: Annotated[
+        bool, typer.Option("--no-unanswered-log", help="Store no customer question at all")
+    ] = False,
     strict: Strict = False,
 ):
     """Serve indexes over HTTP for chatbots (POST /ask, /ask/batch; GET /health, /indexes, /docs, /)."""
@@ -231,8 +237,9 @@ def serve(
         names = [p.name for p in paths]
         if len(set(names)) < len(names):
             raise FAQSearchError(f"two served indexes share a folder name ({', '.join(names)}); rename one")
+        log = None if no_unanswered_log else unanswered_log or DEFAULT_LOG
         application = create_app(
-            dict(zip(names, paths, strict=True)), sentiment_head, unanswered_log or DEFAULT_LOG, token, strict
+            dict(zip(names, paths, strict=True)), sentiment_head, log, token, strict, unanswered_days
         )
     except FAQSearchError as exc:
         _fail(exc)

@@ -166,7 +166,11 @@ class Service:
     """The served indexes, the batching queue and the worker thread."""
 
     def __init__(
-        self, indexes: dict[str, Path], sentiment_head: Path | None, unanswered_log: Path | None, strict: bool = False
+        self,
+        indexes: dict[str, Path],
+        sentiment_head: Path | None,
+        unanswered_log: unanswered.Log | None,
+        strict: bool = False,
     ):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faqsearch-encoder")
         self.indexes = {name: ServedIndex(name, path, sentiment_head, strict) for name, path in indexes.items()}
@@ -232,11 +236,9 @@ class Service:
         if self.unanswered_log is None or not answers:
             return
         try:
-            self.unanswered_log.parent.mkdir(parents=True, exist_ok=True)
-            with self.unanswered_log.open("a", encoding="utf-8") as log:
-                log.write("".join(unanswered.record(index, a) + "\n" for a in answers))
+            self.unanswered_log.append(index, answers)
         except OSError as exc:
-            logger.warning("cannot append to the unanswered log %s: %s", self.unanswered_log, exc)
+            logger.warning("cannot append to the unanswered log %s: %s", self.unanswered_log.path, exc)
 
     async def reload_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -270,11 +272,13 @@ def create_app(
     unanswered_log: Path | None = unanswered.DEFAULT_LOG,
     token: str | None = None,
     strict: bool = False,
+    unanswered_days: int = unanswered.DEFAULT_DAYS,
 ) -> FastAPI:
     """The app serving `indexes` (name -> folder). With `token`, every endpoint but /health
     needs `Authorization: Bearer <token>` (the page at / also takes `?token=`; the OpenAPI
     docs, which hold no data, stay open)."""
-    service = Service(indexes, sentiment_head, unanswered_log, strict)
+    log = None if unanswered_log is None else unanswered.Log(Path(unanswered_log), unanswered_days)
+    service = Service(indexes, sentiment_head, log, strict)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -2,6 +2,9 @@
 
 `faqsearch serve` appends one line per unanswered question; `faqsearch unanswered` groups them
 by the nearest entry and counts repeats, so authors see which phrasings or entries to add.
+Customers' questions are personal data: each is redacted before it is written (redact.py), the
+file is rotated at MAX_BYTES (one previous file kept, `.1`), and lines older than the retention
+period are deleted (checked at start and hourly).
 """
 
 from __future__ import annotations
@@ -9,14 +12,18 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .errors import InputFileError
 from .index import DEFAULT_ROOT
+from .redact import redact
 from .search import Answer
 
 DEFAULT_LOG = DEFAULT_ROOT / "unanswered.jsonl"
+DEFAULT_DAYS = 30
+MAX_BYTES = 10 * 2**20
+PRUNE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -27,13 +34,13 @@ class Group:
 
 
 def record(index: str, answer: Answer) -> str:
-    """One JSON line for an unanswered question."""
+    """One JSON line for an unanswered question, its personal data redacted."""
     best = answer.candidates[0] if answer.candidates else None
     return json.dumps(
         {
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "index": index,
-            "question": answer.query,
+            "question": redact(answer.query),
             "language": answer.language,
             "nearest": best.id if best else None,
             "best_score": best.score if best else None,
@@ -41,6 +48,48 @@ def record(index: str, answer: Answer) -> str:
         },
         ensure_ascii=False,
     )
+
+
+@dataclass
+class Log:
+    """The unanswered log of a server: appends, rotation and retention."""
+
+    path: Path
+    days: int = DEFAULT_DAYS
+    max_bytes: int = MAX_BYTES
+    pruned: datetime | None = None
+
+    def append(self, index: str, answers: list[Answer]) -> None:
+        now = datetime.now(timezone.utc)
+        if self.pruned is None or now - self.pruned >= PRUNE_EVERY:
+            self.prune(now)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as log:
+            log.write("".join(record(index, a) + "\n" for a in answers))
+        if self.path.stat().st_size >= self.max_bytes:
+            self.path.replace(self.path.with_name(self.path.name + ".1"))
+
+    def prune(self, now: datetime) -> None:
+        """Delete lines older than `days` from the log and its rotated file."""
+        self.pruned = now
+        oldest = (now - timedelta(days=self.days)).isoformat(timespec="seconds")
+        for path in (self.path, self.path.with_name(self.path.name + ".1")):
+            if not path.is_file():
+                continue
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+            kept = [line for line in lines if _time(line) >= oldest]
+            if len(kept) < len(lines):
+                partial = path.with_name(path.name + ".pruning")
+                partial.write_text("".join(kept), encoding="utf-8")
+                partial.replace(path)
+
+
+def _time(line: str) -> str:
+    """A log line's ISO time (UTC, so they sort as text); an unreadable line counts as old."""
+    try:
+        return str(json.loads(line)["time"])
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 def summarise(path: Path, index: str | None = None) -> list[Group]:

@@ -1,0 +1,78 @@
+"""The unanswered log holds customers' messages: personal data is redacted before it is written,
+the file rotates at a size limit, old lines are deleted, and it can be switched off."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from faqsearch.redact import redact
+from faqsearch.search import Answer
+from faqsearch.unanswered import Log
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to jane.doe+refunds@mail.example.com today", "write to [email] today"),
+        ("my card 4111 1111 1111 1111 was charged twice", "my card [card] was charged twice"),
+        ("card 4111-1111-1111-1111", "card [card]"),
+        ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN [iban] please"),
+        ("refund to GB82WEST12345698765432", "refund to [iban]"),
+        ("call me on +49 170 1234567", "call me on [phone]"),
+        ("my number is (555) 123-4567", "my number is [phone]"),
+        ("order 12345678 has not arrived", "order [number] has not arrived"),
+        ("order 12345 is late, it cost 9.99 for 12 months", "order 12345 is late, it cost 9.99 for 12 months"),
+    ],
+)
+def test_personal_data_is_redacted(text, expected):
+    assert redact(text) == expected
+
+
+def test_cards_and_ibans_are_recognised_by_their_checksums():
+    assert "[card]" not in redact("4111 1111 1111 1112")  # fails Luhn: not a card (still digits, still hidden)
+    assert "4111" not in redact("4111 1111 1111 1112")
+    assert "[iban]" not in redact("DE89 3704 0044 0532 0130 01")  # fails mod 97
+
+
+def answer(question: str) -> Answer:
+    return Answer(question, "en", None, [])
+
+
+def lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_log_stores_redacted_questions(tmp_path):
+    log = Log(tmp_path / "unanswered.jsonl")
+    log.append("shop", [answer("mail me at a@b.co about order 99887766")])
+    assert lines(log.path)[0]["question"] == "mail me at [email] about order [number]"
+
+
+def test_the_log_rotates_at_its_size_limit(tmp_path):
+    log = Log(tmp_path / "unanswered.jsonl", max_bytes=1000)
+    for i in range(30):
+        log.append("shop", [answer(f"question number {i} about something")])
+    log.append("shop", [answer("one more")])
+    rotated = tmp_path / "unanswered.jsonl.1"
+    assert rotated.is_file() and rotated.stat().st_size >= 1000
+    assert log.path.stat().st_size < 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unanswered.jsonl", "unanswered.jsonl.1"]
+
+
+def test_lines_older_than_the_retention_period_are_deleted(tmp_path):
+    path = tmp_path / "unanswered.jsonl"
+    now = datetime.now(timezone.utc)
+    old, recent = (now - timedelta(days=31)).isoformat(timespec="seconds"), now.isoformat(timespec="seconds")
+    path.write_text(
+        json.dumps({"time": old, "question": "old"}) + "\n" + json.dumps({"time": recent, "question": "new"}) + "\n"
+    )
+    Log(path, days=30).append("shop", [answer("newest")])
+    assert [line["question"] for line in lines(path)] == ["new", "newest"]
+
+
+def test_the_retention_must_be_at_least_a_day(cli, workdir):
+    result = cli("serve", "--unanswered-days", "0")
+    assert result.exit_code == 2 and "--unanswered-days" in result.stderr and "greater than or equal" in result.stderr
