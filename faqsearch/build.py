@@ -3,6 +3,7 @@ build of the same index), align, index, calibrate and write the index atomically
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from .index import (
     CLASSIFIER,
     EMBEDDINGS,
     ENTRIES,
+    FILES,
     FORMAT_VERSION,
     MANIFEST,
     VECTORS,
@@ -151,31 +153,36 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str
     with progress.stage("calibrating confidence"):
         calibration, duplicates = calibrate(retriever, vectors, faq.language, offtopic, folds)
     notes += _calibration_notes(calibration) + _duplicate_notes(faq, rows, duplicates)
-    with building(directory) as folder:
-        (folder / ENTRIES).write_bytes(entries_json(faq.entries))
-        (folder / ALIGNMENT).write_bytes(alignment_json(parts, alignments))
-        ann.write(stored, folder / VECTORS)
-        np.save(folder / EMBEDDINGS, vectors, allow_pickle=False)
-        if entry_classifier is not None:
-            np.save(folder / CLASSIFIER, entry_classifier.to_array(), allow_pickle=False)
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
-            language=faq.language,
-            encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
-            parts=parts,
-            index_type=chosen,
-            calibration=calibration,
-            source_path=str(faq.path.resolve()),
-            source_sha256=faq.sha256,
-            built_at=built_at.isoformat(timespec="seconds"),
-            build_seconds=0.0,
-            entries=len(faq.entries),
-            phrasings=phrasings,
-            embedded=embedded,
-            files={name: file_info(folder / name) for name in sorted(p.name for p in folder.iterdir())},
-        )
-        manifest = replace(manifest, build_seconds=round(time.perf_counter() - started, 3))
-        (folder / MANIFEST).write_bytes(manifest.to_json())
+    try:
+        with building(directory) as folder:
+            (folder / ENTRIES).write_bytes(entries_json(faq.entries))
+            (folder / ALIGNMENT).write_bytes(alignment_json(parts, alignments))
+            ann.write(stored, folder / VECTORS)
+            np.save(folder / EMBEDDINGS, vectors, allow_pickle=False)
+            if entry_classifier is not None:
+                np.save(folder / CLASSIFIER, entry_classifier.to_array(), allow_pickle=False)
+            manifest = Manifest(
+                format_version=FORMAT_VERSION,
+                language=faq.language,
+                encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
+                parts=parts,
+                index_type=chosen,
+                calibration=calibration,
+                source_path=str(faq.path.resolve()),
+                source_sha256=faq.sha256,
+                built_at=built_at.isoformat(timespec="seconds"),
+                build_seconds=0.0,
+                entries=len(faq.entries),
+                phrasings=phrasings,
+                embedded=embedded,
+                files={name: file_info(folder / name) for name in sorted(p.name for p in folder.iterdir())},
+            )
+            manifest = replace(manifest, build_seconds=round(time.perf_counter() - started, 3))
+            (folder / MANIFEST).write_bytes(manifest.to_json())
+    except OSError as exc:  # the previous index, if any, is left as it was
+        raise FAQSearchError(
+            f"cannot write the index to {directory} ({exc.strerror or exc}); choose a writable folder with --index"
+        ) from None
     return Built(Index(directory, manifest, faq.entries, retriever), notes)
 
 
@@ -206,9 +213,31 @@ def _duplicate_notes(faq: FAQFile, rows: np.ndarray, duplicates: list[tuple[int,
 
 
 def _refuse_to_replace_non_index(directory: Path) -> None:
+    """A build replaces an index folder whole: refuse a folder that is not an index, or holds
+    files of someone else's (a rebuild would delete them)."""
     if directory.exists() and not directory.is_dir():
         raise FAQSearchError(f"{directory} is a file, not an index folder; choose another output folder with --index")
-    if directory.exists() and not (directory / MANIFEST).is_file() and any(directory.iterdir()):
+    if not directory.is_dir() or not any(directory.iterdir()):
+        return
+    if not (directory / MANIFEST).is_file():
         raise IndexUnusable(
             f"{directory} exists and is not a faqsearch index; choose another output folder with --index"
         )
+    strangers = sorted(p.name for p in directory.iterdir() if p.name not in FILES | _listed(directory))
+    if strangers:
+        names = ", ".join(strangers[:3]) + (", ..." if len(strangers) > 3 else "")
+        raise FAQSearchError(
+            f"{directory} holds files that are not part of the index ({names}), which a rebuild would delete; "
+            "move them elsewhere, or choose another output folder with --index"
+        )
+
+
+def _listed(directory: Path) -> set[str]:
+    """The plain file names the existing manifest lists, whatever its format version (an index
+    of an older format is replaced by a rebuild)."""
+    try:
+        data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        listed = data.get("files") or data.get("files_sha256") or {}
+        return {name for name in listed if isinstance(name, str) and name == Path(name).name}
+    except (OSError, ValueError, AttributeError):
+        return set()

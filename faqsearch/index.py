@@ -46,6 +46,7 @@ MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER = (
     "embeddings.npy",
     "classifier.npy",
 )
+FILES = frozenset({MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER})  # all an index may hold
 CHECKSUM_AT_OPEN = 64 << 20  # larger files are checked by size when opened, by sha256 when built
 DEFAULT_ROOT = Path("indexes")
 
@@ -189,9 +190,14 @@ def read_manifest(directory: Path) -> Manifest:
             raise IndexUnusable(
                 f"{directory} has index format {version}, this faqsearch reads format {FORMAT_VERSION}; {rebuild}"
             )
-        return Manifest.from_json(data)
+        manifest = Manifest.from_json(data)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise IndexUnusable(f"{directory}/{MANIFEST} is corrupt ({exc}); {rebuild}") from None
+    strangers = sorted(set(manifest.files) - FILES)
+    if strangers:
+        names = ", ".join(map(repr, strangers[:3]))
+        raise IndexUnusable(f"{directory}/{MANIFEST} lists files that are not part of an index ({names}); {rebuild}")
+    return manifest
 
 
 def check_file(directory: Path, manifest: Manifest, name: str, full: bool) -> Path:
@@ -260,6 +266,17 @@ def open_index(directory: Path, strict: bool = False) -> Index:
         if (str(directory), manifest.built_at) not in _warned:
             _warned.add((str(directory), manifest.built_at))
             print(f"warning: {stale}", file=sys.stderr)
+    try:
+        return _load(directory, manifest)
+    except IndexUnusable:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError, OSError) as exc:
+        # a file edited by hand, its checksum recomputed: whole, but not what a build writes
+        raise IndexUnusable(f"{directory} holds a file that cannot be read ({exc}); {rebuild}") from None
+
+
+def _load(directory: Path, manifest: Manifest) -> Index:
+    rebuild = f"rebuild it with `faqsearch build {manifest.source_path}`"
     entries = read_entries(directory, manifest)
     alignments = read_alignment(check_file(directory, manifest, ALIGNMENT, False).read_bytes(), manifest.parts)
     vectors = ann.read(check_file(directory, manifest, VECTORS, False))
