@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 import sys
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -26,14 +25,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from . import unanswered
 from .errors import FAQSearchError
+from .gate import Gate
 from .index import MANIFEST, source_changed
 from .search import MAX_K, MAX_QUESTION_CHARS, Answer, FAQSearch, valid_text
 
@@ -289,21 +292,9 @@ def create_app(
             task.cancel()
         service.worker.shutdown(wait=True)
 
-    def authorized(request: Request) -> None:
-        if token is None or request.url.path == "/health":
-            return
-        given = request.headers.get("authorization", "")
-        if request.url.path == "/" and "token" in request.query_params:
-            given = "Bearer " + request.query_params["token"]
-        if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            raise BadRequest(401, f"missing or wrong bearer token; send `Authorization: Bearer <${TOKEN_ENV}>`")
-
-    app = FastAPI(
-        title="faqsearch",
-        summary="Multilingual FAQ answers for chatbots",
-        lifespan=lifespan,
-        dependencies=[Depends(authorized)],
-    )
+    app = FastAPI(title="faqsearch", summary="Multilingual FAQ answers for chatbots", lifespan=lifespan, docs_url=None)
+    app.add_middleware(Gate, token=token, token_env=TOKEN_ENV)
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     app.state.service = service
 
     @app.exception_handler(BadRequest)
@@ -322,6 +313,17 @@ def create_app(
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, status_code=500)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI from the installed swagger-ui-bundle package: works without internet."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="faqsearch API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
     @app.post("/ask", summary="Answer one question (the schema of `faqsearch ask --json`)")
     async def ask(request: AskRequest) -> dict:
@@ -357,8 +359,8 @@ def _one_line(errors: list[dict]) -> str:
     for error in errors[:3]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         message = error.get("msg", "invalid").removeprefix("Value error, ")
-        if error.get("type") == "json_invalid":
-            message = "the body is not valid JSON (UTF-8); send a JSON object"
+        if where == "body" and error.get("type") in ("dict_type", "model_attributes_type"):
+            message = 'must be a JSON object, such as {"question": "..."}'
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
 

@@ -144,7 +144,7 @@ def test_several_indexes_chosen_per_request(cli, shop_index, example_faq, log):
         ({"question": "hi", "index": "nope"}, 404, "no index `nope` is served; GET /indexes lists them"),
         ({"question": "hi", "colour": "red"}, 422, "colour: Extra inputs are not permitted"),
         ({}, 422, "question: Field required"),
-        ([1, 2], 422, "body: Input should be a valid dictionary"),
+        ([1, 2], 422, "body: must be a JSON object"),
     ],
 )
 def test_bad_requests_get_a_4xx_json_error(client, body, status, message):
@@ -155,9 +155,19 @@ def test_bad_requests_get_a_4xx_json_error(client, body, status, message):
 
 def test_bad_bodies_and_batches(client):
     not_utf8 = client.post("/ask", content=b'{"question": "\xff\xfe"}', headers={"content-type": "application/json"})
-    assert not_utf8.status_code in (400, 422) and "not valid JSON (UTF-8)" in not_utf8.json()["error"]
+    assert (
+        not_utf8.status_code == 400 and "the body is not UTF-8; send JSON encoded as UTF-8" in not_utf8.json()["error"]
+    )
+    utf16 = client.post(
+        "/ask", content='{"question": "hola"}'.encode("utf-16"), headers={"content-type": "application/json"}
+    )
+    assert utf16.status_code == 400 and "not UTF-8" in utf16.json()["error"]
     truncated = client.post("/ask", content=b'{"question": ', headers={"content-type": "application/json"})
-    assert truncated.status_code in (400, 422) and "not valid JSON" in truncated.json()["error"]
+    assert truncated.status_code == 400
+    assert truncated.json()["error"] == (
+        "the body is not valid JSON (Expecting value at line 1, column 14); "
+        'send a JSON object such as {"question": "¿cómo cancelo?"}'
+    )
     too_many = client.post("/ask/batch", json={"questions": ["hi"] * (MAX_BATCH + 1)})
     assert too_many.status_code == 422 and f"at most {MAX_BATCH} items" in too_many.json()["error"]
     empty = client.post("/ask/batch", json={"questions": []})
@@ -239,6 +249,27 @@ def test_unanswered_without_a_log(cli, workdir):
     assert result.exit_code == 2 and "nothing.jsonl: no log here yet" in result.stderr
 
 
+def test_a_body_that_is_not_an_object_says_what_to_send(client):
+    response = client.post("/ask", json=["where is my order"])
+    assert response.status_code == 422
+    assert response.json() == {"error": 'body: must be a JSON object, such as {"question": "..."}'}
+
+
+def test_json_is_accepted_whatever_content_type_was_declared(client):
+    """Plain `curl -d '{...}'` declares a form body; JSON is JSON."""
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", None):
+        headers = {"content-type": content_type} if content_type else {}
+        response = client.post("/ask", content=b'{"question": "where is my order"}', headers=headers)
+        assert response.status_code == 200 and response.json()["candidates"][0]["id"] == "track-order"
+
+
+def test_docs_work_offline(client):
+    page = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+
+
 def test_token_protects_everything_but_health(shop_index, log):
     with TestClient(create_app({"shop": shop_index}, unanswered_log=log, token="s3cret")) as client:
         assert client.get("/health").status_code == 200
@@ -249,6 +280,9 @@ def test_token_protects_everything_but_health(shop_index, log):
         right = client.post("/ask", json={"question": "hi"}, headers={"authorization": "Bearer s3cret"})
         assert right.status_code == 200
         assert client.get("/?token=s3cret").status_code == 200
+        unauthenticated_bad_body = client.post("/ask", content=b"{not json")
+        assert unauthenticated_bad_body.status_code == 401  # authentication before the body is read
+        assert client.get("/docs").status_code == 200 and client.get("/openapi.json").status_code == 200
 
 
 def test_concurrent_requests_share_encoder_calls_on_one_thread(live, monkeypatch):

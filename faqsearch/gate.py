@@ -1,0 +1,92 @@
+"""What every HTTP request passes before the app sees it: the bearer token, then the body.
+
+An ASGI middleware rather than FastAPI dependencies, so that an unauthenticated request is
+refused before its body is read (a dependency runs after the body was parsed), and so that a
+body gets one error that says what to send:
+- it must be UTF-8 (a UTF-16 body is refused, not guessed at) and at most MAX_BODY_BYTES;
+- it must be JSON; whatever content-type was declared (plain `curl -d` sends a form type), a
+  body that parses as JSON is accepted as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+MAX_BODY_BYTES = 1 << 20
+OPEN_PATHS = ("/health", "/docs", "/docs-assets/", "/openapi.json")  # hold no data: no token needed
+EXAMPLE = '{"question": "¿cómo cancelo?"}'
+
+
+class Gate:
+    def __init__(self, app: ASGIApp, token: str | None, token_env: str):
+        self.app, self.token, self.token_env = app, token, token_env
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self._unauthorized(Request(scope))
+        if refusal is None and scope["method"] == "POST":
+            body, refusal = await _read(receive)
+            if refusal is None:
+                headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+                receive = _replay(body, receive)
+        if refusal is not None:
+            status, message = refusal
+            await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _unauthorized(self, request: Request) -> tuple[int, str] | None:
+        path = request.url.path
+        if self.token is None or path == "/health" or any(path.startswith(p) for p in OPEN_PATHS[1:]):
+            return None
+        given = request.headers.get("authorization", "")
+        if path == "/" and "token" in request.query_params:
+            given = "Bearer " + request.query_params["token"]
+        if secrets.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+            return None
+        return 401, f"missing or wrong bearer token; send `Authorization: Bearer <${self.token_env}>`"
+
+
+async def _read(receive: Receive) -> tuple[bytes, tuple[int, str] | None]:
+    """The whole body, or why it is refused: (status, message)."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return body, (400, "the client went away before the body arrived")
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > MAX_BODY_BYTES:
+            return body, (413, f"the body is over {MAX_BODY_BYTES:,} bytes; send one question or a batch of up to 64")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body, (400, "the body is not UTF-8; send JSON encoded as UTF-8 (the only encoding accepted)")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        return body, (400, f"the body is not valid JSON ({where}); send a JSON object such as {EXAMPLE}")
+    return body, None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then what the client sends next."""
+    sent = False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
