@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,6 +62,7 @@ class FAQSearch:
         self.encoder = encoder
         self._sentiment_path = None if sentiment_head is None else Path(sentiment_head)
         self._sentiment_head: SentimentHead | None = None
+        self.last_encode_seconds = 0.0  # of the latest ask_many: what the server's metrics report
 
     @classmethod
     def open(cls, path: str | Path, sentiment_head: str | Path | None = None, strict: bool = False) -> FAQSearch:
@@ -136,7 +138,9 @@ class FAQSearch:
         faq_language = self.index.manifest.language
         languages = [langid.detect(q, prior=faq_language) for q in questions]
         head = self.sentiment_head if sentiment else None
+        started = time.perf_counter()
         vectors = self.encoder.encode(questions, languages)
+        self.last_encode_seconds = time.perf_counter() - started
         sentiments = head.predict(vectors) if head else [None] * len(questions)
         retriever = self.index.retriever
         rankings = retriever.rank(vectors, languages, k, allowed)

@@ -28,7 +28,8 @@ import faiss
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -38,6 +39,7 @@ from . import unanswered
 from .errors import FAQSearchError
 from .gate import Gate
 from .index import MANIFEST, source_changed
+from .metrics import Measured, Metrics
 from .search import MAX_K, MAX_QUESTION_CHARS, Answer, FAQSearch, valid_text
 
 MAX_BATCH = 64
@@ -116,20 +118,21 @@ class ServedIndex:
             return ()
         return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
-    def reload_if_rebuilt(self) -> bool:
+    def reload_if_rebuilt(self, metrics: Metrics) -> bool:
         stamp = self._stamp()
         if not stamp or stamp == self.stamp:
             return False
         try:
             faq = FAQSearch.open(self.path, self.sentiment_head, self.strict)
-        except FAQSearchError:
-            return False  # mid-rename or broken: keep serving the old one, try again later
-        except Exception as exc:  # unexpected: the same, but say so (once per manifest)
-            if stamp != self.warned:
-                logger.warning("cannot open the rebuilt index %s; still serving the old one: %r", self.path, exc)
+        except Exception as exc:  # mid-rename, broken or unexpected: keep serving the old one, try again later
+            if stamp != self.warned:  # counted and, if unexpected, logged once per manifest
+                metrics.reload_failures.labels(self.name).inc()
+                if not isinstance(exc, FAQSearchError):
+                    logger.warning("cannot open the rebuilt index %s; still serving the old one: %r", self.path, exc)
                 self.warned = stamp
             return False
         self.faq, self.stamp = faq, stamp
+        metrics.reloads.labels(self.name).inc()
         return True
 
     def describe(self) -> dict:
@@ -184,6 +187,7 @@ class Service:
             self.worker.submit(served.faq.ask_many, ["warm up", "warm up"]).result()
         self.worker.submit(_leave_a_core_for_http).result()
         self.unanswered_log = unanswered_log
+        self.metrics = Metrics()
         self.queue: asyncio.Queue[_Pending] | None = None
 
     def pick(self, name: str | None) -> ServedIndex:
@@ -228,6 +232,10 @@ class Service:
                 for item in items:
                     item.settle(failure)
                 continue
+            self.metrics.batch.observe(len(answers))
+            self.metrics.encoder.observe(faq.last_encode_seconds)
+            for answer in answers:
+                self.metrics.answers.labels(items[0].index.name, answer.language, str(answer.match is not None)).inc()
             unmatched = [a for a in answers if a.match is None]
             for item in items:
                 mine, answers = answers[: len(item.questions)], answers[len(item.questions) :]
@@ -248,7 +256,7 @@ class Service:
         while True:
             await asyncio.sleep(RELOAD_SECONDS)
             for served in self.indexes.values():
-                await loop.run_in_executor(self.worker, served.reload_if_rebuilt)
+                await loop.run_in_executor(self.worker, served.reload_if_rebuilt, self.metrics)
 
 
 def _leave_a_core_for_http() -> None:
@@ -294,6 +302,7 @@ def create_app(
 
     app = FastAPI(title="faqsearch", summary="Multilingual FAQ answers for chatbots", lifespan=lifespan, docs_url=None)
     app.add_middleware(Gate, token=token, token_env=TOKEN_ENV)
+    app.add_middleware(Measured, metrics=service.metrics)  # outermost: refused requests count too
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     app.state.service = service
 
@@ -313,6 +322,10 @@ def create_app(
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, status_code=500)
+
+    @app.get("/metrics", summary="Prometheus metrics: requests, latency, batches, encoder time, answers, reloads")
+    async def metrics() -> Response:
+        return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

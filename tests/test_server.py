@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from faqsearch import server
 from faqsearch.encoders.e5 import E5Encoder
+from faqsearch.metrics import Metrics
 from faqsearch.server import MAX_BATCH, MAX_QUESTION_CHARS, create_app
 
 ANSWER_KEYS = {"query", "language", "match", "candidates", "sentiment"}
@@ -343,13 +344,34 @@ def test_reload_survives_an_unexpected_error(shop_index, monkeypatch, caplog):
     manifest.write_text(manifest.read_text(), encoding="utf-8")  # a new manifest: a rebuild to load
     opener = server.FAQSearch.open
     monkeypatch.setattr(server.FAQSearch, "open", lambda *a: (_ for _ in ()).throw(PermissionError("denied")))
-    assert not served.reload_if_rebuilt() and not served.reload_if_rebuilt()
+    metrics = Metrics()
+    assert not served.reload_if_rebuilt(metrics) and not served.reload_if_rebuilt(metrics)
     assert served.faq is old
     assert [r.getMessage() for r in caplog.records].count(
         f"cannot open the rebuilt index {shop_index}; still serving the old one: PermissionError('denied')"
     ) == 1  # once per manifest, not once a second
     monkeypatch.setattr(server.FAQSearch, "open", opener)
-    assert served.reload_if_rebuilt() and served.faq is not old
+    assert served.reload_if_rebuilt(metrics) and served.faq is not old
+    exposition = metrics.exposition().decode()
+    assert 'faqsearch_reload_failures_total{index="shop"} 1.0' in exposition
+    assert 'faqsearch_reloads_total{index="shop"} 1.0' in exposition
+
+
+def test_metrics_count_requests_answers_and_batches_behind_the_token(shop_index, log):
+    with TestClient(create_app({"shop": shop_index}, unanswered_log=log, token="s3cret")) as client:
+        auth = {"authorization": "Bearer s3cret"}
+        assert client.get("/metrics").status_code == 401
+        for question in ("where is my order", "¿dónde está mi pedido?", "tell me a joke"):
+            assert client.post("/ask", json={"question": question}, headers=auth).status_code == 200
+        assert client.post("/ask", json={"question": ""}, headers=auth).status_code == 422
+        text = client.get("/metrics", headers=auth).text
+    assert 'faqsearch_requests_total{endpoint="/ask",status="200"} 3.0' in text
+    assert 'faqsearch_requests_total{endpoint="/ask",status="422"} 1.0' in text
+    assert 'faqsearch_requests_total{endpoint="/metrics",status="401"} 1.0' in text
+    assert 'faqsearch_request_seconds_count{endpoint="/ask"} 4.0' in text
+    assert 'faqsearch_answers_total{index="shop",language="es",matched="True"} 1.0' in text
+    assert 'faqsearch_answers_total{index="shop",language="en",matched="False"} 1.0' in text
+    assert "faqsearch_batch_questions_count" in text and "faqsearch_encoder_seconds_sum" in text
 
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
