@@ -4,12 +4,18 @@ build of the same index), align, index, calibrate and write the index atomically
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from . import ann, classifier, memory, progress
 from .atomic import building
@@ -116,14 +122,53 @@ def embed(faq: FAQFile, encoder: Encoder, directory: Path) -> tuple[np.ndarray, 
     return vectors, len(missing)
 
 
-def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str = "auto") -> Built:
+@contextmanager
+def build_lock(directory: Path, wait: bool = True) -> Iterator[None]:
+    """One build at a time per index: a file lock beside it (`.<name>.lock`). A second build
+    waits, saying so on stderr, or with `wait=False` fails at once. Holding the lock, the build
+    removes what killed builds of this index left behind (their temporary folders)."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(directory.parent / f".{directory.name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if not wait:
+            raise FAQSearchError(
+                f"another build of {directory} is running (lock {lock.lock_file}); wait for it, "
+                "or leave out --no-wait to wait"
+            ) from None
+        print(f"waiting for another build of {directory} to finish (lock {lock.lock_file})", file=sys.stderr)
+        lock.acquire()
+    try:
+        ours = re.compile(rf"\.{re.escape(directory.name)}\.(building|previous)-[A-Za-z0-9_]+")
+        for leftover in directory.parent.iterdir():
+            if leftover.is_dir() and ours.fullmatch(leftover.name):
+                shutil.rmtree(leftover, ignore_errors=True)
+        yield
+    finally:
+        lock.release()
+
+
+def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str = "auto", wait: bool = True) -> Built:
     """Build (or rebuild) the index of `faq` at `directory`, atomically: readers see the old
-    index or the new one, and a failed build leaves the old one as it was."""
+    index or the new one, and a failed build leaves the old one as it was. One build at a time
+    per index (see build_lock)."""
+    check_memory(sum(len(e.phrasings) for e in faq.entries), encoder.dim)
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FAQSearchError(
+            f"cannot write the index to {directory} ({exc.strerror or exc}); choose a writable folder with --index"
+        ) from None
+    with build_lock(directory, wait):
+        return _build(faq, encoder, directory, index_type)
+
+
+def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str) -> Built:
     started = time.perf_counter()
     built_at = datetime.now(timezone.utc)
     _refuse_to_replace_non_index(directory)
     phrasings = sum(len(e.phrasings) for e in faq.entries)
-    check_memory(phrasings, encoder.dim)
     chosen, note = ann.choose(index_type, phrasings)
     notes = [note] if note else []
     vectors, embedded = embed(faq, encoder, directory)

@@ -44,8 +44,11 @@ def build(
     index: Annotated[Path | None, typer.Option(help="Output folder [default: indexes/<file stem>]")] = None,
     encoder: Annotated[str, typer.Option(help=ENCODER_CHOICES)] = "auto",
     index_type: Annotated[
-        str, typer.Option(help="auto (exact search up to 50,000 phrasings, ivf above), flat, hnsw or ivf")
+        str, typer.Option(help="auto (exact search up to 20,000 phrasings, ivf above), flat, hnsw or ivf")
     ] = "auto",
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Fail at once if another build of this index is running [default: wait]")
+    ] = False,
 ):
     """Embed every phrasing of a FAQ file into an index (only phrasings changed since the last build)."""
     from .build import build_index
@@ -62,7 +65,7 @@ def build(
         if encoder == AUTO:
             why = "LASER model files found" if name == "laser" else "LASER not available, using the bundled encoder"
             typer.echo(f"encoder: {name} (auto: {why})", err=True)
-        built = build_index(faq, get_encoder(name), index or DEFAULT_ROOT / faq_file.stem, index_type)
+        built = build_index(faq, get_encoder(name), index or DEFAULT_ROOT / faq_file.stem, index_type, not no_wait)
     except FAQSearchError as exc:
         _fail(exc)
     for note in built.notes:

@@ -31,6 +31,11 @@ def snapshot(directory):
     return {p.name: p.read_bytes() for p in directory.iterdir()}
 
 
+def folders(root: Path) -> list[str]:
+    """What is in an indexes folder but the build locks (`.<name>.lock`, kept on purpose)."""
+    return sorted(p.name for p in root.iterdir() if not p.name.endswith(".lock"))
+
+
 def unit(x):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
@@ -181,7 +186,7 @@ def test_failed_rebuild_leaves_the_previous_index_intact(built, small_faq, monke
     with pytest.raises(FAQSearchError if isinstance(failure, OSError) else Interrupted, match=r"disk full|^$"):
         build_index(changed, get_encoder("e5"), built.path)
     assert snapshot(built.path) == before
-    assert [p.name for p in built.path.parent.iterdir()] == ["shop"]  # no temporary folders left
+    assert folders(built.path.parent) == ["shop"]  # no temporary folders left
     assert FAQSearch.open(built.path).ask("where is my order", min_confidence=0).match.id == "track-order"
 
 
@@ -201,7 +206,7 @@ def test_a_rebuild_embeds_only_the_phrasings_that_changed(built, small_faq, monk
     assert "Open Orders" in FAQSearch.open(built.path).ask("where is my parcel", min_confidence=0).match.answer
     fresh = build_index(load_faqs(small_faq), encoder, built.path.with_name("fresh")).index
     np.testing.assert_allclose(np.load(built.path / "embeddings.npy"), np.load(fresh.path / "embeddings.npy"))
-    assert [p.name for p in built.path.parent.iterdir() if p.name.startswith(".")] == []
+    assert [name for name in folders(built.path.parent) if name.startswith(".")] == []
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_an_index(small_faq, cli):
@@ -345,3 +350,37 @@ def test_an_unwritable_output_folder_is_a_one_line_error(small_faq, cli):
     result = cli("build", str(small_faq), "--index", str(small_faq / "inside-a-file"))
     assert result.exit_code == 2 and "cannot write the index to" in result.stderr and "--index" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_one_build_at_a_time_per_index(built, small_faq, cli, capsys):
+    """A second build waits for the first (and says so); --no-wait fails at once instead."""
+    import threading
+
+    from filelock import FileLock
+
+    held, release = threading.Event(), threading.Event()
+
+    def other_build():  # holds the lock as a build in another process would
+        with FileLock(built.path.parent / ".shop.lock"):
+            held.set()
+            release.wait(10)
+
+    threading.Thread(target=other_build).start()
+    held.wait(10)
+    result = cli("build", str(small_faq), "--no-wait")
+    assert result.exit_code == 2 and "another build of indexes/shop is running" in result.stderr
+    threading.Timer(1.0, release.set).start()
+    build_index(load_faqs(small_faq), get_encoder("e5"), built.path)
+    assert f"waiting for another build of {built.path} to finish" in capsys.readouterr().err
+
+
+def test_a_build_removes_what_killed_builds_of_its_index_left(built, small_faq):
+    root = built.path.parent
+    for name in (".shop.building-k1ll3d", ".shop.previous-0badf00d", ".shop.fr.building-other", ".other.building-x"):
+        (root / name).mkdir()
+    build_index(load_faqs(small_faq), get_encoder("e5"), built.path)
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [
+        ".other.building-x",
+        ".shop.fr.building-other",
+        "shop",
+    ]
