@@ -18,7 +18,6 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from . import ann, classifier, memory, progress
-from .atomic import building
 from .calibration import NEAR_DUPLICATE, Calibration, calibrate
 from .encoders import Encoder, split
 from .errors import FAQSearchError, IndexUnusable
@@ -45,6 +44,7 @@ from .index import (
 )
 from .offtopic import encode_sample
 from .retrieval import Alignment, PartInfo, Retriever, index_vectors
+from .versions import new_version, prune
 
 # Peak memory of a build per phrasing: float32 vectors held ~4 times (raw, aligned, FAISS, file) and
 # the Python objects of its text and entry; 1M phrasings of 384-d peaked at 6.8 GiB (BENCHMARKS.md).
@@ -124,9 +124,9 @@ def embed(faq: FAQFile, encoder: Encoder, directory: Path) -> tuple[np.ndarray, 
 
 @contextmanager
 def build_lock(directory: Path, wait: bool = True) -> Iterator[None]:
-    """One build at a time per index: a file lock beside it (`.<name>.lock`). A second build
-    waits, saying so on stderr, or with `wait=False` fails at once. Holding the lock, the build
-    removes what killed builds of this index left behind (their temporary folders)."""
+    """One build (or rollback) at a time per index: a file lock beside it (`.<name>.lock`). A
+    second one waits, saying so on stderr, or with `wait=False` fails at once. Holding the lock,
+    it removes what killed builds of this index left behind (versions.prune)."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(directory.parent / f".{directory.name}.lock")
     try:
@@ -143,16 +143,17 @@ def build_lock(directory: Path, wait: bool = True) -> Iterator[None]:
         ours = re.compile(rf"\.{re.escape(directory.name)}\.(building|previous)-[A-Za-z0-9_]+")
         for leftover in directory.parent.iterdir():
             if leftover.is_dir() and ours.fullmatch(leftover.name):
-                shutil.rmtree(leftover, ignore_errors=True)
+                shutil.rmtree(leftover, ignore_errors=True)  # of builds from before versions
+        prune(directory)
         yield
     finally:
         lock.release()
 
 
 def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str = "auto", wait: bool = True) -> Built:
-    """Build (or rebuild) the index of `faq` at `directory`, atomically: readers see the old
-    index or the new one, and a failed build leaves the old one as it was. One build at a time
-    per index (see build_lock)."""
+    """Build (or rebuild) the index of `faq` at `directory` as a new version (versions.py):
+    readers see the old version or the new one whole, and a failed or killed build leaves the
+    old one as it was. One build at a time per index (see build_lock)."""
     check_memory(sum(len(e.phrasings) for e in faq.entries), encoder.dim)
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
@@ -199,7 +200,7 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str) -> 
         calibration, duplicates = calibrate(retriever, vectors, faq.language, offtopic, folds)
     notes += _calibration_notes(calibration) + _duplicate_notes(faq, rows, duplicates)
     try:
-        with building(directory) as folder:
+        with new_version(directory) as folder:
             (folder / ENTRIES).write_bytes(entries_json(faq.entries))
             (folder / ALIGNMENT).write_bytes(alignment_json(parts, alignments))
             ann.write(stored, folder / VECTORS)

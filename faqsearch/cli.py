@@ -80,6 +80,23 @@ def build(
 
 
 @app.command()
+def rollback(index: IndexChoice = None):
+    """Switch an index back to its previous version (the one before the last build)."""
+    from .build import build_lock
+    from .index import locate_index, read_manifest
+    from .versions import rollback as switch_back
+
+    try:
+        path = locate_index(index)
+        with build_lock(path):
+            switch_back(path)
+        manifest = read_manifest(path.resolve())
+    except FAQSearchError as exc:
+        _fail(exc)
+    typer.echo(f"{path} now serves the version built at {manifest.built_at} from {manifest.source_path}")
+
+
+@app.command()
 def ask(
     questions: Annotated[
         list[str] | None, typer.Argument(help="Question(s); `-` reads one per line from stdin")

@@ -257,7 +257,8 @@ def open_index(directory: Path, strict: bool = False) -> Index:
     whole, working index: it is used with a one-line warning on stderr (once per process and
     index version), or refused when `strict`."""
     directory = Path(directory)
-    manifest = read_manifest(directory)
+    version = directory.resolve() if directory.is_symlink() else directory  # one version, whatever is published next
+    manifest = read_manifest(version)
     rebuild = f"rebuild it with `faqsearch build {manifest.source_path}`"
     if source_changed(manifest):
         stale = f"{directory} is stale: {manifest.source_path} changed since it was built; {rebuild}"
@@ -267,12 +268,14 @@ def open_index(directory: Path, strict: bool = False) -> Index:
             _warned.add((str(directory), manifest.built_at))
             print(f"warning: {stale}", file=sys.stderr)
     try:
-        return _load(directory, manifest)
+        index = _load(version, manifest)
     except IndexUnusable:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError, OSError) as exc:
         # a file edited by hand, its checksum recomputed: whole, but not what a build writes
         raise IndexUnusable(f"{directory} holds a file that cannot be read ({exc}); {rebuild}") from None
+    index.path = directory  # as the user named it (a link to the version read)
+    return index
 
 
 def _load(directory: Path, manifest: Manifest) -> Index:

@@ -32,8 +32,8 @@ def snapshot(directory):
 
 
 def folders(root: Path) -> list[str]:
-    """What is in an indexes folder but the build locks (`.<name>.lock`, kept on purpose)."""
-    return sorted(p.name for p in root.iterdir() if not p.name.endswith(".lock"))
+    """What is in an indexes folder but the build locks and version folders (kept on purpose)."""
+    return sorted(p.name for p in root.iterdir() if not p.name.endswith((".lock", ".versions")))
 
 
 def unit(x):
@@ -379,7 +379,7 @@ def test_a_build_removes_what_killed_builds_of_its_index_left(built, small_faq):
     for name in (".shop.building-k1ll3d", ".shop.previous-0badf00d", ".shop.fr.building-other", ".other.building-x"):
         (root / name).mkdir()
     build_index(load_faqs(small_faq), get_encoder("e5"), built.path)
-    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [
+    assert folders(root) == [
         ".other.building-x",
         ".shop.fr.building-other",
         "shop",

@@ -1,0 +1,82 @@
+"""Index versions: a reader or a kill at any instant finds a whole version; rollback."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from faqsearch.index import open_index
+
+HERE = Path(__file__).parent
+FAQ = "language: en\nfaqs:\n" + "".join(
+    f"  - id: e{i}\n    question: question number {i}?\n    alternatives: [phrasing {i} a, phrasing {i} b]\n"
+    f"    answer: ANSWER\n"
+    for i in range(30)
+)
+
+
+def test_a_build_killed_at_any_instant_leaves_a_whole_index(workdir):
+    """kill -9 at random instants of back-to-back builds; after each kill the index opens whole
+    (checksums, entries, vectors and calibration of one version), and the next build cleans up."""
+    faqs = []
+    for answer in ("one", "two"):
+        faqs.append(workdir / f"faq-{answer}.yaml")
+        faqs[-1].write_text(FAQ.replace("ANSWER", answer))
+    index = workdir / "indexes" / "kill"
+    command = [sys.executable, str(HERE / "build_forever.py"), *map(str, faqs), str(index)]
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    rng, states, kills = random.Random(0), set(), 0
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    first.stdout.readline()  # one version exists before any kill
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    for _ in range(12):
+        builder = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.5))
+        builder.send_signal(signal.SIGKILL)
+        builder.wait()
+        kills += 1
+        leftovers = tuple(sorted(p.name.split("-")[0] for p in (index.parent / ".kill.versions").iterdir()))
+        states.add((leftovers, any(index.parent.glob(".kill.link-*"))))
+        opened = open_index(index)
+        assert {e.answer for e in opened.entries} in ({"one"}, {"two"})
+        assert json.loads((index / "manifest.json").read_text())["entries"] == 30
+    assert kills == 12 and len(states) >= 2  # killed in different phases of a build
+
+
+def test_rollback_switches_to_the_previous_version_and_older_ones_are_removed(workdir, cli):
+    from build_forever import Hashed
+
+    from faqsearch.build import build_index
+    from faqsearch.faqs import load_faqs
+
+    index = workdir / "indexes" / "v"
+    for answer in ("one", "two", "three"):
+        path = workdir / f"{answer}.yaml"
+        path.write_text(FAQ.replace("ANSWER", answer))
+        build_index(load_faqs(path), Hashed(), index)
+    assert index.is_symlink() and len(list((workdir / "indexes" / ".v.versions").iterdir())) == 2  # now + previous
+    assert {e.answer for e in open_index(index).entries} == {"three"}
+    result = cli("rollback", "--index", str(index))
+    assert result.exit_code == 0 and "now serves the version built at" in result.stdout
+    assert {e.answer for e in open_index(index).entries} == {"two"}
+    again = cli("rollback", "--index", str(index))
+    assert again.exit_code == 2 and "no earlier version of" in again.stderr
+
+
+def test_an_index_from_before_versions_becomes_the_previous_version(small_faq, workdir, cli):
+    from faqsearch.atomic import write_folder
+
+    legacy = workdir / "indexes" / "shop"
+    assert cli("build", str(small_faq)).exit_code == 0
+    files = {p.name: p.read_bytes() for p in legacy.iterdir()}
+    legacy.unlink()  # the link; put the same files back as a plain folder, as older faqsearch wrote them
+    write_folder(legacy, files)
+    assert cli("build", str(small_faq)).exit_code == 0 and legacy.is_symlink()
+    assert cli("rollback").exit_code == 0 and cli("ask", "where is my order").exit_code == 0
