@@ -4,7 +4,8 @@
 
 Builds faqs/en.yaml in a temporary folder and serves it. For --minutes, --clients concurrent
 clients POST /ask (questions from tests/queries.yaml) while the FAQ file is edited every 20 s
-(an answer changes) and `faqsearch build` runs every 15 s. Then it prints: requests and failed
+(a comment line is added: the index turns stale) and `faqsearch build` runs every 15 s.
+Then it prints: requests and failed
 requests, the server's memory after a minute of warm-up and at the end, the builds run against
 the reloads the server counted, and its /metrics counts against the clients' own. Bounded in
 time, loopback only; it stops the server itself.
@@ -58,9 +59,9 @@ async def soak(url: str, work: Path, pid: int, args) -> dict:
             await action()
 
     async def edit() -> None:
-        faq = work / "faqs" / "en.yaml"
         counts["edits"] += 1
-        faq.write_text(re.sub(r"(answer: )", rf"\g<1>[edit {counts['edits']}] ", faq.read_text(), count=1))
+        with open(work / "faqs" / "en.yaml", "a", encoding="utf-8") as faq:
+            faq.write(f"# edit {counts['edits']}\n")
 
     async def build() -> None:
         process = await asyncio.create_subprocess_exec(
