@@ -21,7 +21,7 @@ from . import ann, classifier, memory, progress
 from .calibration import NEAR_DUPLICATE, Calibration, calibrate
 from .encoders import Encoder, split
 from .errors import FAQSearchError, IndexUnusable
-from .faqs import FAQFile
+from .faqs import FAQEntry, FAQFile
 from .index import (
     ALIGNMENT,
     CLASSIFIER,
@@ -74,15 +74,32 @@ def check_memory(phrasings: int, dim: int) -> None:
     )
 
 
-def reusable_vectors(directory: Path, encoder: Encoder, language: str) -> dict[str, np.ndarray]:
-    """Phrasing text -> its vector from the index already at `directory`, when it was built by
-    this encoder version in this language (empty otherwise: everything is embedded again)."""
+Previous = tuple[Manifest, tuple[FAQEntry, ...]] | None  # the index a build replaces, if readable
+
+
+def previous_index(directory: Path) -> Previous:
+    """The manifest and entries of the index already at `directory` (None when there is none
+    that can be read): a rebuild reuses its vectors and starts from its classifier."""
+    if not directory.exists():
+        return None
     try:
         manifest = read_manifest(directory)
-        same = (manifest.encoder.name, manifest.encoder.version, manifest.encoder.dim, manifest.language)
-        if same != (encoder.name, encoder.version, encoder.dim, language):
-            return {}
-        phrasings = [p for entry in read_entries(directory, manifest) for p in entry.phrasings]
+        return manifest, read_entries(directory, manifest)
+    except (IndexUnusable, OSError, ValueError):
+        return None
+
+
+def reusable_vectors(directory: Path, previous: Previous, encoder: Encoder, language: str) -> dict[str, np.ndarray]:
+    """Phrasing text -> its vector from the `previous` index at `directory`, when it was built
+    by this encoder version in this language (empty otherwise: everything is embedded again)."""
+    if previous is None:
+        return {}
+    manifest, entries = previous
+    same = (manifest.encoder.name, manifest.encoder.version, manifest.encoder.dim, manifest.language)
+    if same != (encoder.name, encoder.version, encoder.dim, language):
+        return {}
+    phrasings = [p for entry in entries for p in entry.phrasings]
+    try:
         vectors = np.load(check_file(directory, manifest, EMBEDDINGS, True), mmap_mode="r", allow_pickle=False)
     except (IndexUnusable, OSError, ValueError):
         return {}
@@ -91,15 +108,17 @@ def reusable_vectors(directory: Path, encoder: Encoder, language: str) -> dict[s
     return dict(zip(phrasings, vectors, strict=True))
 
 
-def previous_classifier(directory: Path, faq: FAQFile, dim: int) -> classifier.Classifier | None:
-    """The entry classifier of the index already at `directory`, rearranged for `faq`'s entries
-    by id (zeros for new ones): a rebuild's fit starts from it and converges in a few steps."""
+def previous_classifier(directory: Path, previous: Previous, faq: FAQFile, dim: int) -> classifier.Classifier | None:
+    """The entry classifier of the `previous` index at `directory`, rearranged for `faq`'s
+    entries by id (zeros for new ones): a rebuild's fit starts from it and converges in a few steps."""
+    if previous is None:
+        return None
+    manifest, entries = previous
     try:
-        manifest = read_manifest(directory)
         weights = np.load(check_file(directory, manifest, CLASSIFIER, False), allow_pickle=False)
-        ids = {entry.id: i for i, entry in enumerate(read_entries(directory, manifest))}
     except (IndexUnusable, OSError, ValueError):
         return None
+    ids = {entry.id: i for i, entry in enumerate(entries)}
     if weights.shape != (len(ids), dim + 1):
         return None
     start = np.zeros((len(faq.entries), dim + 1), dtype=np.float32)
@@ -109,10 +128,10 @@ def previous_classifier(directory: Path, faq: FAQFile, dim: int) -> classifier.C
     return classifier.Classifier.from_array(start)
 
 
-def embed(faq: FAQFile, encoder: Encoder, directory: Path) -> tuple[np.ndarray, int]:
-    """The phrasings' vectors in row order, and how many had to be embedded."""
+def embed(faq: FAQFile, encoder: Encoder, known: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+    """The phrasings' vectors in row order (from `known` where there, else embedded now), and
+    how many had to be embedded."""
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
-    known = reusable_vectors(directory, encoder, faq.language) if directory.exists() else {}
     missing = [p for p in phrasings if p not in known]
     fresh = progress.encode(encoder, missing, [faq.language] * len(missing), f"embedding with {encoder.name}")
     known.update(zip(missing, fresh, strict=True))
@@ -154,25 +173,30 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str
     """Build (or rebuild) the index of `faq` at `directory` as a new version (versions.py):
     readers see the old version or the new one whole, and a failed or killed build leaves the
     old one as it was. One build at a time per index (see build_lock)."""
-    check_memory(sum(len(e.phrasings) for e in faq.entries), encoder.dim)
+    phrasings = sum(len(e.phrasings) for e in faq.entries)
+    check_memory(phrasings, encoder.dim)
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FAQSearchError(
-            f"cannot write the index to {directory} ({exc.strerror or exc}); choose a writable folder with --index"
-        ) from None
+        raise _unwritable(directory, exc) from None
     with build_lock(directory, wait):
-        return _build(faq, encoder, directory, index_type)
+        return _build(faq, encoder, directory, index_type, phrasings)
 
 
-def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str) -> Built:
+def _unwritable(directory: Path, exc: OSError) -> FAQSearchError:
+    return FAQSearchError(
+        f"cannot write the index to {directory} ({exc.strerror or exc}); choose a writable folder with --index"
+    )
+
+
+def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phrasings: int) -> Built:
     started = time.perf_counter()
     built_at = datetime.now(timezone.utc)
     _refuse_to_replace_non_index(directory)
-    phrasings = sum(len(e.phrasings) for e in faq.entries)
     chosen, note = ann.choose(index_type, phrasings)
     notes = [note] if note else []
-    vectors, embedded = embed(faq, encoder, directory)
+    previous = previous_index(directory)
+    vectors, embedded = embed(faq, encoder, reusable_vectors(directory, previous, encoder, faq.language))
     offtopic = encode_sample(encoder)
     parts = part_infos(encoder)
     dims = [p.dim for p in parts]
@@ -192,7 +216,7 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str) -> 
     if classifier.applies(len(faq.entries), phrasings):
         with progress.stage("fitting the entry classifier"):
             first_part = aligned[:, : parts[0].dim]  # see Retriever.votes
-            start = previous_classifier(directory, faq, parts[0].dim) if directory.exists() else None
+            start = previous_classifier(directory, previous, faq, parts[0].dim)
             entry_classifier = classifier.fit(first_part, rows, len(faq.entries), start)
             folds = classifier.out_of_fold(first_part, rows, entry_classifier)
     retriever = Retriever(stored, chosen, parts, alignments, rows, entry_classifier)
@@ -226,9 +250,7 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str) -> 
             manifest = replace(manifest, build_seconds=round(time.perf_counter() - started, 3))
             (folder / MANIFEST).write_bytes(manifest.to_json())
     except OSError as exc:  # the previous index, if any, is left as it was
-        raise FAQSearchError(
-            f"cannot write the index to {directory} ({exc.strerror or exc}); choose a writable folder with --index"
-        ) from None
+        raise _unwritable(directory, exc) from None
     return Built(Index(directory, manifest, faq.entries, retriever), notes)
 
 

@@ -4,8 +4,9 @@ Every index is calibrated when it is built, through the same retrieval that answ
 on a bounded sample (so a build's time grows linearly with the FAQ):
 - up to SAMPLE phrasings, each asked with itself left out (right when its own entry comes first),
   and again with its whole entry left out (an on-domain question the FAQ does not answer);
-- the same phrasings "asked in another language": each plus a translation residual of the
-  shipped parallel off-topic sample (offtopic.py), which lowers cosines as translation does;
+- the same phrasings "asked in another language": each plus the difference translation makes to
+  a message of the shipped parallel off-topic sample (offtopic.py), asked in that language (its
+  offset removed like any question's), which lowers cosines as translation does;
 - the off-topic sample itself, 48 messages in 40 languages (questions with no answer).
 Two logistic regressions on two features of a candidate (its pooled score, and its margin over
 the best other candidate), one for questions in the FAQ's language and one for the others: the
@@ -143,13 +144,11 @@ def calibrate(
     rows = np.sort(rng.permutation(len(phrasings))[:SAMPLE])
     same, other = Sample([], [], []), Sample([], [], [])
     duplicates = _ask(retriever, phrasings[rows], [language] * len(rows), rows, folds, same)
-    residuals, residual_languages = offtopic.translation_residuals(language)
-    if len(residuals):
-        offsets = offtopic.language_offsets(language)
-        pick = rng.integers(len(residuals), size=len(rows))
-        asked = [residual_languages[i] for i in pick]
-        shifted = phrasings[rows] + residuals[pick] + np.stack([offsets[lang] for lang in asked])
-        _ask(retriever, shifted, asked, rows, folds, other)
+    differences, translated_into = offtopic.translation_differences(language)
+    if len(differences):
+        pick = rng.integers(len(differences), size=len(rows))
+        asked = [translated_into[i] for i in pick]
+        _ask(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other)
     for ranking, message_language in zip(
         retriever.rank(offtopic.vectors, offtopic.languages), offtopic.languages, strict=True
     ):

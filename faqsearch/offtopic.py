@@ -35,19 +35,18 @@ class OfftopicSample:
             return {}
         return {lang: mean - means[faq_language] for lang, mean in means.items()}
 
-    def translation_residuals(self, faq_language: str) -> tuple[np.ndarray, list[str]]:
-        """What translating a message into another language does to its vector beyond that
-        language's offset: v(message in X) - v(message in the FAQ's language) - offset(X), one
-        row per message and language X (empty if the FAQ's language is not in the sample).
-        Calibration adds these to phrasings to simulate questions asked in other languages."""
-        offsets = self.language_offsets(faq_language)
-        if not offsets:
-            return np.zeros((0, self.vectors.shape[1]), dtype=np.float32), []
+    def translation_differences(self, faq_language: str) -> tuple[np.ndarray, list[str]]:
+        """What translating a message from the FAQ's language into another does to its vector:
+        v(message in X) - v(message in the FAQ's language), one row per message and language X
+        (empty if the FAQ's language is not in the sample). Calibration adds these to phrasings
+        to simulate questions asked in other languages."""
         codes = np.array(self.languages)
+        if faq_language not in self.languages:
+            return np.zeros((0, self.vectors.shape[1]), dtype=np.float32), []
         own = self.vectors[codes == faq_language]
         others = [lang for lang in dict.fromkeys(self.languages) if lang != faq_language]
-        residuals = [self.vectors[codes == lang] - own - offsets[lang] for lang in others]
-        return np.concatenate(residuals), [lang for lang in others for _ in range(len(own))]
+        differences = [self.vectors[codes == lang] - own for lang in others]
+        return np.concatenate(differences), [lang for lang in others for _ in range(len(own))]
 
 
 @cache

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .atomic import staged, sync
 from .errors import FAQSearchError
 
 
@@ -30,19 +30,11 @@ def new_version(directory: Path) -> Iterator[Path]:
     """A fresh folder to write the next version of `directory` into; when the block ends without
     an error, its files are fsynced and it is published (else it is removed)."""
     root = versions_of(directory)
-    root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
-    folder.chmod(0o755)  # mkdtemp makes it private; a server user reads it too
-    try:
+    with staged(root, ".building-") as folder:
         yield folder
-        for path in folder.iterdir():
-            with open(path, "rb") as written:
-                os.fsync(written.fileno())
+        sync(folder)
         final = root / f"v{time.time_ns():020d}"
         folder.rename(final)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     publish(directory, final)
 
 
