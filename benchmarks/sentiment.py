@@ -1,6 +1,6 @@
 """Zero-shot cross-lingual sentiment on UMSAB (the LASER study's table, on public data).
 
-    python benchmarks/sentiment.py ../shared/data/umsab
+    python benchmarks/sentiment.py ../shared/data/umsab [--encoder e5 --encoder e5-aligned]
 
 For each encoder available here: a head trained on UMSAB English train (C tuned on English val)
 with `faqsearch.sentiment.train`, then macro-F1 and accuracy on the test split of all 8
@@ -82,6 +82,7 @@ def prior_adapted(head, encoder, data) -> sentiment.Scores:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("umsab", type=Path, help="the umsab/ folder (one subfolder per language)")
+    parser.add_argument("--encoder", action="append", choices=sorted(ENCODERS), help="default: every available one")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="umsab-"))
     train = load_labelled(to_tsv(args.umsab, "english", "train", tmp))
@@ -90,7 +91,8 @@ def main() -> None:
     ours = {split: load_labelled(ROOT / "data" / "sentiment" / f"{split}.tsv") for split in ("train", "dev", "test")}
     multilingual = load_labelled(ROOT / "tests" / "data" / "sentiment_multilingual.tsv")
 
-    encoders = [get_encoder(name) for name, cls in ENCODERS.items() if cls.unavailable_reason() is None]
+    names = args.encoder or [name for name, cls in ENCODERS.items() if cls.unavailable_reason() is None]
+    encoders = [get_encoder(name) for name in names]
     rows, shipped = {}, {}
     for encoder in encoders:
         rows[encoder.name] = umsab_scores(sentiment.train(encoder, train, val, progress=True), encoder, tests)

@@ -42,6 +42,7 @@ from .index import (
     read_manifest,
     row_entry,
 )
+from .offsets import language_offsets
 from .offtopic import encode_sample
 from .retrieval import Alignment, PartInfo, Retriever, index_vectors
 from .versions import new_version, prune
@@ -200,7 +201,7 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
     offtopic = encode_sample(encoder)
     parts = part_infos(encoder)
     dims = [p.dim for p in parts]
-    offsets = offtopic.language_offsets(faq.language)
+    offsets = language_offsets(encoder, faq.language, offtopic.language_offsets(faq.language), dims)
     alignments = [
         Alignment(block.mean(0), {lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()})
         for k, block in enumerate(split(vectors, dims))

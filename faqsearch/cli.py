@@ -376,10 +376,12 @@ def models_list():
     from .models import models_dir
 
     typer.echo(f"models folder: {models_dir()}  (set $FAQSEARCH_MODELS_DIR to change)")
+    width = max(map(len, ENCODERS))
     for name, cls in ENCODERS.items():
         reason = cls.unavailable_reason()
-        typer.echo(f"{name:6} {'available' if reason is None else 'unavailable: ' + reason}")
-    typer.echo(f"auto   -> {resolve('auto')}")
+        files = f" ({cls.model_files()})" if reason is None and cls.model_files() else ""
+        typer.echo(f"{name:{width}} {'available' + files if reason is None else 'unavailable: ' + reason}")
+    typer.echo(f"{'auto':{width}} -> {resolve('auto')}")
 
 
 @models_app.command("download")

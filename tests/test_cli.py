@@ -130,8 +130,11 @@ def test_models_list_says_what_is_available_and_why_not(cli):
     assert lines[0].startswith(f"models folder: {os.environ['FAQSEARCH_MODELS_DIR']}")
     laser = next(line for line in lines if line.startswith("laser"))
     assert "unavailable:" in laser and "faqsearch models download laser" in laser
-    assert any(line.startswith("e5     available") for line in lines)
-    assert lines[-1] == "auto   -> e5"
+    assert any(line.split() == ["e5", "available"] for line in lines)
+    aligned = next(line for line in lines if line.startswith("e5-aligned "))
+    folder = os.path.join(os.environ["FAQSEARCH_MODELS_DIR"], "e5-aligned")
+    assert aligned.split()[1] == "available" and f"composed into {folder} on first use" in aligned
+    assert lines[-1].split() == ["auto", "->", "e5"]
 
 
 def test_models_download_fails_cleanly_without_internet(cli, monkeypatch):

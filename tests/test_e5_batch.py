@@ -69,3 +69,17 @@ def test_order_and_padding_do_not_change_a_vector(encoder):
     first = encoder.encode([short, long], ["en", "en"])
     second = encoder.encode([long, short, short + " now", "ok"], ["en"] * 4)
     assert np.allclose(first[0], second[1], atol=2e-3) and np.allclose(first[1], second[0], atol=2e-3)
+
+
+def test_forward_passes_come_in_few_shapes(encoder):
+    """oneDNN keeps kernels per input shape: a server's batches of any size must reuse a few."""
+    shapes = set()
+    engine = encoder.batch_engine()
+    hook = engine.layers[0].register_forward_pre_hook(lambda layer, inputs: shapes.add(tuple(inputs[0].shape[:2])))
+    try:
+        for count in (1, 3, 9, 13, 16):
+            encoder.encode([f"question number {i} " * (1 + i % 4) for i in range(count)], ["en"] * count)
+    finally:
+        hook.remove()
+    assert all(width % e5_batch.WIDTH_STEP == 0 for _, width in shapes), shapes
+    assert {rows for rows, _ in shapes if rows > e5_batch.ROW_STEP} <= {16}, shapes

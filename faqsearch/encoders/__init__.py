@@ -6,11 +6,14 @@ from .. import models
 from ..errors import EncoderUnavailable
 from .base import Encoder, split
 from .e5 import E5Encoder
+from .e5_aligned import E5AlignedEncoder
 from .fused import E5UseEncoder
 from .laser import LaserEncoder
 from .use import USEEncoder
 
-ENCODERS: dict[str, type[Encoder]] = {cls.name: cls for cls in (LaserEncoder, E5Encoder, USEEncoder, E5UseEncoder)}
+ENCODERS: dict[str, type[Encoder]] = {
+    cls.name: cls for cls in (LaserEncoder, E5Encoder, E5AlignedEncoder, USEEncoder, E5UseEncoder)
+}
 AUTO = "auto"
 BUNDLED = E5Encoder.name
 

@@ -33,6 +33,11 @@ class Encoder(ABC):
         """Why this encoder cannot run here, or None when it can (must not import heavy packages)."""
         return None if find_spec(cls.requires) else f"not installed: {cls.install_hint}"
 
+    @classmethod
+    def model_files(cls) -> str | None:
+        """Where its model files are kept, for `faqsearch models list` (None: inside its package)."""
+        return None
+
     def encode(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
         """Embed `texts` (each with its ISO 639-1 language) as a (n, dim) float32 array whose rows
         are unit vectors (one unit block per part, for an encoder made of several)."""

