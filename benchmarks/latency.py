@@ -5,7 +5,7 @@
 - cold `faqsearch ask` as a one-shot process (wall time, median of runs);
 - `build` throughput in phrasings embedded per second, for the example FAQ.
 
-Usage: python benchmarks/latency.py [--faq faqs/en.yaml] [--runs 300]
+Usage: python benchmarks/latency.py [--faq faqs/en.yaml] [--runs 300] [--encoder e5 ...]
 """
 
 from __future__ import annotations
@@ -49,20 +49,36 @@ def warm_latency(faq: FAQSearch, question: str, runs: int) -> tuple[list[float],
     return bare, full
 
 
-def cold_ask(index: Path, question: str, runs: int = 5) -> float:
-    times = []
+# Runs one `faqsearch ask` and prints its peak memory. A small parent of its own, because the
+# kernel counts a child's memory before exec in its peak, and this benchmark's process is large.
+PEAK = (
+    "import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL); "
+    "_, status, usage = os.wait4(p.pid, 0); assert status == 0, status; print(usage.ru_maxrss / 1024)"
+)
+
+
+def cold_ask(index: Path, question: str, runs: int = 5) -> tuple[float, float]:
+    """Median wall time (s) and peak resident memory (MiB) of a one-shot `faqsearch ask`."""
+    times, peaks = [], []
+    faqsearch = str(Path(sys.executable).parent / "faqsearch")
     for _ in range(runs):
         started = time.perf_counter()
-        faqsearch = str(Path(sys.executable).parent / "faqsearch")
-        subprocess.run([faqsearch, "ask", "--index", str(index), question], check=True, capture_output=True)
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK, faqsearch, "ask", "--index", str(index), question],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        peaks.append(float(out.stdout))
+    return statistics.median(times), statistics.median(peaks)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faq", default="faqs/en.yaml")
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--encoder", action="append", choices=sorted(ENCODERS), help="default: every one")
     args = parser.parse_args()
     source = load_faqs(args.faq)
     phrasings = sum(len(e.phrasings) for e in source.entries)
@@ -72,6 +88,8 @@ def main() -> None:
     summary = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, cls in ENCODERS.items():
+            if args.encoder and name not in args.encoder:
+                continue
             if cls.unavailable_reason():
                 print(f"| {name} | not available here: {cls.unavailable_reason()} | | | |")
                 continue
@@ -92,12 +110,12 @@ def main() -> None:
                     f"| {percentile(full, 50):.2f} / {percentile(full, 99):.2f} | {ratio:.3f} |"
                 )
             summary.append(
-                (name, phrasings / statistics.median(builds), cold_ask(Path(tmp) / f"{name}-0", QUESTIONS[0]))
+                (name, phrasings / statistics.median(builds), *cold_ask(Path(tmp) / f"{name}-0", QUESTIONS[0]))
             )
-    print("\n| encoder | build throughput (phrasings/s, median of 3) | cold `faqsearch ask` (s, median of 5) |")
+    print("\n| encoder | build throughput (phrasings/s, median of 3) | one-shot `ask`: s / peak MiB (median of 5) |")
     print("|---|---|---|")
-    for name, throughput, cold in summary:
-        print(f"| {name} | {throughput:.0f} | {cold:.2f} |")
+    for name, throughput, cold, peak in summary:
+        print(f"| {name} | {throughput:.0f} | {cold:.2f} / {peak:.0f} |")
     sys.stdout.flush()
 
 

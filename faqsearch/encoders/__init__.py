@@ -12,7 +12,7 @@ from .laser import LaserEncoder
 from .use import USEEncoder
 
 ENCODERS: dict[str, type[Encoder]] = {
-    cls.name: cls for cls in (LaserEncoder, E5Encoder, E5AlignedEncoder, USEEncoder, E5UseEncoder)
+    cls.name: cls for cls in (LaserEncoder, E5Encoder, USEEncoder, E5UseEncoder, E5AlignedEncoder)
 }
 AUTO = "auto"
 BUNDLED = E5Encoder.name

