@@ -11,21 +11,18 @@ process's resident memory every 10 s, then the time per sentence over a fixed se
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from pathlib import Path
 
 import yaml
+from soak import rss_mib
 
 from faqsearch.encoders import e5_batch
 from faqsearch.encoders.e5 import PREFIX, E5Encoder
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
 
 
 def main() -> None:
@@ -44,7 +41,7 @@ def main() -> None:
     while (elapsed := time.monotonic() - started) < args.seconds:
         engine.embed(rng.sample(questions, rng.randint(1, 32)))
         if elapsed >= shown:
-            print(f"{elapsed:4.0f} s: {rss_mib():6.0f} MiB", flush=True)
+            print(f"{elapsed:4.0f} s: {rss_mib(os.getpid()):6.0f} MiB", flush=True)
             shown += 10
     batches = [rng.sample(questions, rng.randint(1, 32)) for _ in range(150)]
     clock = time.perf_counter()

@@ -379,7 +379,8 @@ def models_list():
     width = max(map(len, ENCODERS))
     for name, cls in ENCODERS.items():
         reason = cls.unavailable_reason()
-        files = f" ({cls.model_files()})" if reason is None and cls.model_files() else ""
+        where = cls.model_files() if reason is None else None
+        files = f" ({where})" if where else ""
         typer.echo(f"{name:{width}} {'available' + files if reason is None else 'unavailable: ' + reason}")
     typer.echo(f"{'auto':{width}} -> {resolve('auto')}")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoders import Encoder
+from .encoders import Encoder, split
 
 FOLDER = Path(__file__).parent / "data" / "offsets"
 
@@ -58,8 +58,6 @@ def language_offsets(
 ) -> dict[str, np.ndarray]:
     """Language -> its offset from the FAQ's language, for every part of `encoder`: the shipped
     one where both languages have it, else the off-topic sample's (`sample`, whole vectors)."""
-    from .encoders import split
-
     languages = set(sample)
     blocks: list[dict[str, np.ndarray]] = []
     for k, (part, _) in enumerate(encoder.parts()):

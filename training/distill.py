@@ -57,11 +57,7 @@ def lower_states(engine: E5Batch, sequences: list[list[int]], frozen: int) -> li
     order = np.argsort([len(s) for s in sequences], kind="stable")
     for start in range(0, len(order), CHUNK):
         chunk = order[start : start + CHUNK]
-        x, keep = engine.inputs([sequences[i] for i in chunk])
-        with torch.inference_mode():
-            x = x.to(torch.bfloat16)
-            for layer in engine.layers[:frozen]:
-                x = layer(x, src_key_padding_mask=~keep)
+        x, _ = engine.hidden([sequences[i] for i in chunk], frozen)
         for row, i in enumerate(chunk):
             states[i] = x[row, : len(sequences[i])].clone()
     return states

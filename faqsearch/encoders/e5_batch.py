@@ -225,12 +225,21 @@ class E5Batch:
         count = len(sequences)
         if count > ROW_STEP:  # filler rows repeat the last sentence and are dropped below
             sequences = sequences + [sequences[-1]] * (-count % ROW_STEP)
+        x, keep = self.hidden(sequences)
+        with torch.inference_mode():
+            return pool(x, keep).numpy()[:count]
+
+    def hidden(self, sequences: list[list[int]], layers: int | None = None):
+        """The output of the first `layers` layers (all by default), bfloat16, and the mask of
+        real tokens (training caches the frozen lower layers' output with it)."""
+        import torch
+
         x, keep = self.inputs(sequences)
         with torch.inference_mode():
             x = x.to(torch.bfloat16)
-            for layer in self.layers:
+            for layer in self.layers[:layers]:
                 x = layer(x, src_key_padding_mask=~keep)
-            return pool(x, keep).numpy()[:count]
+        return x, keep
 
     def inputs(self, sequences: list[list[int]]):
         """Token ids -> the first layer's input, (rows, width, hidden) float32 with width padded
