@@ -9,6 +9,9 @@ are made on them together with the project's own question files.
   become single-phrasing entries, their translations in LANGUAGES are the questions. Each
   English sentence falls in the `dev` or the `validation` half by a hash of its text, so a choice
   made on one half can be checked on the other.
+- clinc150-N20+tatoeba-q-validation: both as one FAQ, asked both sets' questions. Its
+  multi-phrasing entries let the build fit its confidence for other languages (on simulated
+  translations), and the Tatoeba questions check that fit on real ones.
 - the project's own: faqs/en.yaml with tests/queries.yaml (evaluation), tests/data/chat_queries.yaml
   (chat) and tests/data/queries.yaml (long).
 """
@@ -133,6 +136,15 @@ def tatoeba_questions(data: Path, folder: Path, which: str) -> Benchmark:
     return _write(folder, f"tatoeba-q-{which}", faq, queries)
 
 
+def combined(name: str, sets: list[Benchmark], folder: Path) -> Benchmark:
+    """Several sets as one FAQ (their entry ids are distinct), asked all their questions."""
+    entries, queries = [], []
+    for bench in sets:
+        entries += yaml.safe_load(bench.faq.read_text(encoding="utf-8"))["faqs"]
+        queries += yaml.safe_load(bench.queries.read_text(encoding="utf-8"))["queries"]
+    return _write(folder, name, entries, queries)
+
+
 def own() -> list[Benchmark]:
     faq = ROOT / "faqs" / "en.yaml"
     return [
@@ -143,10 +155,13 @@ def own() -> list[Benchmark]:
 
 
 def every_set(data: Path, folder: Path) -> list[Benchmark]:
+    twenty = intents(data, folder, 20)
+    validation = tatoeba_questions(data, folder, "validation")
     return [
         *own(),
         *intents(data, folder, 5),
-        *intents(data, folder, 20),
+        *twenty,
         tatoeba_questions(data, folder, "dev"),
-        tatoeba_questions(data, folder, "validation"),
+        validation,
+        combined("clinc150-N20+tatoeba-q-validation", [twenty[1], validation], folder),
     ]

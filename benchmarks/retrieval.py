@@ -10,7 +10,9 @@ retrieval, calibration) and prints:
    compared), so they show the rule, not the retrieval;
 2. the product itself (`faqsearch eval` on the built index: retrieve RETRIEVE phrasings, pool,
    calibrated confidence): accuracy@1, answered, rejected, expected calibration error;
-3. for sets with unanswerable questions, the trade-off curve over the confidence threshold.
+3. confidence by the question's language: the FAQ's own, and the others (a build fits one
+   model for each);
+4. for sets with unanswerable questions, the trade-off curve over the confidence threshold.
 
 Usage: python benchmarks/retrieval.py ../shared/data [--encoder e5] [--sets clinc150-N20,...]
 """
@@ -31,7 +33,7 @@ from public_sets import Benchmark, every_set
 from faqsearch import langid, load_faqs
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
-from faqsearch.evaluation import NONE, evaluate, load_queries
+from faqsearch.evaluation import NONE, evaluate, load_queries, reliability
 from faqsearch.index import EMBEDDINGS
 from faqsearch.retrieval import index_vectors
 from faqsearch.search import FAQSearch
@@ -131,6 +133,16 @@ def main() -> None:
             f"{o.answered_correctly:.3f} | {o.rejected:.3f} | {report.expected_calibration_error:.3f} | "
             f"{ex['right']} right / {ex['asked'] - ex['right']} wrong |"
         )
+    print("\n## confidence by the question's language\n")
+    print("| set | questions in | questions | mean confidence | right | ECE |")
+    print("|---|---|---|---|---|---|")
+    for name, (report, manifest) in product.items():
+        for group in ("the FAQ's", "other"):
+            members = [o for o in report.outcomes if (o.language == manifest.language) == (group == "the FAQ's")]
+            if members:
+                right, mean = np.mean([o.correct for o in members]), np.mean([o.confidence for o in members])
+                ece = reliability(members)[1]
+                print(f"| {name} | {group} | {len(members)} | {mean:.3f} | {right:.3f} | {ece:.3f} |")
     for name, (report, _) in product.items():
         if len(report.per_language) > 1:
             print(f"\n### {name} per language\n")

@@ -30,7 +30,7 @@ Strict = Annotated[
     bool, typer.Option("--strict", help="Refuse an index whose FAQ file changed since it was built [default: warn]")
 ]
 UNANSWERED_LOG = "[default: indexes/unanswered.jsonl]"
-ENCODER_CHOICES = "auto, laser, e5, use or e5+use"
+ENCODER_CHOICES = "auto, laser, e5, e5-aligned, use or e5+use"
 
 
 def _fail(exc: FAQSearchError):

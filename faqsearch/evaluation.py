@@ -156,7 +156,7 @@ def evaluate(faq: FAQSearch, queries: list[LabelledQuery], confusions: int = 10)
     for outcome in outcomes:
         by_language.setdefault(outcome.language, []).append(outcome)
     no_match = [o for o in outcomes if not o.matched]
-    bins, ece = _calibration(outcomes)
+    bins, ece = reliability(outcomes)
     return Report(
         per_language={language: Figures.of(group) for language, group in sorted(by_language.items())},
         overall=Figures.of(outcomes),
@@ -179,7 +179,7 @@ def _confusions(outcomes: list[Outcome], top: int) -> list[Confusion]:
     return [Confusion(e, r, n, examples[(e, r)]) for (e, r), n in counts.most_common(top)]
 
 
-def _calibration(outcomes: list[Outcome]) -> tuple[list[CalibrationBin], float]:
+def reliability(outcomes: list[Outcome]) -> tuple[list[CalibrationBin], float]:
     """Reliability table of the best candidate's confidence against its being right, and the
     expected calibration error (bin-size-weighted mean |accuracy - confidence|)."""
     bins, ece = [], 0.0

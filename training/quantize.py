@@ -16,13 +16,14 @@ and what ships is exactly what was measured.
 from __future__ import annotations
 
 import hashlib
-import json
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn.utils import parametrize
+
+from faqsearch import packagedata
 
 
 def q4_0(weights: np.ndarray) -> np.ndarray:
@@ -107,5 +108,4 @@ def write_patch(out: Path, base: Path, spans: dict[str, tuple[int, int]], tensor
         "spans": {name: list(spans[name]) for name in tensors},
         "recipe": recipe,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **tensors)
+    packagedata.write(out, meta, tensors)

@@ -15,16 +15,16 @@ ENCODERS: dict[str, type[Encoder]] = {
     cls.name: cls for cls in (LaserEncoder, E5Encoder, USEEncoder, E5UseEncoder, E5AlignedEncoder)
 }
 AUTO = "auto"
-BUNDLED = E5Encoder.name
+DEFAULT = E5AlignedEncoder.name  # without LASER: measured better than e5 (BENCHMARKS.md, issue #14)
 
 _instances: dict[tuple[str, str], Encoder] = {}
 
 
 def resolve(name: str) -> str:
-    """Turn `auto` into a concrete name (LASER when its model files are here, else the bundled
-    e5), and check that the name exists and can run here."""
+    """Turn `auto` into a concrete name (LASER when its model files are here, else e5-aligned,
+    which needs nothing beyond the package), and check that the name exists and can run here."""
     if name == AUTO:
-        return LaserEncoder.name if LaserEncoder.unavailable_reason() is None else BUNDLED
+        return LaserEncoder.name if LaserEncoder.unavailable_reason() is None else DEFAULT
     if name not in ENCODERS:
         raise EncoderUnavailable(f"unknown encoder `{name}`; choose one of: {AUTO}, {', '.join(ENCODERS)}")
     reason = ENCODERS[name].unavailable_reason()
@@ -42,4 +42,4 @@ def get_encoder(name: str) -> Encoder:
     return _instances[key]
 
 
-__all__ = ["AUTO", "BUNDLED", "ENCODERS", "Encoder", "get_encoder", "resolve", "split"]
+__all__ = ["AUTO", "DEFAULT", "ENCODERS", "Encoder", "get_encoder", "resolve", "split"]

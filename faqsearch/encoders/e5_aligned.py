@@ -10,6 +10,7 @@ different model.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,30 +20,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import models
+from .. import models, packagedata
 from ..errors import EncoderUnavailable
 from .e5 import E5Encoder, base_model_file
 
 PATCH = Path(__file__).resolve().parent.parent / "data" / "e5-aligned.npz"
 
 
-def read_patch(path: Path, tensors: bool = True) -> tuple[dict, dict[str, np.ndarray]]:
-    """(metadata, tensor name -> its bytes) of a patch written by training/quantize.py; the
-    tensors (decompressed one by one) only when asked for."""
-    with np.load(path, allow_pickle=False) as data:
-        wanted = [name for name in data.files if name != "meta"] if tensors else []
-        return json.loads(data["meta"].tobytes()), {name: data[name] for name in wanted}
-
-
 @cache
 def shipped_meta() -> dict:
     """The shipped patch's metadata (its tensors are read only to compose the model file)."""
-    return read_patch(PATCH, tensors=False)[0]
+    return packagedata.read(PATCH, arrays=False)[0]
 
 
 def apply_patch(model: np.ndarray, path: Path) -> None:
     """Write the patch's tensors over a copy of the base model file, in place."""
-    meta, tensors = read_patch(path)
+    meta, tensors = packagedata.read(path)
     for name, raw in tensors.items():
         offset, size = meta["spans"][name]
         if raw.size != size:
@@ -62,12 +55,36 @@ def _target(folder: Path, meta: dict) -> Path:
     return folder / "e5-aligned" / f"e5-aligned-{meta['model_sha256'][:16]}.bin"
 
 
+def _stamp(target: Path, sha256: str) -> dict:
+    status = target.stat()
+    return {"sha256": sha256, "size": status.st_size, "mtime_ns": status.st_mtime_ns}
+
+
+def _verified(target: Path, sha256: str) -> bool:
+    """Whether `target` is the file with this checksum. It is hashed in full once; after that a
+    stamp beside it (size and modification time) vouches for it, so a one-shot `ask` does not read
+    71 MB from disk first (up to seconds when the file is not cached). Any write changes the time."""
+    if not target.is_file():
+        return False
+    stamp = target.with_name(target.name + ".verified")
+    try:
+        if json.loads(stamp.read_text()) == _stamp(target, sha256):
+            return True
+    except (OSError, ValueError):
+        pass
+    if _sha256(target) != sha256:
+        return False
+    with contextlib.suppress(OSError):  # a read-only models folder: hash again next time
+        stamp.write_text(json.dumps(_stamp(target, sha256)))
+    return True
+
+
 @cache
 def model_file(folder: Path) -> Path:
     """The composed model file in `folder` (the models folder), written once, checked once per process."""
     meta = shipped_meta()
     target = _target(folder, meta)
-    if target.is_file() and _sha256(target) == meta["model_sha256"]:
+    if _verified(target, meta["model_sha256"]):
         return target
     base = base_model_file()
     if _sha256(base) != meta["base_sha256"]:
@@ -86,6 +103,7 @@ def model_file(folder: Path) -> Path:
         partial.unlink()
         raise EncoderUnavailable(f"composing {target} gave a different file than training did; reinstall faqsearch")
     partial.replace(target)
+    _verified(target, meta["model_sha256"])
     return target
 
 
