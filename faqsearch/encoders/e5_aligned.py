@@ -81,7 +81,8 @@ def _verified(target: Path, sha256: str) -> bool:
 
 @cache
 def model_file(folder: Path) -> Path:
-    """The composed model file in `folder` (the models folder), written once, checked once per process."""
+    """The composed model file in `folder` (the models folder): written once, hashed once, and
+    checked against its stamp once per process."""
     meta = shipped_meta()
     target = _target(folder, meta)
     if _verified(target, meta["model_sha256"]):
