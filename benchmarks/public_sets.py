@@ -9,9 +9,10 @@ are made on them together with the project's own question files.
   become single-phrasing entries, their translations in LANGUAGES are the questions. Each
   English sentence falls in the `dev` or the `validation` half by a hash of its text, so a choice
   made on one half can be checked on the other.
-- clinc150-N20+tatoeba-q-validation: both as one FAQ, asked both sets' questions. Its
+- clinc150-N20+tatoeba-q-validation: both as one FAQ, asked both sets' questions, and the dev
+  half's Tatoeba questions, whose English is not in the FAQ, expecting no match. Its
   multi-phrasing entries let the build fit its confidence for other languages (on simulated
-  translations), and the Tatoeba questions check that fit on real ones.
+  translations), and the Tatoeba questions check that fit on real ones, answerable or not.
 - the project's own: faqs/en.yaml with tests/queries.yaml (evaluation), tests/data/chat_queries.yaml
   (chat) and tests/data/queries.yaml (long).
 """
@@ -136,13 +137,15 @@ def tatoeba_questions(data: Path, folder: Path, which: str) -> Benchmark:
     return _write(folder, f"tatoeba-q-{which}", faq, queries)
 
 
-def combined(name: str, sets: list[Benchmark], folder: Path) -> Benchmark:
-    """Several sets as one FAQ (their entry ids are distinct), asked all their questions."""
+def combined(name: str, sets: list[Benchmark], folder: Path, unanswerable: Benchmark) -> Benchmark:
+    """Several sets as one FAQ (their entry ids are distinct), asked all their questions, and the
+    questions of `unanswerable` (whose entries are left out) expecting no match."""
     entries, queries = [], []
     for bench in sets:
         entries += yaml.safe_load(bench.faq.read_text(encoding="utf-8"))["faqs"]
         queries += yaml.safe_load(bench.queries.read_text(encoding="utf-8"))["queries"]
-    return _write(folder, name, entries, queries)
+    others = yaml.safe_load(unanswerable.queries.read_text(encoding="utf-8"))["queries"]
+    return _write(folder, name, entries, queries + [{**q, "expected": "none"} for q in others])
 
 
 def own() -> list[Benchmark]:
@@ -156,12 +159,12 @@ def own() -> list[Benchmark]:
 
 def every_set(data: Path, folder: Path) -> list[Benchmark]:
     twenty = intents(data, folder, 20)
-    validation = tatoeba_questions(data, folder, "validation")
+    dev, validation = (tatoeba_questions(data, folder, half) for half in ("dev", "validation"))
     return [
         *own(),
         *intents(data, folder, 5),
         *twenty,
-        tatoeba_questions(data, folder, "dev"),
+        dev,
         validation,
-        combined("clinc150-N20+tatoeba-q-validation", [twenty[1], validation], folder),
+        combined("clinc150-N20+tatoeba-q-validation", [twenty[1], validation], folder, unanswerable=dev),
     ]
