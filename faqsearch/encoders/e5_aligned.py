@@ -55,9 +55,19 @@ def _target(folder: Path, meta: dict) -> Path:
     return folder / "e5-aligned" / f"e5-aligned-{meta['model_sha256'][:16]}.bin"
 
 
-def _stamp(target: Path, sha256: str) -> dict:
+def _stamp(target: Path) -> Path:
+    return target.with_name(target.name + ".verified")
+
+
+def _identity(target: Path, sha256: str) -> dict:
     status = target.stat()
     return {"sha256": sha256, "size": status.st_size, "mtime_ns": status.st_mtime_ns}
+
+
+def _vouch(target: Path, sha256: str) -> None:
+    """Record that `target`, as it is now, hashed to `sha256`."""
+    with contextlib.suppress(OSError):  # a read-only models folder: hash again next time
+        _stamp(target).write_text(json.dumps(_identity(target, sha256)))
 
 
 def _verified(target: Path, sha256: str) -> bool:
@@ -66,16 +76,14 @@ def _verified(target: Path, sha256: str) -> bool:
     71 MB from disk first (up to seconds when the file is not cached). Any write changes the time."""
     if not target.is_file():
         return False
-    stamp = target.with_name(target.name + ".verified")
     try:
-        if json.loads(stamp.read_text()) == _stamp(target, sha256):
+        if json.loads(_stamp(target).read_text()) == _identity(target, sha256):
             return True
     except (OSError, ValueError):
         pass
     if _sha256(target) != sha256:
         return False
-    with contextlib.suppress(OSError):  # a read-only models folder: hash again next time
-        stamp.write_text(json.dumps(_stamp(target, sha256)))
+    _vouch(target, sha256)
     return True
 
 
@@ -103,8 +111,8 @@ def model_file(folder: Path) -> Path:
     if _sha256(partial) != meta["model_sha256"]:
         partial.unlink()
         raise EncoderUnavailable(f"composing {target} gave a different file than training did; reinstall faqsearch")
-    partial.replace(target)
-    _verified(target, meta["model_sha256"])
+    partial.replace(target)  # keeps its modification time: the hash above still vouches for it
+    _vouch(target, meta["model_sha256"])
     return target
 
 
