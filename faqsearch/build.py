@@ -42,7 +42,7 @@ from .index import (
     read_manifest,
     row_entry,
 )
-from .offsets import language_offsets
+from .offsets import language_offsets, translation_differences
 from .offtopic import encode_sample
 from .retrieval import Alignment, PartInfo, Retriever, index_vectors
 from .versions import new_version, prune
@@ -222,7 +222,8 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
             folds = classifier.out_of_fold(first_part, rows, entry_classifier)
     retriever = Retriever(stored, chosen, parts, alignments, rows, entry_classifier)
     with progress.stage("calibrating confidence"):
-        calibration, duplicates = calibrate(retriever, vectors, faq.language, offtopic, folds)
+        translations = translation_differences(encoder, faq.language) or offtopic.translation_differences(faq.language)
+        calibration, duplicates = calibrate(retriever, vectors, faq.language, translations, offtopic, folds)
     notes += _calibration_notes(calibration) + _duplicate_notes(faq, rows, duplicates)
     try:
         with new_version(directory) as folder:

@@ -4,9 +4,10 @@ Every index is calibrated when it is built, through the same retrieval that answ
 on a bounded sample (so a build's time grows linearly with the FAQ):
 - up to SAMPLE phrasings, each asked with itself left out (right when its own entry comes first),
   and again with its whole entry left out (an on-domain question the FAQ does not answer);
-- the same phrasings "asked in another language": each plus the difference translation makes to
-  a message of the shipped parallel off-topic sample (offtopic.py), asked in that language (its
-  offset removed like any question's), which lowers cosines as translation does;
+- the same phrasings "asked in another language": each plus the difference translation made to
+  a sentence of public parallel data (offsets.py; the off-topic sample's where the encoder has
+  none shipped), asked in that language (its offset removed like any question's), which lowers
+  cosines as translation does;
 - the off-topic sample itself, 48 messages in 40 languages (questions with no answer).
 Two logistic regressions on two features of a candidate (its pooled score, and its margin over
 the best other candidate), one for questions in the FAQ's language and one for the others: the
@@ -135,16 +136,23 @@ def _ask(
 
 
 def calibrate(
-    retriever: Retriever, phrasings: np.ndarray, language: str, offtopic: OfftopicSample, folds=None, seed: int = 0
+    retriever: Retriever,
+    phrasings: np.ndarray,
+    language: str,
+    translations: tuple[np.ndarray, list[str]],
+    offtopic: OfftopicSample,
+    folds=None,
+    seed: int = 0,
 ) -> tuple[Calibration, list[tuple[int, int, int]]]:
-    """Fit an index's confidence from its phrasing vectors (row order, FAQ language) and the
+    """Fit an index's confidence from its phrasing vectors (row order, FAQ language), what
+    translation does to a vector (`translations`: differences and the language of each) and the
     off-topic sample (`folds`: the entry classifier's out-of-fold models and each row's fold,
     when the index has a classifier); also returns near-duplicate phrasings of different entries."""
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.permutation(len(phrasings))[:SAMPLE])
     same, other = Sample([], [], []), Sample([], [], [])
     duplicates = _ask(retriever, phrasings[rows], [language] * len(rows), rows, folds, same)
-    differences, translated_into = offtopic.translation_differences(language)
+    differences, translated_into = translations
     if len(differences):
         pick = rng.integers(len(differences), size=len(rows))
         asked = [translated_into[i] for i in pick]

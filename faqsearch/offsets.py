@@ -1,16 +1,20 @@
-"""Per-language offsets learned from public parallel data, shipped per encoder version.
+"""What translation does to an encoder's vectors, learned from public parallel data and shipped
+per encoder version (training/alignment.py writes faqsearch/data/offsets/ENCODER.npz).
 
 An encoder places a sentence and its translation apart by roughly a constant per language. The
 offset is that constant: the mean vector of a language's sentences minus the mean of their
-English translations, over up to 500 Tatoeba-Challenge pairs per language
-(training/alignment.py writes faqsearch/data/offsets/ENCODER.npz and measures it). A build
-removes it from questions in that language; languages without shipped offsets (or encoders
-without a file, or another version of the encoder) fall back to the off-topic sample's
-(offtopic.py: 48 messages per language, noisier).
+English translations, over up to 500 Tatoeba-Challenge pairs per language. A build removes it
+from questions in that language. Around it, each translation moves a sentence by some noise of
+its own: 16 of those differences per language are shipped too, and a build adds them to its
+phrasings to simulate questions asked in other languages (calibration.py). Languages without
+shipped offsets (or encoders without a file, or another version of the encoder) fall back to
+the off-topic sample (offtopic.py: 48 chat messages per language, whose loose translations
+moved vectors further than real ones do: BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -26,25 +30,70 @@ def path(encoder_name: str) -> Path:
     return FOLDER / f"{encoder_name}.npz"
 
 
+@dataclass(frozen=True)
+class Shipped:
+    version: str
+    offsets: dict[str, np.ndarray]  # language -> its offset from English
+    differences: np.ndarray  # (pairs, dim): a sentence's vector minus its English translation's
+    translated_into: list[str]  # the language of each difference
+
+
 @cache
-def _read(encoder_name: str) -> tuple[str, dict[str, np.ndarray]] | None:
+def _read(encoder_name: str) -> Shipped | None:
     if not path(encoder_name).is_file():
         return None
     meta, arrays = packagedata.read(path(encoder_name))
-    return meta["version"], dict(zip(meta["languages"], arrays["offsets"].astype(np.float32), strict=True))
+    offsets = dict(zip(meta["languages"], arrays["offsets"].astype(np.float32), strict=True))
+    return Shipped(meta["version"], offsets, arrays["differences"].astype(np.float32), meta["translated_into"])
+
+
+def _for(encoder: Encoder) -> Shipped | None:
+    found = _read(encoder.name)
+    return found if found and found.version == encoder.version else None
 
 
 def shipped(encoder: Encoder) -> dict[str, np.ndarray]:
     """Language -> its offset from English, for this encoder version (empty if none shipped)."""
-    found = _read(encoder.name)
-    return found[1] if found and found[0] == encoder.version else {}
+    found = _for(encoder)
+    return found.offsets if found else {}
 
 
-def write(out: Path, version: str, offsets: dict[str, np.ndarray], measured: dict) -> None:
-    """Store offsets (float16: they are means of ~1k unit vectors, ±1e-3 is noise) with what was measured."""
+def write(
+    out: Path, version: str, offsets: dict[str, np.ndarray], measured: dict, differences: dict[str, np.ndarray]
+) -> None:
+    """Store offsets and per-language samples of differences (float16: ±1e-3 is noise for unit
+    vectors) with what was measured."""
     languages = sorted(offsets)
-    meta = {"version": version, "languages": languages, "measured": measured}
-    packagedata.write(out, meta, {"offsets": np.stack([offsets[lang] for lang in languages]).astype(np.float16)})
+    meta = {
+        "version": version,
+        "languages": languages,
+        "translated_into": [lang for lang in sorted(differences) for _ in differences[lang]],
+        "measured": measured,
+    }
+    arrays = {
+        "offsets": np.stack([offsets[lang] for lang in languages]),
+        "differences": np.concatenate([differences[lang] for lang in sorted(differences)]),
+    }
+    packagedata.write(out, meta, {name: a.astype(np.float16) for name, a in arrays.items()})
+
+
+def translation_differences(encoder: Encoder, faq_language: str) -> tuple[np.ndarray, list[str]] | None:
+    """What translating a sentence from the FAQ's language into another does to its vector, one
+    row per sampled pair and its language (calibration adds them to phrasings), from the shipped
+    pairs: a pair's difference from English, less the FAQ language's offset, and for a FAQ not
+    in English the FAQ language's own pairs turned round (into English). None where some part
+    of the encoder has nothing shipped for its version, or the FAQ's language has no offset."""
+    found = [_for(part) for part, _ in encoder.parts()]
+    if any(f is None for f in found) or len({tuple(f.translated_into) for f in found}) > 1:
+        return None
+    languages = np.array(found[0].translated_into)
+    if faq_language != "en" and faq_language not in languages:
+        return None
+    blocks = []
+    for f in found:
+        own = f.offsets.get(faq_language, np.zeros(f.differences.shape[1], np.float32))
+        blocks.append(np.where((languages == faq_language)[:, None], -f.differences, f.differences - own))
+    return np.hstack(blocks), np.where(languages == faq_language, "en", languages).tolist()
 
 
 def language_offsets(

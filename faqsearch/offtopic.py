@@ -39,7 +39,8 @@ class OfftopicSample:
         """What translating a message from the FAQ's language into another does to its vector:
         v(message in X) - v(message in the FAQ's language), one row per message and language X
         (empty if the FAQ's language is not in the sample). Calibration adds these to phrasings
-        to simulate questions asked in other languages."""
+        to simulate questions asked in other languages where the encoder ships no differences
+        of real translations (offsets.translation_differences)."""
         codes = np.array(self.languages)
         if faq_language not in self.languages:
             return np.zeros((0, self.vectors.shape[1]), dtype=np.float32), []

@@ -98,22 +98,22 @@ def test_a_fused_index_answers_sentiment_with_its_e5_part(e5, fused):
 
 
 def test_the_default_answers_more_questions_right_than_e5(report, e5_report):
-    """Why e5-aligned is the default (BENCHMARKS.md: 0.854 / 0.809 against e5's 0.843 / 0.736)."""
+    """Why e5-aligned is the default (BENCHMARKS.md: 0.854 / 0.779 against e5's 0.843 / 0.730)."""
     assert report.overall.accuracy_at_1 >= e5_report.overall.accuracy_at_1
     assert report.overall.answered_correctly >= e5_report.overall.answered_correctly + 0.04
 
 
 def test_no_match_at_the_default_confidence(report):
-    # 0.500 (e5: 0.636): e5-aligned is over-confident outside English on this set (see below)
-    assert report.overall.rejected >= 0.45
+    # 0.600 (e5: 0.614); 0.500 while a build simulated questions in other languages with the
+    # off-topic sample's translations, which move vectors further than real ones (BENCHMARKS.md)
+    assert report.overall.rejected >= 0.55
     assert report.overall.answered >= 0.75
     assert report.no_match_recall == report.overall.rejected
 
 
 def test_confidence_is_calibrated(report, example):
-    # 0.092 (e5: 0.040): over-confident on questions outside English that the FAQ does not answer,
-    # as on public ones (BENCHMARKS.md "e5-aligned becomes the default"); the fix is open
-    assert report.expected_calibration_error <= 0.10
+    # 0.054 (e5: 0.036); 0.092 with the off-topic sample's translations (see above)
+    assert report.expected_calibration_error <= 0.075
     confident = [b for b in report.calibration if b.low >= 0.8]
     unsure = [b for b in report.calibration if b.high <= 0.2]
     assert confident and unsure

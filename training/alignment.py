@@ -5,10 +5,14 @@
 For every Tatoeba-Challenge language that faqsearch's language detection can return, up to
 --pairs training pairs (parallel.py's split: never the held-out pairs, never the cross-lingual
 FAQ benchmark's validation questions) are embedded; a language's offset is the mean of its
-sentences minus the mean of their English translations. Measured on the held-out pairs of
-those languages, pooled: accuracy@1 of finding each sentence's English translation among all
-held-out English sentences, with no correction, the off-topic sample's offsets and these.
-Writes faqsearch/data/offsets/ENCODER.npz with the figures; about 5 minutes for e5 on 2 cores.
+sentences minus the mean of their English translations. The first DIFFERENCES pairs of each
+language are also kept as they are (sentence minus its English translation): a build adds them
+to FAQ phrasings to simulate questions asked in other languages (calibration.py).
+Measured on the held-out pairs of those languages, pooled: accuracy@1 of finding each sentence's
+English translation among all held-out English sentences, with no correction, the off-topic
+sample's offsets, these, and a linear map per language instead (ridge towards the identity;
+measured only, not shipped: see BENCHMARKS.md). Writes faqsearch/data/offsets/ENCODER.npz with
+the figures; about 5 minutes for e5 on 2 cores.
 """
 
 from __future__ import annotations
@@ -25,12 +29,32 @@ from faqsearch.encoders import get_encoder
 from faqsearch.offtopic import encode_sample
 from training import parallel
 
+DIFFERENCES = 16  # per language: 63 languages x 16 x 384 float16 is ~0.8 MB
+RIDGE = (0.1, 1.0, 3.0, 10.0)  # strengths of the maps' pull towards the identity
+
 
 def accuracy(xx: np.ndarray, en: np.ndarray, languages: list[str], shifts: dict[str, np.ndarray]) -> float:
     zero = np.zeros(xx.shape[1], np.float32)
     moved = xx - np.stack([shifts.get(lang, zero) for lang in languages])
     moved /= np.linalg.norm(moved, axis=1, keepdims=True)
     return float(np.mean((moved @ en.T).argmax(1) == np.arange(len(xx))))
+
+
+def ridge_map(xx: np.ndarray, en: np.ndarray, strength: float):
+    """The affine map x -> (x - mean) W + mean(en), W = argmin |(X - mean) W - (E - mean(E))|^2
+    + strength |W - I|^2: an offset when data is scarce, a rotation and scaling where it is not."""
+    mx, me = xx.mean(0), en.mean(0)
+    a, b = xx - mx, en - me
+    identity = strength * np.eye(xx.shape[1], dtype=np.float32)
+    w = np.linalg.solve(a.T @ a + identity, a.T @ b + identity)
+    return lambda x: (x - mx) @ w + me
+
+
+def mapped_accuracy(xx: np.ndarray, en: np.ndarray, languages: list[str], maps: dict) -> float:
+    moved, codes = xx.copy(), np.array(languages)
+    for lang, move in maps.items():
+        moved[codes == lang] = move(xx[codes == lang])
+    return accuracy(moved, en, languages, {})
 
 
 def main() -> None:
@@ -43,17 +67,20 @@ def main() -> None:
     encoder = get_encoder(args.encoder)
     pairs = {code: rows for code, rows in parallel.read(args.parallel).items() if code in parallel.ISO1}
     train, held = parallel.split(pairs, args.pairs, args.seed)
-    sums: dict[str, np.ndarray] = {}
-    counts: dict[str, int] = {}
+    vectors: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}  # language -> (its side, English)
     for code in pairs:
         rows = [p for p in train if p.code == code]
         language = parallel.ISO1[code]
         xx = encoder.encode([p.text for p in rows], [language] * len(rows))
         en = encoder.encode([p.english for p in rows], ["en"] * len(rows))
-        sums[language] = sums.get(language, 0) + (xx - en).sum(0)
-        counts[language] = counts.get(language, 0) + len(rows)
+        vectors.setdefault(language, []).append((xx, en))
         print(f"  {code} -> {language}: {len(rows)} pairs", flush=True)
-    learned = {lang: sums[lang] / counts[lang] for lang in sums}
+    sides = {
+        lang: (np.concatenate([xx for xx, _ in blocks]), np.concatenate([en for _, en in blocks]))
+        for lang, blocks in vectors.items()
+    }
+    learned = {lang: (xx - en).mean(0) for lang, (xx, en) in sides.items()}
+    differences = {lang: (xx - en)[:DIFFERENCES] for lang, (xx, en) in sides.items()}
     languages = [parallel.ISO1[p.code] for p in held]
     xx = encoder.encode([p.text for p in held], languages)
     en = encoder.encode([p.english for p in held], ["en"] * len(held))
@@ -62,9 +89,15 @@ def main() -> None:
         "none": accuracy(xx, en, languages, {}),
         "off-topic sample": accuracy(xx, en, languages, encode_sample(encoder).language_offsets("en")),
         "parallel": accuracy(xx, en, languages, learned),
-        "pairs per language": counts,
+        **{
+            f"linear maps, ridge {strength:g} (not shipped)": mapped_accuracy(
+                xx, en, languages, {lang: ridge_map(*sides[lang], strength) for lang in sides}
+            )
+            for strength in RIDGE
+        },
+        "pairs per language": {lang: len(side[0]) for lang, side in sides.items()},
     }
-    offsets.write(offsets.path(encoder.name), encoder.version, learned, measured)
+    offsets.write(offsets.path(encoder.name), encoder.version, learned, measured, differences)
     print({k: v for k, v in measured.items() if k != "pairs per language"})
 
 
