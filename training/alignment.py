@@ -2,7 +2,8 @@
 
     python training/alignment.py ../shared/data/parallel --encoder e5
 
-For every Tatoeba-Challenge language that faqsearch's language detection can return, up to
+For every Tatoeba-Challenge language that faqsearch's language detection can return (and the
+encoder can read, for one with a short list such as USE), up to
 --pairs training pairs (parallel.py's split: never the held-out pairs, never the cross-lingual
 FAQ benchmark's validation questions) are embedded; a language's offset is the mean of its
 sentences minus the mean of their English translations. The first DIFFERENCES pairs of each
@@ -67,6 +68,9 @@ def main() -> None:
     encoder = get_encoder(args.encoder)
     pairs = {code: rows for code, rows in parallel.read(args.parallel).items() if code in parallel.ISO1}
     train, held = parallel.split(pairs, args.pairs, args.seed)
+    if encoder.languages:  # only what it can read (after the split, so the pairs are every encoder's)
+        pairs = {code: rows for code, rows in pairs.items() if parallel.ISO1[code] in encoder.languages}
+        train, held = ([p for p in rows if p.code in pairs] for rows in (train, held))
     vectors: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}  # language -> (its side, English)
     for code in pairs:
         rows = [p for p in train if p.code == code]
