@@ -5,7 +5,7 @@ An encoder places a sentence and its translation apart by roughly a constant per
 offset is that constant: the mean vector of a language's sentences minus the mean of their
 English translations, over up to 500 Tatoeba-Challenge pairs per language. A build removes it
 from questions in that language. Around it, each translation moves a sentence by some noise of
-its own: 16 of those differences per language are shipped too, and a build adds them to its
+its own: up to 16 of those differences per language are shipped too, and a build adds them to its
 phrasings to simulate questions asked in other languages (calibration.py). Languages without
 shipped offsets (or encoders without a file, or another version of the encoder) fall back to
 the off-topic sample (offtopic.py: 48 chat messages per language, whose loose translations
