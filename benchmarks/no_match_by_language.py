@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from public_sets import every_set
@@ -30,10 +29,6 @@ from faqsearch.search import FAQSearch
 FAQ = "clinc150-N20+tatoeba-q-validation"
 
 
-def _yaml(path: Path, key: str) -> list[dict]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))[key]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="../shared/data")
@@ -44,13 +39,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sets = {bench.name: bench for bench in every_set(args.data, Path(tmp))}
         mixed, dev = sets[FAQ], sets["tatoeba-q-dev"]
-        asked = _yaml(mixed.queries, "queries")
         groups = {
             "clinc150 out-of-scope (English)": [
-                q["question"] for q in asked if q["expected"] == "none" and q["language"] == "en"
+                q["question"] for q in mixed.asked() if q["expected"] == "none" and q["language"] == "en"
             ],
-            "Tatoeba dev questions, English originals": [e["question"] for e in _yaml(dev.faq, "faqs")],
-            "the same, translated (24 languages)": [q["question"] for q in _yaml(dev.queries, "queries")],
+            "Tatoeba dev questions, English originals": [e["question"] for e in dev.entries()],
+            "the same, translated (24 languages)": [q["question"] for q in dev.asked()],
         }
         for name in args.encoder or ["e5-aligned"]:
             encoder = get_encoder(name)

@@ -45,6 +45,14 @@ class Benchmark:
     faq: Path
     queries: Path
 
+    def entries(self) -> list[dict]:
+        """The FAQ's entries as written in its YAML."""
+        return yaml.safe_load(self.faq.read_text(encoding="utf-8"))["faqs"]
+
+    def asked(self) -> list[dict]:
+        """The labelled questions as written in their YAML."""
+        return yaml.safe_load(self.queries.read_text(encoding="utf-8"))["queries"]
+
 
 def _write(folder: Path, name: str, entries: list[dict], queries: list[dict]) -> Benchmark:
     faq, asked = folder / f"{name}.faq.yaml", folder / f"{name}.queries.yaml"
@@ -96,9 +104,9 @@ def both_intent_sets(data: Path, folder: Path) -> Benchmark:
     sets = intents(data, folder, None)
     entries, queries = [], []
     for prefix, bench in zip(("bank", "clinc"), sets, strict=True):
-        for entry in yaml.safe_load(bench.faq.read_text())["faqs"]:
+        for entry in bench.entries():
             entries.append({**entry, "id": f"{prefix}-{entry['id']}"})
-        for query in yaml.safe_load(bench.queries.read_text())["queries"]:
+        for query in bench.asked():
             if query["expected"] != "none":
                 queries.append({**query, "expected": f"{prefix}-{query['expected']}"})
     seen: set[str] = set()
@@ -142,10 +150,9 @@ def combined(name: str, sets: list[Benchmark], folder: Path, unanswerable: Bench
     questions of `unanswerable` (whose entries are left out) expecting no match."""
     entries, queries = [], []
     for bench in sets:
-        entries += yaml.safe_load(bench.faq.read_text(encoding="utf-8"))["faqs"]
-        queries += yaml.safe_load(bench.queries.read_text(encoding="utf-8"))["queries"]
-    others = yaml.safe_load(unanswerable.queries.read_text(encoding="utf-8"))["queries"]
-    return _write(folder, name, entries, queries + [{**q, "expected": "none"} for q in others])
+        entries += bench.entries()
+        queries += bench.asked()
+    return _write(folder, name, entries, queries + [{**q, "expected": "none"} for q in unanswerable.asked()])
 
 
 def own() -> list[Benchmark]:
