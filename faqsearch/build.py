@@ -222,7 +222,7 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
             folds = classifier.out_of_fold(first_part, rows, entry_classifier)
     retriever = Retriever(stored, chosen, parts, alignments, rows, entry_classifier)
     with progress.stage("calibrating confidence"):
-        translations = translation_differences(encoder, faq.language) or offtopic.translation_differences(faq.language)
+        translations = translation_differences(encoder, faq.language, offtopic.translation_differences(faq.language))
         calibration, duplicates = calibrate(retriever, vectors, faq.language, translations, offtopic, folds)
     notes += _calibration_notes(calibration) + _duplicate_notes(faq, rows, duplicates)
     try:

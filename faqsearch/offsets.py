@@ -77,18 +77,22 @@ def write(
     packagedata.write(out, meta, {name: a.astype(np.float16) for name, a in arrays.items()})
 
 
-def translation_differences(encoder: Encoder, faq_language: str) -> tuple[np.ndarray, list[str]] | None:
+Differences = tuple[np.ndarray, list[str]]  # (rows, dim) and the language of each row
+
+
+def translation_differences(encoder: Encoder, faq_language: str, sample: Differences) -> Differences:
     """What translating a sentence from the FAQ's language into another does to its vector, one
     row per sampled pair and its language (calibration adds them to phrasings), from the shipped
     pairs: a pair's difference from English, less the FAQ language's offset, and for a FAQ not
-    in English the FAQ language's own pairs turned round (into English). None where some part
-    of the encoder has nothing shipped for its version, or the FAQ's language has no offset."""
+    in English the FAQ language's own pairs turned round (into English). The off-topic sample's
+    (`sample`) where some part of the encoder has nothing shipped for its version, or the FAQ's
+    language has no offset: all rows must come from the same pairs in every part."""
     found = [_for(part) for part, _ in encoder.parts()]
     if any(f is None for f in found) or len({tuple(f.translated_into) for f in found}) > 1:
-        return None
+        return sample
     languages = np.array(found[0].translated_into)
     if faq_language != "en" and faq_language not in languages:
-        return None
+        return sample
     blocks = []
     for f in found:
         own = f.offsets.get(faq_language, np.zeros(f.differences.shape[1], np.float32))

@@ -10,6 +10,8 @@ from faqsearch import offsets
 from faqsearch.encoders import get_encoder
 from faqsearch.encoders.base import Encoder
 
+SAMPLE = (np.zeros((0, 2), np.float32), [])  # the off-topic sample's differences, where none are shipped
+
 
 class Toy(Encoder):
     name, dim, version, requires, install_hint = "toy", 2, "toy 1", "numpy", ""
@@ -39,13 +41,13 @@ def test_shipped_offsets_replace_the_samples_and_are_relative_to_the_faq_languag
 
 
 def test_translation_differences_are_the_shipped_pairs_seen_from_the_faq_language(shipped):
-    from_english, languages = offsets.translation_differences(Toy(), "en")
+    from_english, languages = offsets.translation_differences(Toy(), "en", SAMPLE)
     assert languages == ["de", "de", "fr"]
     assert np.allclose(from_english, [[0.5, 0.125], [0.5, -0.125], [0.0, 0.25]])
-    from_german, languages = offsets.translation_differences(Toy(), "de")
+    from_german, languages = offsets.translation_differences(Toy(), "de", SAMPLE)
     assert languages == ["en", "en", "fr"]  # German pairs turned round; French ones less German's offset
     assert np.allclose(from_german, [[-0.5, -0.125], [-0.5, 0.125], [-0.5, 0.25]])
-    assert offsets.translation_differences(Toy(), "ja") is None  # no offset for the FAQ's language
+    assert offsets.translation_differences(Toy(), "ja", SAMPLE) is SAMPLE  # no offset for the FAQ's language
 
 
 def test_another_encoder_version_ignores_them(shipped):
@@ -53,7 +55,7 @@ def test_another_encoder_version_ignores_them(shipped):
     other.version = "toy 2"
     assert offsets.shipped(other) == {}
     assert offsets.language_offsets(other, "en", {}, [2]) == {}
-    assert offsets.translation_differences(other, "en") is None
+    assert offsets.translation_differences(other, "en", SAMPLE) is SAMPLE
 
 
 def test_the_bundled_encoder_ships_offsets_for_its_version():
@@ -61,10 +63,10 @@ def test_the_bundled_encoder_ships_offsets_for_its_version():
     learned = offsets.shipped(encoder)
     assert {"de", "es", "ja", "zh", "hi", "ar"} <= set(learned)
     assert all(v.shape == (encoder.dim,) and 0.01 < np.linalg.norm(v) < 1 for v in learned.values())
-    differences, languages = offsets.translation_differences(encoder, "en")
+    differences, languages = offsets.translation_differences(encoder, "en", SAMPLE)
     assert differences.shape == (len(languages), encoder.dim) and set(languages) == set(learned)
     assert 0.1 < np.linalg.norm(differences, axis=1).mean() < 1
 
 
-def test_a_fused_encoder_with_a_part_that_ships_nothing_gets_no_differences():
-    assert offsets.translation_differences(get_encoder("e5+use"), "en") is None
+def test_a_fused_encoder_with_a_part_that_ships_nothing_gets_the_samples_differences():
+    assert offsets.translation_differences(get_encoder("e5+use"), "en", SAMPLE) is SAMPLE
