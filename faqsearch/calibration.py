@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .offsets import Differences
 from .offtopic import OfftopicSample
 from .retrieval import RETRIEVE, Ranking, Retriever, boost, pool
 
@@ -139,7 +140,7 @@ def calibrate(
     retriever: Retriever,
     phrasings: np.ndarray,
     language: str,
-    translations: tuple[np.ndarray, list[str]],
+    translations: Differences,
     offtopic: OfftopicSample,
     folds=None,
     seed: int = 0,

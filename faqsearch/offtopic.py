@@ -16,6 +16,7 @@ import numpy as np
 import yaml
 
 from .encoders import Encoder
+from .offsets import Differences
 from .vectorcache import encode_cached
 
 SAMPLE = Path(__file__).parent / "data" / "offtopic.yaml"
@@ -35,7 +36,7 @@ class OfftopicSample:
             return {}
         return {lang: mean - means[faq_language] for lang, mean in means.items()}
 
-    def translation_differences(self, faq_language: str) -> tuple[np.ndarray, list[str]]:
+    def translation_differences(self, faq_language: str) -> Differences:
         """What translating a message from the FAQ's language into another does to its vector:
         v(message in X) - v(message in the FAQ's language), one row per message and language X
         (empty if the FAQ's language is not in the sample). Calibration adds these to phrasings
