@@ -98,21 +98,22 @@ def test_a_fused_index_answers_sentiment_with_its_e5_part(e5, fused):
 
 
 def test_the_default_answers_more_questions_right_than_e5(report, e5_report):
-    """Why e5-aligned is the default (BENCHMARKS.md: 0.854 / 0.779 against e5's 0.843 / 0.730)."""
+    """Why e5-aligned is the default (BENCHMARKS.md: 0.863 / 0.789 against e5's 0.843 / 0.730)."""
     assert report.overall.accuracy_at_1 >= e5_report.overall.accuracy_at_1
     assert report.overall.answered_correctly >= e5_report.overall.answered_correctly + 0.04
 
 
 def test_no_match_at_the_default_confidence(report):
-    # 0.600 (e5: 0.614); 0.500 while a build simulated questions in other languages with the
-    # off-topic sample's translations, which move vectors further than real ones (BENCHMARKS.md)
-    assert report.overall.rejected >= 0.55
+    # 0.521 (e5: 0.614). The 8-layer e5-aligned rejected 0.600; the retrained one ships for its
+    # public figures and pays 11 of these 140 questions (BENCHMARKS.md, issue #14). 0.500 while a
+    # build simulated questions in other languages with the off-topic sample's translations.
+    assert report.overall.rejected >= 0.48
     assert report.overall.answered >= 0.75
     assert report.no_match_recall == report.overall.rejected
 
 
 def test_confidence_is_calibrated(report, example):
-    # 0.054 (e5: 0.036); 0.092 with the off-topic sample's translations (see above)
+    # 0.065 (e5: 0.036; the 8-layer e5-aligned 0.054); 0.092 with the off-topic sample's translations
     assert report.expected_calibration_error <= 0.075
     confident = [b for b in report.calibration if b.low >= 0.8]
     unsure = [b for b in report.calibration if b.high <= 0.2]

