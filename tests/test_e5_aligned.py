@@ -112,7 +112,7 @@ def test_both_engines_read_the_composed_model_alike():
 
 def test_the_recipe_is_recorded():
     meta, _ = packagedata.read(e5_aligned.PATCH)
-    assert {"parallel", "frozen", "seed", "lr"} <= set(meta["recipe"]) and json.dumps(meta)
+    assert {"parallel", "frozen", "seed", "lr", "contrastive", "ranking"} <= set(meta["recipe"]) and json.dumps(meta)
 
 
 def test_the_ranking_loss_also_ranks_english_against_the_foreign_sentences():

@@ -102,7 +102,8 @@ def evaluate(layers, states, targets, truth, device: str) -> dict[str, float]:
 def ranking_loss(logits: torch.Tensor, directions: str) -> torch.Tensor:
     """In-batch ranking of (xx, English teacher) logits: each s(xx) against the batch's English,
     and with "both" also each t(en) against the batch's s(xx). One way only, a strong weight
-    pulled foreign sentences towards English but left English finding them worse (BENCHMARKS.md)."""
+    ranked English better for foreign sentences but left English finding them worse
+    (BENCHMARKS.md "Training runs")."""
     labels = torch.arange(len(logits), device=logits.device)
     xx_to_en = torch.nn.functional.cross_entropy(logits, labels)
     if directions == "xx":
