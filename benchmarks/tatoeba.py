@@ -183,8 +183,9 @@ def error_rates(xx: np.ndarray, eng: np.ndarray, parts: list[PartInfo], language
 def evaluate(encoder, root: Path, languages: list[str], center: str, cache: Path | None) -> dict[str, tuple]:
     parts = part_infos(encoder)
     dims = [part.dim for part in parts]
-    sample = encode_sample(encoder) if center != "none" else None
-    to_english = language_offsets(encoder, "en", sample.language_offsets("en"), dims) if sample else {}
+    to_english = {}
+    if center != "none":
+        to_english = language_offsets(encoder, "en", encode_sample(encoder).language_offsets("en"), dims)
     results = {}
     for code in languages:
         language = ISO1.get(code, code)
@@ -192,13 +193,13 @@ def evaluate(encoder, root: Path, languages: list[str], center: str, cache: Path
         lines = [(root / f"{pair}.{side}").read_text(encoding="utf-8").splitlines() for side in (code, "eng")]
         xx = embed(encoder, lines[0], language, cache, f"{code}.{code}")
         eng = embed(encoder, lines[1], "en", cache, f"{code}.eng")
-        if center == "index":
-            from_english = language_offsets(encoder, language, sample.language_offsets(language), dims)
-            xx_eng = error_rates(*in_index_space(xx, eng, to_english.get(language), parts), parts, language)[0]
-            english, faq = in_index_space(eng, xx, from_english.get("en"), parts)
+        offset = to_english.get(language)
+        if center == "index":  # English's offset from the language is the language's from English, negated
+            xx_eng = error_rates(*in_index_space(xx, eng, offset, parts), parts, language)[0]
+            english, faq = in_index_space(eng, xx, None if offset is None else -offset, parts)
             rates = xx_eng, error_rates(faq, english, parts, language)[1]
         else:
-            rates = error_rates(_shift(xx, to_english.get(language), dims), eng, parts, language)
+            rates = error_rates(_shift(xx, offset, dims), eng, parts, language)
         results[code] = (len(xx), *rates)
         print(f"  {encoder.name} {code}: {results[code][1]:.1f} / {results[code][2]:.1f}", flush=True)
     return results
