@@ -21,6 +21,9 @@ language removed, and both sides have the FAQ side's mean vector removed and are
 as a build and `ask` do. This is the product's accuracy on Tatoeba; the published LASER and
 LaBSE figures compare raw cosines.
 
+`--languages hin_Latn mar_Latn` measures Tatoeba's Hindi and Marathi romanized as people type them
+(training/romanize.py, each word as plainly as it can be spelled); not part of the 112.
+
 Usage: python benchmarks/tatoeba.py ../shared/data/tatoeba [--encoder e5 --encoder use]
        [--center none|language|index] [--cache /tmp/tatoeba-cache] [--json results.json]
 """
@@ -28,7 +31,9 @@ Usage: python benchmarks/tatoeba.py ../shared/data/tatoeba [--encoder e5 --encod
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +43,11 @@ from faqsearch.encoders import ENCODERS, get_encoder, split
 from faqsearch.offsets import language_offsets
 from faqsearch.offtopic import encode_sample
 from faqsearch.retrieval import Alignment, PartInfo, index_vectors, part_weights
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from training.romanize import ROMANIZED, romanize
+
+SOURCES = {romanized: code for code, romanized in ROMANIZED.items()}  # a romanized copy's Tatoeba file
 
 # Language groups of the LaBSE paper's Tatoeba table (Feng et al. 2022, Table 3), as Tatoeba codes.
 # 14: the languages of m-USE; 36: XTREME's Tatoeba task; 82: the languages LASER was trained on
@@ -189,10 +199,15 @@ def evaluate(encoder, root: Path, languages: list[str], center: str, cache: Path
     results = {}
     for code in languages:
         language = ISO1.get(code, code)
-        pair = f"tatoeba.{code}-eng"
-        lines = [(root / f"{pair}.{side}").read_text(encoding="utf-8").splitlines() for side in (code, "eng")]
-        xx = embed(encoder, lines[0], language, cache, f"{code}.{code}")
-        eng = embed(encoder, lines[1], "en", cache, f"{code}.eng")
+        source = SOURCES.get(code, code)
+        pair = f"tatoeba.{source}-eng"
+        lines = [(root / f"{pair}.{side}").read_text(encoding="utf-8").splitlines() for side in (source, "eng")]
+        key = f"{code}.{code}"
+        if source != code:  # keyed by the romanized text too, so a change to romanize.py is not read stale
+            lines[0] = [romanize(line) for line in lines[0]]
+            key += "." + hashlib.sha256("\n".join(lines[0]).encode()).hexdigest()[:12]
+        xx = embed(encoder, lines[0], language, cache, key)
+        eng = embed(encoder, lines[1], "en", cache, f"{source}.eng")
         offset = to_english.get(language)
         if center == "index":  # English's offset from the language is the language's from English, negated
             xx_eng = error_rates(*in_index_space(xx, eng, offset, parts), parts, language)[0]

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faqsearch.encoders import e5_aligned
 from faqsearch.encoders.e5 import PREFIX, base_model_file
 from faqsearch.encoders.e5_batch import E5Batch, pool
-from training import parallel
+from training import parallel, romanize
 from training.quantize import fix_quantized, patch_tensors, train_quantized, write_patch
 
 MAX_TOKENS = 64  # training sentences are cut here (Tatoeba-Challenge sentences are short)
@@ -134,6 +134,11 @@ def main() -> None:
         default="both",
         help="rank both ways (xx against the batch's English and English against its xx) or xx only",
     )
+    parser.add_argument(
+        "--romanized",
+        action="store_true",
+        help="also train on romanized copies of the Hindi and Marathi pairs (training/romanize.py; not shipped)",
+    )
     args = parser.parse_args()
     random.seed(args.seed), np.random.seed(args.seed), torch.manual_seed(args.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -144,7 +149,11 @@ def main() -> None:
         log.write(json.dumps(fields) + "\n")
 
     started = time.perf_counter()
-    train, held = parallel.split(parallel.read(args.parallel), args.pairs_per_language, args.seed)
+    pairs = parallel.read(args.parallel)
+    if args.romanized:
+        pairs = romanize.with_romanized(pairs, args.seed)
+    train, held = parallel.split(pairs, args.pairs_per_language, args.seed)
+    held = [p for p in held if p.code not in romanize.ROMANIZED.values()]  # held-out figures stay comparable
     base = base_model_file()
     engine = E5Batch(base)
     english = sorted({p.english for p in train + held})
