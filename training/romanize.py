@@ -11,9 +11,9 @@ consonants are written alike), the inherent vowel dropped where Hindi speech dro
 and between a vowel and a consonant-vowel: "sakte", not "sakate"), nasalization as "n". Our own
 table rather than a transliteration library: the one on the registry (indic-transliteration)
 writes scholarly schemes, keeps every inherent vowel, writes nukta consonants with digits ("z2")
-and leaves ऑ as it is.
-Given a random generator, each word writes its long vowels doubled ("paani", "theek") or not, and
-drops a word-final nasal ("nahi") or not, each half the time, as people type both.
+and leaves ऑ as it is. Given a random generator, each word writes its long vowels doubled
+("paani", "theek") or not, and drops a word-final nasal ("nahi") or not, each half the time, as
+people type both.
 """
 
 from __future__ import annotations
