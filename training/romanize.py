@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 
 from training.parallel import Pair
 
@@ -29,10 +30,9 @@ CONSONANTS = {
     "ट": "t", "ठ": "th", "ड": "d", "ढ": "dh", "ण": "n", "त": "t", "थ": "th", "द": "d", "ध": "dh", "न": "n",
     "प": "p", "फ": "ph", "ब": "b", "भ": "bh", "म": "m", "य": "y", "र": "r", "ल": "l", "ळ": "l", "व": "v",
     "श": "sh", "ष": "sh", "स": "s", "ह": "h",
-    "\u0958": "q", "\u0959": "kh", "\u095a": "gh", "\u095b": "z", "\u095c": "r", "\u095d": "rh", "\u095e": "f",
-    "\u095f": "y",  # the precomposed nukta consonants
 }  # fmt: skip
-NUKTA_FORMS = {"क": "q", "ख": "kh", "ग": "gh", "ज": "z", "ड": "r", "ढ": "rh", "फ": "f", "य": "y"}
+NUKTA_FORMS = {"क": "q", "ख": "kh", "ग": "gh", "ज": "z", "ड": "r", "ढ": "rh", "फ": "f", "य": "y"}  # base + ़
+PRECOMPOSED = {c: unicodedata.normalize("NFD", chr(c)) for c in range(0x958, 0x960)}  # क़ ... य़
 VOWELS = dict(zip("अआइईउऊऋएऐओऔऑऍ", ["a", "A", "i", "I", "u", "U", "ri", "e", "ai", "o", "au", "o", "e"], strict=True))
 MATRAS = dict(zip("ािीुूृेैोौॉॅ", ["A", "i", "I", "u", "U", "ri", "e", "ai", "o", "au", "o", "e"], strict=True))
 SIGNS = {"ः": "h", "ॐ": "om", "ऽ": "", **dict(zip("०१२३४५६७८९", "0123456789", strict=True))}
@@ -42,7 +42,9 @@ ROMANIZED = {"hin": "hin_Latn", "mar": "mar_Latn"}  # Tatoeba-Challenge code -> 
 
 
 def _syllables(word: str) -> list[list]:
-    """[consonant, vowel ("" when it has none), nasal] per written syllable."""
+    """[consonant, vowel ("" when it has none), nasal] per written syllable. A precomposed nukta
+    consonant (क़, ज़, ...) is first split into its base and ़, so one table serves both."""
+    word = word.translate(PRECOMPOSED)
     units: list[list] = []
     i = 0
     while i < len(word):
