@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import struct
+from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -41,8 +42,10 @@ def usable() -> bool:
     return installed() and native_bf16()
 
 
+@cache
 def native_bf16() -> bool:
-    """The CPU computes bfloat16 natively (AVX512-BF16 or AMX). Imports torch."""
+    """The CPU computes bfloat16 natively (AVX512-BF16 or AMX). Imports torch; probed once, as
+    training asks at every step."""
     import torch
 
     try:
