@@ -152,6 +152,11 @@ def main() -> None:
         help="also train on romanized copies of the Hindi and Marathi pairs (training/romanize.py; not shipped)",
     )
     parser.add_argument(
+        "--flores",
+        action="store_true",
+        help="top up the encoder's languages with fewer than --pairs-per-language pairs from FLORES-200",
+    )
+    parser.add_argument(
         "--stripped",
         type=share,
         default=0.0,
@@ -172,6 +177,8 @@ def main() -> None:
         pairs = romanize.with_romanized(pairs, args.seed)
     train, held = parallel.split(pairs, args.pairs_per_language, args.seed)
     held = [p for p in held if p.code not in romanize.ROMANIZED.values()]  # held-out figures stay comparable
+    if args.flores:
+        train = parallel.with_flores(args.parallel, train, args.pairs_per_language, args.seed)
     train = diacritics.strip_some(train, args.stripped, args.seed)
     base = base_model_file()
     engine = E5Batch(base)
