@@ -3,6 +3,8 @@ Tatoeba-Challenge lacks are topped up from FLORES-200, line-aligned, short sente
 
 from __future__ import annotations
 
+import re
+
 from faqsearch import langid
 from training import parallel
 
@@ -19,6 +21,7 @@ def flores_folder(root, lines: dict[str, list[str]]):
 
 def test_every_language_the_encoder_reads_has_its_flores_file_but_those_flores_lacks():
     assert set(parallel.FLORES) == set(langid.ENCODER_LANGUAGES) - {"en", "br", "fy", "la"}
+    assert all(re.fullmatch(r"[a-z]{3}_[A-Z][a-z]{3}", name) for name in parallel.FLORES.values())  # one file each
     assert all(parallel.ISO1[name] == language for language, name in parallel.FLORES.items())
 
 
