@@ -109,7 +109,7 @@ def split(pairs: dict[str, list[Pair]], per_language: int, seed: int) -> tuple[l
 
 def with_flores(root: Path, training: list[Pair], per_language: int, seed: int) -> list[Pair]:
     """`training` plus, for each of the encoder's languages with fewer than `per_language` training
-    pairs (all its Tatoeba-Challenge codes together), the rest from FLORES-200's shorter half under
+    pairs (all its Tatoeba-Challenge codes together), the rest from FLORES-200's shorter sentences under
     the FLORES code ("tam_Taml"), drawn with `seed` so that languages get different sentences.
     FLORES pairs are never held out: the held-out figures stay Tatoeba-Challenge's."""
     folder = root / "flores200"
