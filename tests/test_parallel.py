@@ -3,7 +3,10 @@ Tatoeba-Challenge lacks are topped up from FLORES-200, line-aligned, short sente
 
 from __future__ import annotations
 
+import argparse
 import re
+
+import pytest
 
 from faqsearch import langid
 from training import parallel
@@ -59,3 +62,11 @@ def test_a_language_with_enough_pairs_reads_no_flores_file(tmp_path, monkeypatch
     root = flores_folder(tmp_path, {"eng_Latn": ["Hello."]})  # no deu_Latn file: reading it would fail
     training = [parallel.Pair("deu", "Hallo.", "Hello.")]
     assert parallel.with_flores(root, training, per_language=1, seed=0) == training
+
+
+def test_a_folder_without_the_pairs_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(argparse.ArgumentTypeError, match=r"no tatoeba-challenge/PAIRS\.tsv in it: give the parallel"):
+        parallel.folder(str(tmp_path))
+    (tmp_path / "tatoeba-challenge").mkdir()
+    (tmp_path / "tatoeba-challenge" / "PAIRS.tsv").write_text("language\tpairs\n")
+    assert parallel.folder(str(tmp_path)) == tmp_path

@@ -60,7 +60,7 @@ def mapped_accuracy(xx: np.ndarray, en: np.ndarray, languages: list[str], maps: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parallel", type=Path, help="../shared/data/parallel")
+    parser.add_argument("parallel", type=parallel.folder, help="../shared/data/parallel")
     parser.add_argument("--encoder", default="e5")
     parser.add_argument("--pairs", type=int, default=500, help="pairs per language code")
     parser.add_argument("--seed", type=int, default=0)

@@ -125,7 +125,7 @@ def share(text: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parallel", type=Path, help="../shared/data/parallel")
+    parser.add_argument("parallel", type=parallel.folder, help="../shared/data/parallel")
     parser.add_argument("--out", type=Path, default=e5_aligned.PATCH)
     parser.add_argument("--log", type=Path, default=Path("training/distill.log.jsonl"))
     parser.add_argument("--pairs-per-language", type=int, default=400)
@@ -163,6 +163,8 @@ def main() -> None:
         help="share of the training sentences with diacritics typed without them (training/diacritics.py)",
     )
     args = parser.parse_args()
+    if args.flores and not (args.parallel / "flores200" / "eng_Latn.devtest").is_file():
+        parser.error(f"--flores: no flores200/eng_Latn.devtest in {args.parallel}: give the folder holding flores200/")
     random.seed(args.seed), np.random.seed(args.seed), torch.manual_seed(args.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     log = args.log.open("w")

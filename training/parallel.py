@@ -13,6 +13,7 @@ LASER's Tatoeba benchmark sentences were removed from these files by whoever pre
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import random
 from collections import Counter
@@ -62,6 +63,17 @@ ISO1 = {code: language for language, codes in CODES.items() for code in codes.sp
 }
 
 
+def folder(text: str) -> Path:
+    """The scripts' `parallel` argument: a folder holding tatoeba-challenge/PAIRS.tsv, else
+    argparse's one-line error (exit 2) before anything is read or written."""
+    root = Path(text)
+    if not (root / "tatoeba-challenge" / "PAIRS.tsv").is_file():
+        raise argparse.ArgumentTypeError(
+            f"{text}: no tatoeba-challenge/PAIRS.tsv in it: give the parallel data folder, e.g. ../shared/data/parallel"
+        )
+    return root
+
+
 @dataclass(frozen=True)
 class Pair:
     code: str  # Tatoeba-Challenge language code
@@ -109,8 +121,8 @@ def split(pairs: dict[str, list[Pair]], per_language: int, seed: int) -> tuple[l
 
 def with_flores(root: Path, training: list[Pair], per_language: int, seed: int) -> list[Pair]:
     """`training` plus, for each of the encoder's languages with fewer than `per_language` training
-    pairs (all its Tatoeba-Challenge codes together), the rest from FLORES-200's shorter sentences under
-    the FLORES code ("tam_Taml"), drawn with `seed` so that languages get different sentences.
+    pairs (all its Tatoeba-Challenge codes together), the rest from FLORES-200's shorter sentences
+    under the FLORES code ("tam_Taml"), drawn with `seed` so that languages get different sentences.
     FLORES pairs are never held out: the held-out figures stay Tatoeba-Challenge's."""
     folder = root / "flores200"
     english = (folder / "eng_Latn.devtest").read_text(encoding="utf-8").splitlines()
