@@ -20,7 +20,7 @@ from faqsearch.encoders.e5 import base_model_file
 from faqsearch.errors import EncoderUnavailable
 
 torch = pytest.importorskip("torch", reason="training and the batch engine need the `fast` extra")
-from training.distill import ranking_loss, share  # noqa: E402
+from training.distill import GROUP, hard_batches, neighbour_groups, ranking_logits, ranking_loss, share  # noqa: E402
 from training.quantize import FakeQ4, patch_tensors, q4_0  # noqa: E402
 
 if not e5_batch.installed():
@@ -127,6 +127,43 @@ def test_the_ranking_loss_also_ranks_english_against_the_foreign_sentences():
     logits = torch.tensor([[1.0, -10.0], [1.0, 10.0]])
     assert ranking_loss(logits, "xx") < 1e-3
     assert ranking_loss(logits, "both") > 0.15  # (log 2 / 2) / 2: one of two columns confused, half the loss
+
+
+def test_a_margin_makes_a_true_pair_that_wins_narrowly_cost_more():
+    """--margin: the true English must beat the others by the margin's cosine, not just beat them."""
+    xx = torch.nn.functional.normalize(torch.tensor([[1.0, 0.3], [0.3, 1.0]]), dim=1)
+    target = torch.eye(2)  # each xx nearest its own English (cosine 0.96), the other at 0.29
+    plain, margin = (ranking_loss(ranking_logits(xx, target, m), "both") for m in (0.0, 0.8))
+    assert plain < 1e-3 and margin > 1  # a lead of 0.67 is short of a margin of 0.8
+    assert torch.allclose(ranking_logits(xx, target, 0.0), xx @ target.T / 0.05)
+
+
+def near(centres: torch.Tensor, per_centre: int, spread: float, generator: torch.Generator) -> torch.Tensor:
+    """Unit vectors scattered around each centre in turn (cosine ~0.75 within a centre)."""
+    points = centres.repeat_interleave(per_centre, 0)
+    return torch.nn.functional.normalize(points + spread * torch.randn(points.shape, generator=generator), dim=1)
+
+
+def test_hard_batches_are_made_of_neighbours_and_hold_every_pair_once():
+    generator = torch.Generator().manual_seed(0)
+    targets = near(torch.eye(16)[:4], GROUP, 0.15, generator)  # 4 clusters of GROUP
+    batches = hard_batches(targets, [f"sentence {i}" for i in range(len(targets))], GROUP, generator)
+    assert sorted(i for b in batches for i in b) == list(range(len(targets)))
+    assert all(len({i // GROUP for i in b}) == 1 for b in batches)  # each batch one cluster
+
+
+def test_a_neighbour_group_never_holds_the_same_english_twice_nor_a_near_copy():
+    """Both would be counted as wrong answers by the ranking loss (false negatives)."""
+    generator = torch.Generator().manual_seed(1)
+    targets = near(torch.eye(16)[:1], 3 * GROUP, 0.15, generator)
+    targets[7] = targets[6]  # the same English in other words
+    english = ["a"] * 6 + [f"sentence {i}" for i in range(6, len(targets))]
+    groups = neighbour_groups(targets, english, generator)
+    assert sorted(i for g in groups for i in g) == list(range(len(targets)))
+    for group in groups:
+        assert len({english[i] for i in group}) == len(group)
+        assert not {6, 7} <= set(group)
+    assert len(groups) > len(targets) / GROUP  # the six "a" could not share groups
 
 
 def test_a_share_of_the_training_sentences_must_be_between_0_and_1():

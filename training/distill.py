@@ -47,6 +47,8 @@ from training.quantize import fix_quantized, patch_tensors, train_quantized, wri
 MAX_TOKENS = 64  # training sentences are cut here (Tatoeba-Challenge sentences are short)
 CHUNK = 128  # sentences per inference pass while caching
 TEMPERATURE = 0.05  # of the optional in-batch ranking loss
+GROUP = 8  # --hard-batches: pairs whose English are neighbours, per group
+SAME = 0.98  # --hard-batches: English this close to another counts as the same sentence
 
 
 def tokens(engine: E5Batch, texts: list[str]) -> list[list[int]]:
@@ -100,6 +102,42 @@ def evaluate(layers, states, targets, truth, device: str) -> dict[str, float]:
     return figures(vectors.float(), targets, truth)
 
 
+def neighbour_groups(targets: torch.Tensor, english: list[str], generator: torch.Generator) -> list[list[int]]:
+    """Every pair once, in groups of up to GROUP whose English teacher vectors are neighbours. A
+    group never holds the same English twice, nor two English within SAME cosine of each other:
+    in the ranking loss those would be false negatives."""
+    free = torch.ones(len(targets), dtype=torch.bool)
+    groups = []
+    for seed in torch.randperm(len(targets), generator=generator).tolist():
+        if not free[seed]:
+            continue
+        similarity = (targets @ targets[seed]).masked_fill(~free, -2)
+        group, seen = [seed], {english[seed]}
+        for i in similarity.argsort(descending=True).tolist()[1:]:
+            if len(group) == GROUP or similarity[i] == -2:
+                break
+            if english[i] not in seen and bool((targets[group] @ targets[i] < SAME).all()):
+                group.append(i)
+                seen.add(english[i])
+        free[group] = False
+        groups.append(group)
+    return groups
+
+
+def hard_batches(targets: torch.Tensor, english: list[str], batch: int, generator: torch.Generator) -> list[list[int]]:
+    """One epoch's batches, made of neighbour groups in random order, so that the ranking loss
+    sees near misses (Tatoeba's errors are near-paraphrases) besides unrelated sentences."""
+    groups = neighbour_groups(targets, english, generator)
+    order = [i for g in torch.randperm(len(groups), generator=generator).tolist() for i in groups[g]]
+    return [order[start : start + batch] for start in range(0, len(order) - batch + 1, batch)]
+
+
+def ranking_logits(xx: torch.Tensor, target: torch.Tensor, margin: float) -> torch.Tensor:
+    """Cosines of each s(xx) to the batch's English teacher vectors, over the temperature, with
+    `margin` taken off the true pairs so they must beat the others by that much (--margin)."""
+    return (xx @ target.T - margin * torch.eye(len(xx), device=xx.device)) / TEMPERATURE
+
+
 def ranking_loss(logits: torch.Tensor, directions: str) -> torch.Tensor:
     """In-batch ranking of (xx, English teacher) logits: each s(xx) against the batch's English,
     and with "both" also each t(en) against the batch's s(xx). One way only, a strong weight
@@ -145,6 +183,17 @@ def main() -> None:
         choices=["both", "xx"],
         default="both",
         help="rank both ways (xx against the batch's English and English against its xx) or xx only",
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=0.0,
+        help="additive margin of the ranking loss: a pair must beat the others by this cosine (not shipped)",
+    )
+    parser.add_argument(
+        "--hard-batches",
+        action="store_true",
+        help=f"batches of groups of {GROUP} pairs with neighbouring English (not shipped)",
     )
     parser.add_argument(
         "--romanized",
@@ -220,17 +269,21 @@ def main() -> None:
 
     check("start", step=0)
     train_xx, train_en, train_targets = states["train"]
-    step = 0
+    step, generator = 0, torch.Generator().manual_seed(args.seed)
     for _ in range(args.epochs):
-        order = torch.randperm(len(train)).tolist()
-        for start in range(0, len(order) - args.batch + 1, args.batch):
-            batch = order[start : start + args.batch]
+        if args.hard_batches:
+            batches = hard_batches(train_targets.cpu(), [p.english for p in train], args.batch, generator)
+        else:
+            order = torch.randperm(len(train)).tolist()
+            batches = [order[start : start + args.batch] for start in range(0, len(order) - args.batch + 1, args.batch)]
+        for batch in batches:
             target = train_targets[batch]
             xx = student_vectors(layers, [train_xx[i] for i in batch], device)
             en = student_vectors(layers, [train_en[i] for i in batch], device)
             loss = ((xx - target) ** 2).sum(1).mean() + ((en - target) ** 2).sum(1).mean()
             if args.contrastive:
-                loss = loss + args.contrastive * ranking_loss(xx @ target.T / TEMPERATURE, args.ranking)
+                logits = ranking_logits(xx, target, args.margin)
+                loss = loss + args.contrastive * ranking_loss(logits, args.ranking)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
