@@ -124,12 +124,16 @@ def neighbour_groups(targets: torch.Tensor, english: list[str], generator: torch
     return groups
 
 
+def cut(order: list[int], batch: int) -> list[list[int]]:
+    """An epoch's order in batches; a last, short batch is dropped."""
+    return [order[start : start + batch] for start in range(0, len(order) - batch + 1, batch)]
+
+
 def hard_batches(targets: torch.Tensor, english: list[str], batch: int, generator: torch.Generator) -> list[list[int]]:
     """One epoch's batches, made of neighbour groups in random order, so that the ranking loss
-    sees near misses (Tatoeba's errors are near-paraphrases) besides unrelated sentences."""
+    sees near misses (most of Tatoeba's errors are: BENCHMARKS.md) besides unrelated sentences."""
     groups = neighbour_groups(targets, english, generator)
-    order = [i for g in torch.randperm(len(groups), generator=generator).tolist() for i in groups[g]]
-    return [order[start : start + batch] for start in range(0, len(order) - batch + 1, batch)]
+    return cut([i for g in torch.randperm(len(groups), generator=generator).tolist() for i in groups[g]], batch)
 
 
 def ranking_logits(xx: torch.Tensor, target: torch.Tensor, margin: float) -> torch.Tensor:
@@ -274,8 +278,7 @@ def main() -> None:
         if args.hard_batches:
             batches = hard_batches(train_targets.cpu(), [p.english for p in train], args.batch, generator)
         else:
-            order = torch.randperm(len(train)).tolist()
-            batches = [order[start : start + args.batch] for start in range(0, len(order) - args.batch + 1, args.batch)]
+            batches = cut(torch.randperm(len(train)).tolist(), args.batch)
         for batch in batches:
             target = train_targets[batch]
             xx = student_vectors(layers, [train_xx[i] for i in batch], device)
