@@ -173,15 +173,27 @@ def test_a_share_of_the_training_sentences_must_be_between_0_and_1():
             share(bad)
 
 
-def test_training_without_flores_data_is_refused_before_the_log_is_touched(tmp_path):
-    """--flores needs flores200/ beside tatoeba-challenge/: a one-line error, exit 2, the log kept."""
-    (tmp_path / "tatoeba-challenge").mkdir()
+def train_without_data(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """distill.py on a parallel folder with no pairs, over a log left by an earlier run."""
+    (tmp_path / "tatoeba-challenge").mkdir(exist_ok=True)
     (tmp_path / "tatoeba-challenge" / "PAIRS.tsv").write_text("language\tpairs\n")
     log = tmp_path / "distill.log.jsonl"
     log.write_text("the last run's log\n")
     script = Path(__file__).resolve().parent.parent / "training" / "distill.py"
-    run = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), "--flores", "--log", str(log)], capture_output=True, text=True
-    )
+    command = [sys.executable, str(script), str(tmp_path), *options, "--log", str(log)]
+    return subprocess.run(command, capture_output=True, text=True), log
+
+
+def test_a_margin_outside_0_to_1_is_refused_before_the_log_is_touched(tmp_path):
+    """A nan margin would otherwise train to nan loss and a broken patch, silently."""
+    for bad in ("nan", "-0.1", "2"):
+        run, log = train_without_data(tmp_path, "--margin", bad)
+        assert run.returncode == 2 and "argument --margin:" in run.stderr.splitlines()[-1]
+        assert log.read_text() == "the last run's log\n"
+
+
+def test_training_without_flores_data_is_refused_before_the_log_is_touched(tmp_path):
+    """--flores needs flores200/ beside tatoeba-challenge/: a one-line error, exit 2, the log kept."""
+    run, log = train_without_data(tmp_path, "--flores")
     assert run.returncode == 2 and "--flores: no flores200/eng_Latn.devtest in" in run.stderr.splitlines()[-1]
     assert log.read_text() == "the last run's log\n"

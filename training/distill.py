@@ -161,7 +161,7 @@ def share(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 <= value <= 1:  # nan too
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share: give a number from 0 to 1, e.g. 0.5")
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: give a number from 0 to 1, e.g. 0.5")
     return value
 
 
@@ -190,9 +190,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--margin",
-        type=float,
+        type=share,
         default=0.0,
-        help="additive margin of the ranking loss: a pair must beat the others by this cosine (not shipped)",
+        help="additive margin of the ranking loss: a pair must beat the others by this cosine, 0 to 1 (not shipped)",
     )
     parser.add_argument(
         "--hard-batches",
