@@ -15,6 +15,11 @@ are made on them together with the project's own question files.
   translations), and the Tatoeba questions check that fit on real ones, answerable or not.
 - the project's own: faqs/en.yaml with tests/queries.yaml (evaluation), tests/data/chat_queries.yaml
   (chat) and tests/data/queries.yaml (long).
+- general questions (no-match): sentences of parallel/ held out of faqsearch's background corpus
+  (faqsearch.background.held_out), in English and GENERAL languages, all expecting no match:
+  Tatoeba-Challenge questions (short, everyday) and FLORES-200 sentences (encyclopedic);
+- intents with a third left out (no-match): banking77 / clinc150 whose every third intent is not
+  in the FAQ, its test questions expecting no match (in-domain questions the FAQ does not cover).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from pathlib import Path
 
 import yaml
 
+from faqsearch.background import held_out
+
 ROOT = Path(__file__).resolve().parent.parent
 # Tatoeba-Challenge code -> ISO 639-1 (what the labelled question files use): 24 languages the
 # encoders were trained on, from high-resource to low.
@@ -37,6 +44,13 @@ LANGUAGES = {
     "ell": "el", "ara": "ar", "heb": "he", "bul": "bg", "ron": "ro", "hin": "hi", "cmn_Hans": "zh", "mar": "mr",
 }  # fmt: skip
 PER_LANGUAGE = 150  # questions per language in each half
+# Tatoeba-Challenge code -> ISO 639-1: LANGUAGES and 13 more with >= 40 held-out questions each
+GENERAL = LANGUAGES | {
+    "kor": "ko", "vie": "vi", "ind": "id", "lit": "lt", "srp_Cyrl": "sr", "slv": "sl", "pes": "fa", "ben": "bn",
+    "mkd": "mk", "nob": "no", "isl": "is", "tgl": "tl", "epo": "eo",
+}  # fmt: skip
+GENERAL_PER_LANGUAGE = 50
+GENERAL_MAX_CHARS = 200  # as the background corpus: longer is not what a bot is asked
 
 
 @dataclass(frozen=True)
@@ -143,6 +157,56 @@ def tatoeba_questions(data: Path, folder: Path, which: str) -> Benchmark:
             taken += 1
     faq = [{"id": i, "question": first[k], "answer": "(answer)"} for k, i in entries.items()]
     return _write(folder, f"tatoeba-q-{which}", faq, queries)
+
+
+def _flores_file(folder: Path, code: str) -> Path | None:
+    """FLORES-200's file of a Tatoeba-Challenge code (deu -> deu_Latn), if there is exactly one
+    (Arabic's is Modern Standard Arabic, arb_Arab)."""
+    exact = folder / f"{ {'ara': 'arb_Arab'}.get(code, code) }.devtest"
+    found = [exact] if exact.is_file() else sorted(folder.glob(f"{code.split('_')[0]}_*.devtest"))
+    return found[0] if len(found) == 1 else None
+
+
+def general_questions(data: Path, folder: Path) -> dict[str, Path]:
+    """Style -> a question file of general sentences held out of the background corpus, each
+    language's and its English originals, all expecting no match."""
+    pairs_dir, flores = data / "parallel" / "tatoeba-challenge", data / "parallel" / "flores200"
+    flores_english = (flores / "eng_Latn.devtest").read_text(encoding="utf-8").splitlines()
+    styles: dict[str, list[dict]] = {"tatoeba": [], "flores": []}
+    english: dict[str, dict[str, None]] = {"tatoeba": {}, "flores": {}}
+    for code, language in GENERAL.items():
+        en = (pairs_dir / f"{code}-eng.eng").read_text(encoding="utf-8").splitlines()
+        xx = (pairs_dir / f"{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
+        kept = [(e.strip(), x.strip()) for e, x in zip(en, xx, strict=True) if e.strip().endswith("?") and x.strip()]
+        kept = [(e, x) for e, x in kept if held_out(e) and len(x) <= GENERAL_MAX_CHARS]
+        path = _flores_file(flores, code)
+        other = path.read_text(encoding="utf-8").splitlines() if path else []
+        other = other if len(other) == len(flores_english) else [""] * len(flores_english)
+        sentences = [
+            (e.strip(), x.strip())
+            for e, x in zip(flores_english, other, strict=True)
+            if held_out(e.strip()) and x.strip() and len(x.strip()) <= GENERAL_MAX_CHARS
+        ]
+        for style, rows in (("tatoeba", kept), ("flores", sentences)):
+            for e, x in rows[:GENERAL_PER_LANGUAGE]:
+                styles[style].append({"question": x, "expected": "none", "language": language})
+                english[style][e] = None
+    files = {}
+    for style, queries in styles.items():
+        queries += [{"question": e, "expected": "none", "language": "en"} for e in english[style]]
+        files[style] = folder / f"general-{style}.queries.yaml"
+        files[style].write_text(yaml.safe_dump({"queries": queries}, allow_unicode=True, sort_keys=False))
+    return files
+
+
+def intents_left_out(bench: Benchmark, folder: Path) -> Benchmark:
+    """`bench` without every third of its intents (in file order): their questions expect no match
+    (clinc150's out-of-scope queries are left out: this set is about in-domain questions)."""
+    entries = bench.entries()
+    out = {e["id"] for e in entries[2::3]}
+    asked = [q for q in bench.asked() if q["expected"] != "none"]
+    queries = [{**q, "expected": "none"} if q["expected"] in out else q for q in asked]
+    return _write(folder, f"{bench.name}-third-out", [e for e in entries if e["id"] not in out], queries)
 
 
 def combined(name: str, sets: list[Benchmark], folder: Path, unanswerable: Benchmark) -> Benchmark:

@@ -82,19 +82,6 @@ def rule_accuracies(bench: Benchmark, built, encoder) -> dict[str, float]:
     return result
 
 
-def curve(report) -> list[tuple[float, float, float, float]]:
-    """(threshold, share of unanswerable rejected, shares of answerable answered and answered right)."""
-    outcomes = report.outcomes
-    none = np.array([o.confidence for o in outcomes if not o.answerable])
-    answerable = np.array([o.confidence for o in outcomes if o.answerable])
-    right = np.array([o.confidence if o.correct else -1.0 for o in outcomes if o.answerable])
-    return [
-        (t, float((none < t).mean()) if len(none) else float("nan"), float((answerable >= t).mean()),
-         float((right >= t).mean()))
-        for t in np.arange(0.0, 1.0001, 0.05)
-    ]  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="../shared/data")
@@ -114,7 +101,7 @@ def main() -> None:
             report = evaluate(search, load_queries(bench.queries, {e.id for e in faq.entries}))
             product[bench.name] = (report, built.index.manifest)
             if report.overall.unanswerable:
-                curves[bench.name] = curve(report)
+                curves[bench.name] = report.curve
             print(f"done {bench.name}", file=sys.stderr)
     names = list(rows)
     print(f"## accuracy@1 by scoring rule ({args.encoder}, exact)\n")
@@ -154,8 +141,8 @@ def main() -> None:
         print(f"\n### {name}: no-match trade-off over the confidence threshold\n")
         print("| threshold | unanswerable rejected | answerable answered | answerable answered right |")
         print("|---|---|---|---|")
-        for t, rejected, answered, right in points:
-            print(f"| {t:.2f} | {rejected:.3f} | {answered:.3f} | {right:.3f} |")
+        for p in points:
+            print(f"| {p.threshold:.2f} | {p.rejected:.3f} | {p.answered:.3f} | {p.answered_right:.3f} |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """`faqsearch build`: embed a FAQ's phrasings (only those whose text changed since the last
-build of the same index), align, index, calibrate and write the index atomically."""
+build of the same index), align, index, choose its background sentences, calibrate and write
+the index atomically."""
 
 from __future__ import annotations
 
@@ -10,34 +11,31 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 from filelock import FileLock, Timeout
 
-from . import ann, classifier, memory, progress
-from .calibration import NEAR_DUPLICATE, Calibration, calibrate
+from . import ann, background, calibration, classifier, index, memory, progress
+from .calibration import NEAR_DUPLICATE, calibrate
+from .confidence import Calibration
 from .encoders import Encoder, split
 from .errors import FAQSearchError, IndexUnusable
 from .faqs import FAQEntry, FAQFile
 from .index import (
-    ALIGNMENT,
     CLASSIFIER,
     EMBEDDINGS,
-    ENTRIES,
     FILES,
     FORMAT_VERSION,
     MANIFEST,
     VECTORS,
+    BackgroundInfo,
     EncoderInfo,
     Index,
     Manifest,
-    alignment_json,
     check_file,
-    entries_json,
-    file_info,
     read_entries,
     read_manifest,
     row_entry,
@@ -51,6 +49,11 @@ from .versions import new_version, prune
 # the Python objects of its text and entry; 1M phrasings of 384-d peaked at 6.8 GiB (BENCHMARKS.md).
 BYTES_PER_VALUE = 4 * 4
 BYTES_PER_PHRASING_TEXT = 1200
+# A background sentence this near (centered cosine) to a phrasing is a paraphrase of it, in scope:
+# left out of that index's background (BENCHMARKS.md). Past GENERAL of the corpus left out, the
+# FAQ is as general as the corpus itself, and the build says so.
+IN_SCOPE = 0.85
+GENERAL = 0.5
 
 
 @dataclass
@@ -198,7 +201,7 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
     notes = [note] if note else []
     previous = previous_index(directory)
     vectors, embedded = embed(faq, encoder, reusable_vectors(directory, previous, encoder, faq.language))
-    offtopic = encode_sample(encoder)
+    offtopic, general = encode_sample(encoder), background.load(encoder)
     parts = part_infos(encoder)
     dims = [p.dim for p in parts]
     offsets = language_offsets(encoder, faq.language, offtopic.language_offsets(faq.language), dims)
@@ -221,43 +224,70 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
             entry_classifier = classifier.fit(first_part, rows, len(faq.entries), start)
             folds = classifier.out_of_fold(first_part, rows, entry_classifier)
     retriever = Retriever(stored, chosen, parts, alignments, rows, entry_classifier)
+    with progress.stage("choosing background sentences"):
+        sample, info = background_sample(retriever, general)
+    notes += _general_notes(info)
     with progress.stage("calibrating confidence"):
         translations = translation_differences(encoder, faq.language, offtopic.translation_differences(faq.language))
-        calibration, duplicates = calibrate(retriever, vectors, faq.language, translations, offtopic, folds)
-    notes += _calibration_notes(calibration) + _duplicate_notes(faq, rows, duplicates)
+        confidence, duplicates = calibrate(retriever, vectors, faq.language, translations, offtopic, sample, folds)
+    notes += _calibration_notes(confidence) + _duplicate_notes(faq, rows, duplicates)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        language=faq.language,
+        encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
+        parts=parts,
+        index_type=chosen,
+        calibration=confidence,
+        source_path=str(faq.path.resolve()),
+        source_sha256=faq.sha256,
+        built_at=built_at.isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - started, 3),
+        entries=len(faq.entries),
+        phrasings=phrasings,
+        embedded=embedded,
+        background=info,
+        files={},
+    )
     try:
         with new_version(directory) as folder:
-            (folder / ENTRIES).write_bytes(entries_json(faq.entries))
-            (folder / ALIGNMENT).write_bytes(alignment_json(parts, alignments))
-            ann.write(stored, folder / VECTORS)
-            np.save(folder / EMBEDDINGS, vectors, allow_pickle=False)
-            if entry_classifier is not None:
-                np.save(folder / CLASSIFIER, entry_classifier.to_array(), allow_pickle=False)
-            manifest = Manifest(
-                format_version=FORMAT_VERSION,
-                language=faq.language,
-                encoder=EncoderInfo(encoder.name, encoder.version, encoder.dim),
-                parts=parts,
-                index_type=chosen,
-                calibration=calibration,
-                source_path=str(faq.path.resolve()),
-                source_sha256=faq.sha256,
-                built_at=built_at.isoformat(timespec="seconds"),
-                build_seconds=0.0,
-                entries=len(faq.entries),
-                phrasings=phrasings,
-                embedded=embedded,
-                files={name: file_info(folder / name) for name in sorted(p.name for p in folder.iterdir())},
-            )
-            manifest = replace(manifest, build_seconds=round(time.perf_counter() - started, 3))
-            (folder / MANIFEST).write_bytes(manifest.to_json())
+            manifest = index.write(folder, manifest, faq.entries, retriever, vectors)
     except OSError as exc:  # the previous index, if any, is left as it was
         raise _unwritable(directory, exc) from None
     return Built(Index(directory, manifest, faq.entries, retriever), notes)
 
 
-def _calibration_notes(calibration: Calibration) -> list[str]:
-    groups = (("the FAQ's language", calibration.same_language), ("other languages", calibration.other_languages))
+def background_sample(
+    retriever: Retriever, corpus: background.Background
+) -> tuple[calibration.Background, BackgroundInfo]:
+    """Give `retriever` the background sentences that are not paraphrases of its phrasings
+    (IN_SCOPE); return them as the confidence fit asks them, with what the manifest records."""
+    languages = corpus.corpus.languages
+    aligned = retriever.align(corpus.vectors, languages)
+    nearest, _ = retriever.search(retriever.weigh(aligned, languages), 1)
+    kept = np.flatnonzero(nearest[:, 0] < IN_SCOPE)
+    retriever.background = ann.background(aligned[kept])
+    groups = corpus.corpus.groups[kept]
+    order = np.argsort(groups, kind="stable")
+    starts = np.searchsorted(groups[order], groups)
+    ends = np.searchsorted(groups[order], groups, side="right")
+    translations = [order[a:b] for a, b in zip(starts, ends, strict=True)]
+    info = BackgroundInfo(corpus.corpus.sha256, len(languages), len(languages) - len(kept), len(kept))
+    sample = calibration.Background(corpus.vectors[kept], [languages[i] for i in kept], translations, nearest[kept, 0])
+    return sample, info
+
+
+def _general_notes(info: BackgroundInfo) -> list[str]:
+    if info.in_scope <= GENERAL * info.sentences:
+        return []
+    return [
+        f"{info.in_scope:,} of the {info.sentences:,} background sentences are paraphrases of this FAQ's phrasings: "
+        "the FAQ is about as general as everyday language, so they were left out and confidence relies on "
+        "the rest; expect fewer general questions to be rejected as off-topic"
+    ]
+
+
+def _calibration_notes(confidence: Calibration) -> list[str]:
+    groups = (("the FAQ's language", confidence.same_language), ("other languages", confidence.other_languages))
     return [
         f"confidence for questions in {name}: too few sampled phrasings find their own entry to calibrate on; "
         "using the documented default weights (add alternatives to the entries)"

@@ -1,138 +1,116 @@
-"""Confidence a bot can act on: the probability that a candidate entry is the right answer.
+"""Fitting an index's confidence model (confidence.py) when it is built.
 
-Every index is calibrated when it is built, through the same retrieval that answers questions,
-on a bounded sample (so a build's time grows linearly with the FAQ):
+The sample is asked through the same retrieval that answers questions (Retriever.rank), hiding
+from each question what would give it away (retrieval.LeaveOut), in bounded time (a build's time
+grows linearly with the FAQ):
 - up to SAMPLE phrasings, each asked with itself left out (right when its own entry comes first),
   and again with its whole entry left out (an on-domain question the FAQ does not answer);
 - the same phrasings "asked in another language": each plus the difference translation made to
-  a sentence of public parallel data (offsets.py; the off-topic sample's where the encoder has
-  none shipped), asked in that language (its offset removed like any question's), which lowers
-  cosines as translation does;
-- the off-topic sample itself, 48 messages in 40 languages (questions with no answer).
-Two logistic regressions on two features of a candidate (its pooled score, and its margin over
-the best other candidate), one for questions in the FAQ's language and one for the others: the
-same score means more in Tamil than in English. Weights are kept non-negative and confidences
-capped down the ranking, so a lower candidate never shows a higher confidence than the one
-above it. Answerable and unanswerable sample questions weigh ANSWERABLE_SHARE and the rest, a
-prior chosen on clinc150 and the project's evaluation set (BENCHMARKS.md). A model the FAQ cannot
-support (fewer than MIN_RIGHT right answers: a tiny FAQ, or one phrasing per entry in its own
-language) gets DEFAULT, and the build says so.
+  a sentence of public parallel data (offsets.py), asked in that language;
+- the off-topic sample, 48 chat messages in 40 languages (offtopic.py);
+- BACKGROUND_SAMPLE sentences of the index's background corpus in the FAQ's language and as many in
+  others (HARD_SHARE of them the nearest to the FAQ), each with its own translations left out of
+  the background (general questions the FAQ does not answer).
+Answerable questions weigh ANSWERABLE_SHARE of the sample (a prior measured on public sets:
+BENCHMARKS.md), and the kinds of unanswerable ones (entries left out, off-topic messages,
+background sentences) share the rest equally, however many of each were asked. The fit is a
+logistic regression, ridge-regularized on standardized features, whose per-candidate weights
+are kept non-negative (confidence.PER_CANDIDATE). A model
+the FAQ cannot support (fewer than MIN_RIGHT right, or wrong, answers) gets confidence.DEFAULT,
+and the build says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .confidence import DEFAULT, PER_CANDIDATE, THRESHOLD, Calibration, Model, features
 from .offsets import Differences
 from .offtopic import OfftopicSample
-from .retrieval import RETRIEVE, Ranking, Retriever, boost, pool
+from .retrieval import LeaveOut, Ranking, Retriever
 
-THRESHOLD = 0.5
 SAMPLE = 2000
+BACKGROUND_SAMPLE = 1000  # background sentences asked in the FAQ's language, and as many in the others
+HARD_SHARE = 0.5  # of them, the ones nearest to the FAQ (the rest at random): where the decision is made
 MIN_RIGHT = 20
-ANSWERABLE_SHARE = 0.9
-# Fitted on clinc150 (20 phrasings per intent, e5, benchmarks/retrieval.py): what a model gets
-# when the FAQ cannot support a fit of its own (weights of score and margin, bias).
-DEFAULT = {"same_language": (4.76, 7.31, -3.81), "other_languages": (3.38, 8.9, -2.07)}
-LOGIT_LIMIT = 9.2  # confidences stay within [0.0001, 0.9999]: never certain, so --min-confidence 1 rejects all
+ANSWERABLE_SHARE = 0.85
 RIDGE = 1e-3  # on standardized features: keeps separable data (near-duplicate FAQs) finite
 NEAR_DUPLICATE = 0.98  # centered cosine between phrasings of two entries that the build warns about
 
 
-@dataclass(frozen=True)
-class Model:
-    weights: list[float]  # of the features
-    bias: float
-    fitted: bool  # False: DEFAULT, the FAQ gave too few right (or wrong) answers to fit on
-
-
-@dataclass(frozen=True)
-class Calibration:
-    same_language: Model  # for questions in the FAQ's language
-    other_languages: Model
-    threshold: float
-    examples: dict[str, int]  # what it was fitted on
-
-    @classmethod
-    def from_json(cls, data: dict) -> Calibration:
-        models = {key: Model(**data[key]) for key in ("same_language", "other_languages")}
-        return cls(**{**data, **models})
-
-    def confidence(self, ranking: Ranking, same_language: bool) -> np.ndarray:
-        """One question's candidates -> their confidences, never increasing down the ranking."""
-        model = self.same_language if same_language else self.other_languages
-        logits = features(ranking) @ np.asarray(model.weights) + model.bias
-        confidence = 1 / (1 + np.exp(-np.clip(logits, -LOGIT_LIMIT, LOGIT_LIMIT)))
-        return np.minimum.accumulate(confidence)
-
-
-def features(ranking: Ranking) -> np.ndarray:
-    """(candidates, 2): each candidate's score, and its margin over the best other candidate."""
-    scores = ranking.scores.astype(np.float64)
-    if not len(scores):
-        return np.zeros((0, 2))
-    others = np.full(len(scores), scores[0])
-    others[0] = scores[1] if len(scores) > 1 else ranking.rest
-    return np.stack([scores, scores - others], axis=1)
+KINDS = ("answerable", "entry_left_out", "off_topic", "background")  # of sample questions
 
 
 @dataclass
 class Sample:
     """What one model is fitted on: the first candidates' features of the sample questions,
-    whether each was right, and whether the question had an answer at all."""
+    whether each was right, and what kind of question it was (KINDS)."""
 
-    x: list[np.ndarray]
-    right: list[bool]
-    answerable: list[bool]
+    x: list[np.ndarray] = field(default_factory=list)
+    right: list[bool] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
 
-    def add(self, ranking: Ranking, right: bool, answerable: bool) -> None:
+    def add(self, ranking: Ranking, right: bool, kind: str) -> None:
         if len(ranking.entries):
             self.x.append(features(ranking)[0])
             self.right.append(right)
-            self.answerable.append(answerable)
+            self.kind.append(kind)
 
 
-def _ranked(retriever: Retriever, cosines, rows, complete: bool, vote) -> Ranking:
-    ranking = pool(cosines, rows, retriever.row_entry, retriever.sizes, complete)
-    return ranking if vote is None else boost(ranking, vote)
+@dataclass(frozen=True)
+class Background:
+    """The background sentences a fit may ask: their vectors, languages, and for each the
+    background rows that translate the same sentence (hidden when it is asked)."""
+
+    vectors: np.ndarray
+    languages: list[str]
+    translations: list[np.ndarray]
+    nearness: np.ndarray  # each one's cosine to its nearest phrasing of the FAQ
 
 
-def _ask(
-    retriever: Retriever,
-    queries: np.ndarray,
-    languages: list[str],
-    rows: np.ndarray,
-    folds,
-    into: Sample,
-) -> list:
-    """Ask sampled phrasings (row numbers `rows`, vectors `queries`) with themselves left out and
-    with their entry left out, the entry classifier's vote coming from the fold model that never
-    saw the phrasing; returns (row, other row, other entry) for near-duplicates."""
-    total = retriever.vectors.ntotal
-    depth = min(RETRIEVE + 1, total)
+def _votes(retriever: Retriever, queries: np.ndarray, languages: list[str], rows: np.ndarray, folds):
+    """The entry classifier's vote for each sampled phrasing from the fold model that never saw it."""
+    if folds is None:
+        return None
+    models, fold = folds
     aligned = retriever.align(queries, languages)
-    cosines, found = retriever.search(retriever.weigh(aligned, languages), depth)
-    votes = None
-    if folds is not None:
-        models, fold = folds
-        votes = np.empty((len(rows), len(retriever.sizes)), dtype=np.float32)
-        for k, model in enumerate(models):
-            mine = fold[rows] == k
-            votes[mine] = retriever.votes(aligned[mine], model)
+    votes = np.empty((len(rows), len(retriever.sizes)), dtype=np.float32)
+    for k, model in enumerate(models):
+        mine = fold[rows] == k
+        votes[mine] = retriever.votes(aligned[mine], model)
+    return votes
+
+
+def _ask_phrasings(
+    retriever: Retriever, queries: np.ndarray, languages: list[str], rows: np.ndarray, folds, into: Sample
+) -> list[tuple[int, int, int]]:
+    """Ask sampled phrasings (row numbers `rows`, vectors `queries`) with themselves left out and
+    with their entry left out; returns (row, other row, other entry) for near-duplicates."""
+    votes = _votes(retriever, queries, languages, rows, folds)
+    entries = retriever.row_entry[rows]
+    starts = np.r_[0, np.cumsum(retriever.sizes)]
+    several = retriever.sizes[entries] > 1  # a lone phrasing has no other to find it by
+    one_out = retriever.rank(
+        queries[several],
+        [lang for lang, s in zip(languages, several, strict=True) if s],
+        leave_out=LeaveOut(
+            rows=[np.array([r]) for r in rows[several]], votes=None if votes is None else votes[several]
+        ),
+    )
+    for ranking, entry in zip(one_out, entries[several], strict=True):
+        into.add(ranking, len(ranking.entries) > 0 and ranking.entries[0] == entry, "answerable")
+    entry_out = retriever.rank(
+        queries,
+        languages,
+        leave_out=LeaveOut(rows=[np.arange(starts[e], starts[e + 1]) for e in entries], votes=votes),
+    )
     duplicates = []
-    for i, (row, c, r) in enumerate(zip(rows, cosines, found, strict=True)):
-        entry = retriever.row_entry[row]
-        vote = None if votes is None else votes[i]
-        if retriever.sizes[entry] > 1:  # a lone phrasing has no other to find it by
-            one_out = _ranked(retriever, c, np.where(r != row, r, -1), depth >= total, vote)
-            into.add(one_out, len(one_out.entries) > 0 and one_out.entries[0] == entry, True)
-        others = np.where((r >= 0) & (retriever.row_entry[np.maximum(r, 0)] != entry), r, -1)
-        entry_out = _ranked(retriever, c, others, depth >= total, vote)
-        into.add(entry_out, False, False)
-        if len(entry_out.entries) and entry_out.scores[0] >= NEAR_DUPLICATE:
-            duplicates.append((int(row), int(entry_out.rows[0]), int(entry_out.entries[0])))
+    for ranking, row in zip(entry_out, rows, strict=True):
+        into.add(ranking, False, "entry_left_out")
+        if len(ranking.entries) and ranking.scores[0] >= NEAR_DUPLICATE:
+            duplicates.append((int(row), int(ranking.rows[0]), int(ranking.entries[0])))
     return duplicates
 
 
@@ -142,36 +120,38 @@ def calibrate(
     language: str,
     translations: Differences,
     offtopic: OfftopicSample,
+    background: Background | None,
     folds=None,
     seed: int = 0,
 ) -> tuple[Calibration, list[tuple[int, int, int]]]:
     """Fit an index's confidence from its phrasing vectors (row order, FAQ language), what
-    translation does to a vector (`translations`: differences and the language of each) and the
-    off-topic sample (`folds`: the entry classifier's out-of-fold models and each row's fold,
-    when the index has a classifier); also returns near-duplicate phrasings of different entries."""
+    translation does to a vector (`translations`: differences and the language of each), the
+    off-topic sample and the index's `background` sentences (`folds`: the entry classifier's
+    out-of-fold models and each row's fold, when the index has a classifier); also returns
+    near-duplicate phrasings of different entries."""
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.permutation(len(phrasings))[:SAMPLE])
-    same, other = Sample([], [], []), Sample([], [], [])
-    duplicates = _ask(retriever, phrasings[rows], [language] * len(rows), rows, folds, same)
+    same, other = Sample(), Sample()
+    duplicates = _ask_phrasings(retriever, phrasings[rows], [language] * len(rows), rows, folds, same)
     differences, translated_into = translations
     if len(differences):
         pick = rng.integers(len(differences), size=len(rows))
         asked = [translated_into[i] for i in pick]
-        _ask(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other)
-    for ranking, message_language in zip(
-        retriever.rank(offtopic.vectors, offtopic.languages), offtopic.languages, strict=True
-    ):
-        (same if message_language == language else other).add(ranking, False, False)
-    models = {}
-    for name, examples in (("same_language", same), ("other_languages", other)):
-        right = np.array(examples.right, dtype=bool)
-        fitted = right.sum() >= MIN_RIGHT and (~right).sum() >= MIN_RIGHT
-        weights = (
-            _logistic(np.array(examples.x), right, example_weights(right, np.array(examples.answerable)))
-            if fitted
-            else np.array(DEFAULT[name])
-        )
-        models[name] = Model([round(float(w), 6) for w in weights[:-1]], round(float(weights[-1]), 6), bool(fitted))
+        _ask_phrasings(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other)
+    unanswerable = [("off_topic", offtopic.vectors, offtopic.languages, None)]
+    if background is not None and len(background.languages):
+        own = np.array([lang == language for lang in background.languages])
+        near = background.nearness
+        chosen = np.sort(np.r_[_pick(rng, own, near, BACKGROUND_SAMPLE), _pick(rng, ~own, near, BACKGROUND_SAMPLE)])
+        hidden = LeaveOut(background=[background.translations[i] for i in chosen])
+        languages = [background.languages[i] for i in chosen]
+        unanswerable.append(("background", background.vectors[chosen], languages, hidden))
+    for kind, vectors, languages, hidden in unanswerable:
+        for ranking, asked_in in zip(retriever.rank(vectors, languages, leave_out=hidden), languages, strict=True):
+            (same if asked_in == language else other).add(ranking, False, kind)
+    models = {
+        name: fit(examples, DEFAULT[name]) for name, examples in (("same_language", same), ("other_languages", other))
+    }
     counts = {
         "sampled_phrasings": len(rows),
         "right": int(sum(same.right) + sum(other.right)),
@@ -180,26 +160,54 @@ def calibrate(
     return Calibration(threshold=THRESHOLD, examples=counts, **models), duplicates
 
 
-def example_weights(right: np.ndarray, answerable: np.ndarray) -> np.ndarray:
-    """Answerable questions weigh ANSWERABLE_SHARE in all, unanswerable ones the rest."""
-    if answerable.all() or not answerable.any():
-        return np.full(len(right), 1 / len(right))
-    return np.where(answerable, ANSWERABLE_SHARE / answerable.sum(), (1 - ANSWERABLE_SHARE) / (~answerable).sum())
+def _pick(rng: np.random.Generator, mask: np.ndarray, nearness: np.ndarray, n: int) -> np.ndarray:
+    """Up to `n` of the positions where `mask` holds: the HARD_SHARE nearest to the FAQ, the rest at random."""
+    candidates = np.flatnonzero(mask)
+    hard = candidates[np.argsort(-nearness[candidates], kind="stable")[: int(HARD_SHARE * n)]]
+    rest = rng.permutation(np.setdiff1d(candidates, hard))[: n - len(hard)]
+    return np.r_[hard, rest]
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Weights (>= 0) and bias of a weighted, ridge-regularized logistic regression on
-    standardized features, returned in the features' own units."""
+def fit(examples: Sample, default: tuple[float, ...]) -> Model:
+    """One model from its sample, or `default` where the sample has too few right or wrong answers."""
+    right = np.array(examples.right, dtype=bool)
+    if right.sum() < MIN_RIGHT or (~right).sum() < MIN_RIGHT:
+        return Model(list(default[:-1]), default[-1], False)
+    weights = logistic(np.array(examples.x), right, example_weights(examples.kind))
+    return Model([round(float(w), 6) for w in weights[:-1]], round(float(weights[-1]), 6), True)
+
+
+def example_weights(kinds: list[str]) -> np.ndarray:
+    """Answerable questions weigh ANSWERABLE_SHARE in all, and each kind of unanswerable ones an
+    equal part of the rest (all kinds present share everything when one side is missing)."""
+    kinds_array = np.array(kinds)
+    present = [k for k in KINDS if (kinds_array == k).any()]
+    unanswerable = [k for k in present if k != "answerable"]
+    share = {k: 1 / len(present) for k in present}
+    if "answerable" in present and unanswerable:
+        share = {"answerable": ANSWERABLE_SHARE} | {k: (1 - ANSWERABLE_SHARE) / len(unanswerable) for k in unanswerable}
+    weights = np.zeros(len(kinds))
+    for kind in present:
+        mine = kinds_array == kind
+        weights[mine] = share[kind] / mine.sum()
+    return weights
+
+
+def logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weights and bias of a weighted, ridge-regularized logistic regression on standardized
+    features, returned in the features' own units; the weights of per-candidate features are
+    kept >= 0 (a negative one would let a lower candidate outrank a higher one)."""
     mean, scale = x.mean(0), np.maximum(x.std(0), 1e-6)
     z = (x - mean) / scale
-    free = np.ones(z.shape[1], dtype=bool)
+    free = x.std(0) > 1e-9  # a constant feature (no background) carries nothing to fit
     while True:
         w = _newton(np.c_[z[:, free], np.ones(len(z))], y, weight)
         weights = np.zeros(z.shape[1])
         weights[free] = w[:-1]
-        if (weights >= 0).all():
+        negative = PER_CANDIDATE[: len(weights)] & (weights < 0)
+        if not negative.any():
             break
-        free &= weights > 0  # a negative weight would let a lower candidate outrank a higher one
+        free &= ~negative
     raw = weights / scale
     return np.r_[raw, w[-1] - raw @ mean]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -155,7 +156,9 @@ def _print_answer(answer, k: int, show_query: bool) -> None:
     if answer.match is None:
         best = answer.candidates[0] if answer.candidates else None
         closest = f" (closest: {best.id}, confidence {best.confidence:.2f})" if best else ""
-        typer.echo(f"no match [{answer.language}]{closest}")
+        typer.echo(f"no match [{answer.language}]: {answer.no_match}{closest}")
+        if answer.did_you_mean:
+            typer.echo("  did you mean: " + " / ".join(f"{h.id} ({h.matched_question})" for h in answer.did_you_mean))
     else:
         hit = answer.match
         typer.echo(f"{hit.id}  confidence {hit.confidence:.2f}  [query language: {answer.language}]")
@@ -178,32 +181,50 @@ def eval_(
     min_accuracy: Annotated[
         float | None, typer.Option(help="Exit with status 1 if overall accuracy@1 is below this")
     ] = None,
+    target_rejected: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="Print the threshold at which this share of `none` questions gets no match"),
+    ] = None,
     strict: Strict = False,
 ):
-    """Measure answer quality on labelled questions: per language, overall, worst confusions."""
-    from .evaluation import evaluate, load_queries
+    """Measure answer quality on labelled questions: per language, overall, worst confusions, and
+    the no-match trade-off over the confidence threshold."""
+    from .evaluation import evaluate, load_queries, threshold_for
     from .index import locate_index
     from .search import FAQSearch
 
     try:
         faq = FAQSearch.open(locate_index(index), strict=strict)
         report = evaluate(faq, load_queries(queries, {e.id for e in faq.index.entries}))
+        target = None if target_rejected is None else threshold_for(report.outcomes, target_rejected)
+        if target_rejected is not None and target is None:
+            raise FAQSearchError(
+                f"--target-rejected: {queries} has no question with `expected: none`; add unanswerable questions"
+            )
     except FAQSearchError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        data = report.to_dict() | ({"target": asdict(target)} if target else {})
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
     else:
-        _print_report(report)
+        _print_report(report, faq.min_confidence)
+        if target is not None:
+            typer.echo(
+                f"\n--target-rejected {target_rejected}: threshold {target.threshold:.4f} rejects "
+                f"{pct(target.rejected)}% and answers {pct(target.answered_right)}% right; use it with "
+                f"`faqsearch ask --min-confidence {target.threshold:.4f}` (HTTP: min_confidence)"
+            )
     accuracy = report.overall.accuracy_at_1
     if min_accuracy is not None and not accuracy >= min_accuracy:
         typer.echo(f"error: accuracy@1 {accuracy:.3f} is below --min-accuracy {min_accuracy}", err=True)
         raise typer.Exit(1)
 
 
-def _print_report(report) -> None:
-    def pct(x: float) -> str:
-        return "    -" if x != x else f"{100 * x:5.1f}"  # NaN: no such questions
+def pct(x: float) -> str:
+    return "    -" if x != x else f"{100 * x:5.1f}"  # NaN: no such questions
 
+
+def _print_report(report, threshold: float) -> None:
     typer.echo("language  questions  acc@1  MRR@5  answered  none  rejected")
     rows = [*report.per_language.items(), ("overall", report.overall)]
     for language, f in rows:
@@ -219,6 +240,11 @@ def _print_report(report) -> None:
         typer.echo("\nworst confusions (expected -> returned instead):")
         for c in report.confusions:
             typer.echo(f"  {c.count:3}  {c.expected} -> {c.returned}   e.g. {c.example!r}")
+    if report.overall.unanswerable:
+        typer.echo(f"\nno-match trade-off (the index's threshold: {threshold}):")
+        typer.echo("threshold  none rejected  answered  answered right")
+        for p in report.curve:
+            typer.echo(f"{p.threshold:9.2f}  {pct(p.rejected):>13}  {pct(p.answered):>8}  {pct(p.answered_right):>14}")
 
 
 @app.command()
@@ -283,8 +309,6 @@ def unanswered_(
     as_json: Annotated[bool, typer.Option("--json", help="All groups as one JSON array")] = False,
 ):
     """Questions that got no match, most frequent first, grouped by their nearest entry."""
-    from dataclasses import asdict
-
     from .unanswered import DEFAULT_LOG, summarise
 
     try:
@@ -295,7 +319,8 @@ def unanswered_(
         typer.echo(json.dumps([asdict(g) for g in groups], ensure_ascii=False, indent=1))
         return
     for group in groups:
-        typer.echo(f"{group.count:5}  nearest: {group.nearest}")
+        why = ", ".join(f"{reason} {n}" for reason, n in group.reasons.items())
+        typer.echo(f"{group.count:5}  nearest: {group.nearest}  ({why})")
         for question, count in group.questions[:top]:
             typer.echo(f"{count:9}  {question}")
 

@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .errors import InputFileError
 from .faqs import LANGUAGE_PATTERN
 from .search import FAQSearch
@@ -19,6 +21,7 @@ from .yamlfile import Checker, compose
 NONE = "none"
 RANKS = 5  # MRR@5
 CALIBRATION_BINS = 10
+CURVE_STEP = 0.05  # thresholds of the printed trade-off curve
 QUERY_FIELDS = {"question": True, "expected": True, "language": False}
 
 
@@ -100,6 +103,16 @@ class CalibrationBin:
 
 
 @dataclass(frozen=True)
+class Operating:
+    """What one no-match threshold does to the labelled questions."""
+
+    threshold: float
+    rejected: float  # share of unanswerable questions given no match (nan: none in the file)
+    answered: float  # share of answerable questions given a match
+    answered_right: float  # ... and the expected entry
+
+
+@dataclass(frozen=True)
 class Report:
     per_language: dict[str, Figures]
     overall: Figures
@@ -108,6 +121,7 @@ class Report:
     expected_calibration_error: float
     no_match_precision: float  # of the questions given no match, the share that were unanswerable
     no_match_recall: float  # of the unanswerable questions, the share given no match
+    curve: list[Operating]  # the trade-off over thresholds 0, CURVE_STEP, ..., 1
     outcomes: list[Outcome] = field(repr=False, default_factory=list)
 
     def to_dict(self) -> dict:
@@ -165,8 +179,36 @@ def evaluate(faq: FAQSearch, queries: list[LabelledQuery], confusions: int = 10)
         expected_calibration_error=ece,
         no_match_precision=_share(no_match, lambda o: not o.answerable),
         no_match_recall=_share([o for o in outcomes if not o.answerable], lambda o: not o.matched),
+        curve=[operating(outcomes, t) for t in np.round(np.arange(0, 1 + CURVE_STEP / 2, CURVE_STEP), 2)],
         outcomes=outcomes,
     )
+
+
+def operating(outcomes: list[Outcome], threshold: float) -> Operating:
+    """The shares rejected, answered and answered right if no match were given below `threshold`."""
+    none = np.array([o.confidence for o in outcomes if not o.answerable])
+    answerable = [o for o in outcomes if o.answerable]
+    confidence = np.array([o.confidence for o in answerable])
+    right = np.array([o.correct for o in answerable], dtype=bool)
+    return Operating(
+        float(threshold),
+        round(float((none < threshold).mean()), 4) if len(none) else float("nan"),
+        round(float((confidence >= threshold).mean()), 4) if len(confidence) else float("nan"),
+        round(float(((confidence >= threshold) & right).mean()), 4) if len(confidence) else float("nan"),
+    )
+
+
+def threshold_for(outcomes: list[Outcome], rejected: float) -> Operating | None:
+    """The lowest threshold (the most answers) at which at least `rejected` of the unanswerable
+    questions get no match; None without unanswerable questions."""
+    none = np.sort([o.confidence for o in outcomes if not o.answerable])
+    if not len(none):
+        return None
+    needed = int(np.ceil(rejected * len(none) - 1e-9))
+    if needed == 0:
+        return operating(outcomes, 0.0)
+    # the needed-th lowest confidence (confidences have 4 decimals) must fall below the threshold
+    return operating(outcomes, min(1.0, round(float(none[needed - 1]) + 1e-4, 4)))
 
 
 def _confusions(outcomes: list[Outcome], top: int) -> list[Confusion]:

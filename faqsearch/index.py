@@ -1,4 +1,4 @@
-"""The on-disk index (format 4): what is written, how it is checked and opened.
+"""The on-disk index (format 5): what is written, how it is checked and opened.
 
 Layout of `indexes/<name>/`:
 - `manifest.json`: format version, encoder (name, version, dim) and its parts, the FAISS index
@@ -12,6 +12,9 @@ Layout of `indexes/<name>/`:
   part), in a FAISS index of the type ann.choose picked; opened memory-mapped;
 - `classifier.npy`: the entry classifier's weights and biases, (entries, dim + 1), where the
   FAQ is one it applies to (classifier.py);
+- `background.faiss`: the background sentences (background.py) this index compares questions
+  with, stored like the phrasings (ann.background); those as near to a phrasing as its own
+  paraphrases are left out at build time (the manifest says how many);
 - `embeddings.npy`: the encoder's own vectors of the phrasings, read only by the next build,
   which re-embeds just the phrasings whose text changed.
 
@@ -24,29 +27,30 @@ import gc
 import hashlib
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from . import ann
-from .calibration import Calibration
 from .classifier import Classifier
+from .confidence import Calibration
 from .errors import FAQSearchError, IndexUnusable
 from .faqs import FAQEntry, file_sha256
 from .retrieval import Alignment, PartInfo, Retriever
 
-FORMAT_VERSION = 4
-MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER = (
+FORMAT_VERSION = 5
+MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND = (
     "manifest.json",
     "entries.json",
     "alignment.json",
     "vectors.faiss",
     "embeddings.npy",
     "classifier.npy",
+    "background.faiss",
 )
-FILES = frozenset({MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER})  # all an index may hold
+FILES = frozenset({MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND})  # all an index may hold
 CHECKSUM_AT_OPEN = 64 << 20  # larger files are checked by size when opened, by sha256 when built
 DEFAULT_ROOT = Path("indexes")
 
@@ -65,6 +69,16 @@ class FileInfo:
 
 
 @dataclass(frozen=True)
+class BackgroundInfo:
+    """Which background corpus the index compares with, and how much of it."""
+
+    corpus_sha256: str
+    sentences: int  # in the shipped corpus
+    in_scope: int  # left out: as near to a phrasing as IN_SCOPE (build.py)
+    kept: int
+
+
+@dataclass(frozen=True)
 class Manifest:
     format_version: int
     language: str
@@ -79,6 +93,7 @@ class Manifest:
     entries: int
     phrasings: int
     embedded: int  # phrasings the encoder embedded in this build (the rest were reused)
+    background: BackgroundInfo
     files: dict[str, FileInfo]
 
     @classmethod
@@ -90,12 +105,10 @@ class Manifest:
                 "parts": [PartInfo(**part) for part in data["parts"]],
                 "index_type": ann.IndexType(**data["index_type"]),
                 "calibration": Calibration.from_json(data["calibration"]),
+                "background": BackgroundInfo(**data["background"]),
                 "files": {name: FileInfo(**info) for name, info in data["files"].items()},
             }
         )
-
-    def to_json(self) -> bytes:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=1).encode()
 
 
 @dataclass
@@ -139,11 +152,29 @@ def row_entry(entries: tuple[FAQEntry, ...]) -> np.ndarray:
     return np.repeat(np.arange(len(entries)), [len(e.phrasings) for e in entries])
 
 
-def entries_json(entries: tuple[FAQEntry, ...]) -> bytes:
+def write(
+    folder: Path, manifest: Manifest, entries: tuple[FAQEntry, ...], retriever: Retriever, embeddings
+) -> Manifest:
+    """Write every file of an index into the empty `folder`, then the manifest listing them
+    (`manifest`'s own `files` are ignored); returns the manifest written."""
+    (folder / ENTRIES).write_bytes(_entries_json(entries))
+    (folder / ALIGNMENT).write_bytes(_alignment_json(manifest.parts, retriever.alignments))
+    ann.write(retriever.vectors, folder / VECTORS)
+    ann.write(retriever.background, folder / BACKGROUND)
+    np.save(folder / EMBEDDINGS, embeddings, allow_pickle=False)
+    if retriever.classifier is not None:
+        np.save(folder / CLASSIFIER, retriever.classifier.to_array(), allow_pickle=False)
+    files = {name: file_info(folder / name) for name in sorted(p.name for p in folder.iterdir())}
+    manifest = replace(manifest, files=files)
+    (folder / MANIFEST).write_bytes(json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode())
+    return manifest
+
+
+def _entries_json(entries: tuple[FAQEntry, ...]) -> bytes:
     return json.dumps({"entries": [vars(e) for e in entries]}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def alignment_json(parts: list[PartInfo], alignments: list[Alignment]) -> bytes:
+def _alignment_json(parts: list[PartInfo], alignments: list[Alignment]) -> bytes:
     def numbers(v: np.ndarray) -> list[float]:
         return [round(float(x), 7) for x in v]
 
@@ -155,7 +186,7 @@ def alignment_json(parts: list[PartInfo], alignments: list[Alignment]) -> bytes:
     ).encode()
 
 
-def read_alignment(data: bytes, parts: list[PartInfo]) -> list[Alignment]:
+def _read_alignment(data: bytes, parts: list[PartInfo]) -> list[Alignment]:
     stored = json.loads(data)
     return [
         Alignment(
@@ -281,7 +312,7 @@ def open_index(directory: Path, strict: bool = False) -> Index:
 def _load(directory: Path, manifest: Manifest) -> Index:
     rebuild = f"rebuild it with `faqsearch build {manifest.source_path}`"
     entries = read_entries(directory, manifest)
-    alignments = read_alignment(check_file(directory, manifest, ALIGNMENT, False).read_bytes(), manifest.parts)
+    alignments = _read_alignment(check_file(directory, manifest, ALIGNMENT, False).read_bytes(), manifest.parts)
     vectors = ann.read(check_file(directory, manifest, VECTORS, False))
     rows = row_entry(entries)
     if vectors.ntotal != len(rows) or vectors.d != sum(p.dim for p in manifest.parts):
@@ -292,7 +323,10 @@ def _load(directory: Path, manifest: Manifest) -> Index:
         if weights.shape != (len(entries), manifest.parts[0].dim + 1):
             raise IndexUnusable(f"{directory}/{CLASSIFIER} does not match {ENTRIES}; {rebuild}")
         entry_classifier = Classifier.from_array(weights)
-    retriever = Retriever(vectors, manifest.index_type, manifest.parts, alignments, rows, entry_classifier)
+    background = ann.read(check_file(directory, manifest, BACKGROUND, False))
+    if background.ntotal != manifest.background.kept or background.d != vectors.d:
+        raise IndexUnusable(f"{directory}/{BACKGROUND} does not match {MANIFEST}; {rebuild}")
+    retriever = Retriever(vectors, manifest.index_type, manifest.parts, alignments, rows, entry_classifier, background)
     return Index(directory, manifest, entries, retriever)
 
 

@@ -6,7 +6,9 @@ phrasings are fetched from FAISS (only rows of allowed entries, with a tag filte
 among them scores as the mean cosine of its POOL nearest phrasings, and the entry classifier, where
 the index has one, adds its vote (classifier.py). Nothing is ever compared with the whole index,
 so a question costs about the same at 1k and 1M phrasings (an approximate index above
-ann.FLAT_UP_TO).
+ann.FLAT_UP_TO). The same question is also compared with the index's background sentences
+(background.py): its mean cosine to the BACKGROUND_NEAREST nearest is evidence for confidence of
+how ordinary, rather than FAQ-like, it is (cohort normalization).
 
 The rule was chosen on public intent sets, a cross-lingual Tatoeba set and the project's own
 question files (benchmarks/retrieval.py, BENCHMARKS.md): the mean of the 3 nearest plus the
@@ -28,6 +30,7 @@ from .encoders import split
 
 RETRIEVE = 100  # phrasings fetched per question (more when they hold fewer than k entries)
 POOL = 3  # an entry scores as the mean cosine of its POOL nearest phrasings
+BACKGROUND_NEAREST = 5  # a question's background similarity: the mean cosine of its nearest background sentences
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,18 @@ class Ranking:
     scores: np.ndarray  # pooled cosines, descending
     rows: np.ndarray  # each entry's nearest phrasing (row number)
     rest: float  # an upper bound on the score of any entry not listed
-    retrieved: np.ndarray  # the retrieved phrasings' cosines (benchmarks/calibration.py compares features on them)
+    retrieved: np.ndarray  # the retrieved phrasings' cosines, descending
+    background: float = float("nan")  # mean cosine of the nearest background sentences (nan: the index has none)
+
+
+@dataclass(frozen=True)
+class LeaveOut:
+    """What a build's confidence fit hides from each of its sample questions, so that a question
+    made from the index's own data is asked as a stranger would ask it."""
+
+    rows: list[np.ndarray] | None = None  # per question: phrasing rows to ignore (itself, or its whole entry)
+    votes: np.ndarray | None = None  # per question: the entry classifier's vote from a model that never saw it
+    background: list[np.ndarray] | None = None  # per question: background rows to ignore (its own translations)
 
 
 def part_weights(parts: Sequence[PartInfo], language: str) -> np.ndarray:
@@ -128,10 +142,12 @@ class Retriever:
         alignments: list[Alignment],
         row_entry: np.ndarray,
         entry_classifier: Classifier | None = None,
+        background: faiss.Index | None = None,
     ):
         self.vectors, self.index_type, self.classifier = vectors, index_type, entry_classifier
         self.parts, self.alignments, self.row_entry = parts, alignments, row_entry
-        self.sizes = np.bincount(row_entry)
+        self.background = background  # the background sentences, stored like the phrasings
+        self.sizes = np.bincount(row_entry, minlength=int(row_entry.max(initial=-1)) + 1)
         self._parameters = ann.search_parameters(index_type, None)
 
     def align(self, queries: np.ndarray, languages: Sequence[str]) -> np.ndarray:
@@ -155,6 +171,20 @@ class Retriever:
         """The `depth` nearest rows of each prepared query: (cosines, rows), rows -1 past the end."""
         return self.vectors.search(prepared, max(depth, 1), params=parameters or self._parameters)
 
+    def near_background(self, prepared: np.ndarray, ignore: list[np.ndarray] | None = None) -> np.ndarray:
+        """Each prepared query's mean cosine to its BACKGROUND_NEAREST nearest background
+        sentences, leaving out the rows in `ignore` (nan without a background)."""
+        if self.background is None or self.background.ntotal == 0:
+            return np.full(len(prepared), np.nan)
+        extra = max((len(rows) for rows in ignore), default=0) if ignore else 0
+        depth = min(BACKGROUND_NEAREST + extra, self.background.ntotal)
+        cosines, rows = self.background.search(prepared, depth)
+        cosines = np.where(rows >= 0, cosines, -np.inf)
+        for i, hidden in enumerate(ignore or ()):
+            cosines[i, np.isin(rows[i], hidden)] = -np.inf
+        nearest = -np.sort(-cosines, axis=1)[:, :BACKGROUND_NEAREST]
+        return np.array([row[np.isfinite(row)].mean() if np.isfinite(row).any() else np.nan for row in nearest])
+
     def votes(self, aligned: np.ndarray, model: Classifier | None = None) -> np.ndarray | None:
         """The entry classifier's probabilities for aligned questions (None without one). It reads
         the first part, the one that reads every language, so a fused index votes as its e5 would."""
@@ -162,11 +192,20 @@ class Retriever:
         return None if model is None else model.probabilities(aligned[:, : self.parts[0].dim])
 
     def rank(
-        self, queries: np.ndarray, languages: Sequence[str], entries: int = 1, allowed: np.ndarray | None = None
+        self,
+        queries: np.ndarray,
+        languages: Sequence[str],
+        entries: int = 1,
+        allowed: np.ndarray | None = None,
+        leave_out: LeaveOut | None = None,
     ) -> list[Ranking]:
         """Each question's ranking (encoder vectors in, with their languages), holding at least
         `entries` entries where that many can be found; `allowed` (a boolean mask over rows)
-        restricts the search to those rows."""
+        restricts the search to those rows; `leave_out` hides rows, votes and background sentences
+        per question (the build's confidence fit)."""
+        if not len(queries):
+            return []
+        leave_out = leave_out or LeaveOut()
         aligned = self.align(queries, languages)
         prepared = self.weigh(aligned, languages)
         candidates = self.vectors.ntotal if allowed is None else int(allowed.sum())
@@ -175,16 +214,22 @@ class Retriever:
             if allowed is None
             else ann.search_parameters(self.index_type, np.packbits(allowed, bitorder="little"))
         )
-        probabilities = self.votes(aligned)
-        depth, todo = min(RETRIEVE, candidates), np.arange(len(prepared))
+        probabilities = self.votes(aligned) if leave_out.votes is None else leave_out.votes
+        background = self.near_background(prepared, leave_out.background)
+        hidden = leave_out.rows or [np.zeros(0, np.int64)] * len(prepared)
+        depth = min(RETRIEVE + max((len(h) for h in hidden), default=0), candidates)
+        todo = np.arange(len(prepared))
         rankings: list[Ranking] = [None] * len(prepared)  # type: ignore[list-item]
         while len(todo):
             cosines, rows = self.search(prepared[todo], depth, parameters)
             complete = depth >= candidates
             again = []
             for i, c, r in zip(todo, cosines, rows, strict=True):
+                if len(hidden[i]):
+                    r = np.where(np.isin(r, hidden[i]), -1, r)
                 ranking = pool(c, r, self.row_entry, self.sizes, complete)
-                rankings[i] = ranking if probabilities is None else boost(ranking, probabilities[i])
+                ranking = ranking if probabilities is None else boost(ranking, probabilities[i])
+                rankings[i] = replace(ranking, background=float(background[i]))
                 if len(ranking.entries) < entries and not complete:
                     again.append(i)
             todo, depth = np.array(again, dtype=int), min(depth * 4, candidates)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import langid
+from .confidence import AMBIGUOUS_UP_TO
 from .encoders import Encoder, get_encoder
 from .errors import FAQSearchError, IndexUnusable
 from .index import Index, open_index
@@ -32,13 +33,16 @@ class Hit:
 @dataclass(frozen=True)
 class Answer:
     """The result for one question: `match` is None when the best candidate's confidence is
-    below the threshold."""
+    below the threshold, and `no_match` then says why (confidence.NO_MATCH): "off_topic",
+    "ambiguous" (`did_you_mean` lists the entries to offer) or "low_confidence"."""
 
     query: str
     language: str
     match: Hit | None
     candidates: list[Hit]
     sentiment: Sentiment | None = None  # when asked for
+    no_match: str | None = None
+    did_you_mean: list[Hit] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -147,15 +151,19 @@ class FAQSearch:
         calibration = self.index.manifest.calibration
         answers = []
         for question, language, feeling, ranking in zip(questions, languages, sentiments, rankings, strict=True):
-            confidences = calibration.confidence(ranking, language == faq_language)
-            candidates = [
+            same_language = language == faq_language
+            confidences = calibration.confidence(ranking, same_language)
+            hits = [
                 self._hit(int(e), int(row), score, confidence, language)
                 for e, row, score, confidence in list(
                     zip(ranking.entries, ranking.rows, ranking.scores, confidences, strict=True)
-                )[:k]
+                )[: max(k, AMBIGUOUS_UP_TO)]
             ]
-            match = candidates[0] if candidates and candidates[0].confidence >= threshold else None
-            answers.append(Answer(question, language, match, candidates, feeling))
+            if hits and hits[0].confidence >= threshold:
+                answers.append(Answer(question, language, hits[0], hits[:k], feeling))
+                continue
+            reason, offered = calibration.no_match(ranking, same_language, threshold)
+            answers.append(Answer(question, language, None, hits[:k], feeling, reason, hits[:offered]))
         return answers
 
     def _hit(self, entry_index: int, row: int, score: float, confidence: float, language: str) -> Hit:

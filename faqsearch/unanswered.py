@@ -31,6 +31,7 @@ class Group:
     nearest: str  # the entry closest to these questions (or "-" when the index was empty)
     count: int
     questions: list[tuple[str, int]]  # most frequent first
+    reasons: dict[str, int]  # why they got no match (search.Answer.no_match) -> how many, most frequent first
 
 
 def record(index: str, answer: Answer) -> str:
@@ -45,6 +46,8 @@ def record(index: str, answer: Answer) -> str:
             "nearest": best.id if best else None,
             "best_score": best.score if best else None,
             "best_confidence": best.confidence if best else None,
+            "no_match": answer.no_match,
+            "did_you_mean": [hit.id for hit in answer.did_you_mean],
         },
         ensure_ascii=False,
     )
@@ -98,6 +101,7 @@ def summarise(path: Path, index: str | None = None) -> list[Group]:
     if not path.is_file():
         raise InputFileError(str(path), "no log here yet; `faqsearch serve` writes it when a question gets no match")
     groups: dict[str, Counter] = defaultdict(Counter)
+    reasons: dict[str, Counter] = defaultdict(Counter)
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
@@ -108,6 +112,10 @@ def summarise(path: Path, index: str | None = None) -> list[Group]:
             message = "not a log line written by faqsearch serve; remove the line or pass the serve log"
             raise InputFileError(str(path), message, line=number) from None
         if index is None or item.get("index") == index:
-            groups[item.get("nearest") or "-"][question.lower()] += 1
+            nearest = item.get("nearest") or "-"
+            groups[nearest][question.lower()] += 1
+            reasons[nearest][item.get("no_match") or "unrecorded"] += 1  # logs from before reasons existed
     ordered = sorted(groups.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
-    return [Group(nearest, sum(c.values()), c.most_common()) for nearest, c in ordered]
+    return [
+        Group(nearest, sum(c.values()), c.most_common(), dict(reasons[nearest].most_common())) for nearest, c in ordered
+    ]

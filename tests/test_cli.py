@@ -52,8 +52,9 @@ def test_ask_json_schema(cli, shop):
     assert result.exit_code == 0
     [line] = result.stdout.splitlines()
     answer = json.loads(line)
-    assert set(answer) == {"query", "language", "match", "candidates", "sentiment"}
+    assert set(answer) == {"query", "language", "match", "candidates", "sentiment", "no_match", "did_you_mean"}
     assert answer["query"] == "Wie setze ich mein Passwort zurück?" and answer["language"] == "de"
+    assert answer["no_match"] is None and answer["did_you_mean"] == []
     assert answer["match"]["id"] == "reset-password"
     assert set(answer["match"]) == {"id", "matched_question", "answer", "answer_language", "score", "confidence"}
     assert answer["match"]["answer_language"] == "en"  # the FAQ has no German answer for it
@@ -70,14 +71,16 @@ def test_k_counts_entries_not_phrasings(cli, shop):
 
 def test_no_match_and_min_confidence(cli, shop):
     text = cli("ask", "What is the capital of Australia?")
-    assert text.exit_code == 0 and text.stdout.startswith("no match [en] (closest: ")
+    assert text.exit_code == 0 and text.stdout.startswith("no match [en]: off_topic (closest: ")
     answer = json.loads(cli("ask", "--json", "What is the capital of Australia?").stdout)
     assert answer["match"] is None and len(answer["candidates"]) == 1
+    assert answer["no_match"] == "off_topic" and answer["did_you_mean"] == []
     assert answer["candidates"][0]["confidence"] < 0.5  # the index's default threshold
     forced = json.loads(cli("ask", "--json", "--min-confidence", "0", "What is the capital of Australia?").stdout)
     assert forced["match"] == forced["candidates"][0]
     strict = json.loads(cli("ask", "--json", "--min-confidence", "1", "Where is my order?").stdout)
     assert strict["match"] is None and strict["candidates"][0]["id"] == "track-order"
+    assert strict["no_match"] == "low_confidence"  # near an entry, but no confidence reaches 1
     wrong = cli("ask", "--min-confidence", "80", "Where is my order?")
     assert wrong.exit_code == 2 and "min_confidence must be between 0 and 1, got 80.0" in wrong.stderr
 
@@ -214,6 +217,7 @@ def test_eval_json_and_min_accuracy(cli, shop, questions):
         "expected_calibration_error",
         "no_match_precision",
         "no_match_recall",
+        "curve",
     }
     assert report["overall"]["answerable"] == 3 and report["overall"]["unanswerable"] == 1
     assert report["overall"]["accuracy_at_1"] == pytest.approx(2 / 3, abs=1e-3)
@@ -225,9 +229,30 @@ def test_eval_json_and_min_accuracy(cli, shop, questions):
         "example": "olvidé la contraseña",
     }
     assert sum(b["questions"] for b in report["calibration"]) == 4
+    assert [p["threshold"] for p in report["curve"]][:3] == [0.0, 0.05, 0.1] and report["curve"][-1]["threshold"] == 1
+    assert report["curve"][0] == {"threshold": 0.0, "rejected": 0.0, "answered": 1.0, "answered_right": 0.6667}
     assert cli("eval", str(questions), "--min-accuracy", "0.6").exit_code == 0
     failed = cli("eval", str(questions), "--min-accuracy", "0.9")
     assert failed.exit_code == 1 and "accuracy@1 0.667 is below --min-accuracy 0.9" in failed.stderr
+
+
+def test_eval_prints_the_no_match_trade_off_and_the_threshold_for_a_target(cli, shop, questions):
+    result = cli("eval", str(questions), "--target-rejected", "1")
+    assert result.exit_code == 0, result.stderr
+    table = result.stdout.split("no-match trade-off (the index's threshold: 0.5):\n")[1].split("\n\n")[0]
+    rows = [line.split() for line in table.splitlines()[1:]]
+    assert len(rows) == 21 and rows[0] == ["0.00", "0.0", "100.0", "66.7"] and rows[-1][:2] == ["1.00", "100.0"]
+    target = json.loads(cli("eval", "--json", str(questions), "--target-rejected", "1").stdout)["target"]
+    assert target["rejected"] == 1.0
+    unanswerable = json.loads(cli("ask", "--json", "what is the capital of australia").stdout)["candidates"][0]
+    assert target["threshold"] == pytest.approx(unanswerable["confidence"] + 1e-4)  # just above its confidence
+    assert f"threshold {target['threshold']:.4f} rejects 100.0%" in result.stdout
+    answered = json.loads(
+        cli("ask", "--json", "--min-confidence", str(target["threshold"]), "what is the capital of australia").stdout
+    )
+    assert answered["match"] is None
+    for wrong in ("1.5", "-0.1"):
+        assert cli("eval", str(questions), "--target-rejected", wrong).exit_code == 2
 
 
 @pytest.mark.parametrize(

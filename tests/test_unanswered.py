@@ -38,7 +38,7 @@ def test_cards_and_ibans_are_recognised_by_their_checksums():
 
 
 def answer(question: str) -> Answer:
-    return Answer(question, "en", None, [])
+    return Answer(question, "en", None, [], no_match="off_topic")
 
 
 def lines(path):
@@ -76,3 +76,12 @@ def test_lines_older_than_the_retention_period_are_deleted(tmp_path):
 def test_the_retention_must_be_at_least_a_day(cli, workdir):
     result = cli("serve", "--unanswered-days", "0")
     assert result.exit_code == 2 and "--unanswered-days" in result.stderr and "greater than or equal" in result.stderr
+
+
+def test_the_summary_counts_why_questions_got_no_match_and_reads_older_logs(tmp_path, cli):
+    log = Log(tmp_path / "unanswered.jsonl")
+    log.append("shop", [answer("tell me a joke"), Answer("refund or exchange?", "en", None, [], None, "ambiguous")])
+    with log.path.open("a") as old:  # a line written before reasons were recorded
+        old.write(json.dumps({"time": datetime.now(timezone.utc).isoformat(), "question": "hi"}) + "\n")
+    groups = json.loads(cli("unanswered", str(log.path), "--json").stdout)
+    assert groups[0]["reasons"] == {"off_topic": 1, "ambiguous": 1, "unrecorded": 1}

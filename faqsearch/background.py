@@ -1,0 +1,134 @@
+"""The shipped background corpus: what ordinary sentences and questions look like, in many
+languages, so confidence can tell "near this FAQ" from "near everything".
+
+A question as close to some general sentence ("what is the capital of Australia?") as to the
+FAQ's best entry is evidence that the FAQ does not cover it: cohort normalization, as speaker
+verification normalizes a score by the scores of other speakers. The corpus is public parallel
+data (Tatoeba-Challenge's everyday sentences and FLORES-200's encyclopedic ones, written by
+training/background.py); sentences whose English side is `held_out` are never in it, so
+benchmarks can ask general questions the background has never seen.
+
+Files (faqsearch/data/background/):
+- `corpus.npz`: the texts, the language of each, and each one's group (its English source:
+  translations of one sentence share a group, so a fit that asks a background sentence leaves
+  its whole group out);
+- `ENCODER.npz`: its vectors for one encoder version, scalar-quantized to int8 per dimension.
+An encoder without shipped vectors (USE, LASER) embeds the corpus once and caches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from . import packagedata
+from .encoders import Encoder
+from .errors import FAQSearchError
+from .vectorcache import encode_cached
+
+CORPUS = Path(__file__).parent / "data" / "background" / "corpus.npz"
+HELD_OUT_EVERY = 4  # one English sentence in 4 (by hash) and all its translations stay out, for evaluation
+REINSTALL = "reinstall faqsearch (`pip install --force-reinstall faqsearch`, or `pip install -e .` in a clone)"
+
+
+def held_out(english: str) -> bool:
+    """Whether sentences translating `english` are kept out of the corpus (evaluation data)."""
+    return hashlib.sha256(" ".join(english.casefold().split()).encode()).digest()[0] % HELD_OUT_EVERY == 0
+
+
+class BackgroundMissing(FAQSearchError):
+    """A shipped background file is missing or damaged: the package install is broken."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(f"{path} is {why}; {REINSTALL}")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    texts: list[str]
+    languages: list[str]  # ISO 639-1 of each text
+    groups: np.ndarray  # (n,) int: texts translating the same English sentence share a group
+    sha256: str  # of the texts and languages: which corpus an index or a vectors file was made from
+
+
+@dataclass(frozen=True)
+class Background:
+    """The corpus with one encoder's vectors (every part of it, as the encoder returns them)."""
+
+    corpus: Corpus
+    vectors: np.ndarray  # (n, encoder dim) float32, unit per part
+
+
+def corpus_sha256(texts: list[str], languages: list[str]) -> str:
+    digest = hashlib.sha256()
+    for text, language in zip(texts, languages, strict=True):
+        digest.update(f"{language}\t{text}\n".encode())
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    if not path.is_file():
+        raise BackgroundMissing(path, "missing")
+    try:
+        return packagedata.read(path)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise BackgroundMissing(path, f"damaged ({exc})") from None
+
+
+def corpus() -> Corpus:
+    """The shipped corpus (read once per process)."""
+    return _corpus(CORPUS)
+
+
+@cache
+def _corpus(path: Path) -> Corpus:
+    meta, arrays = _read(path)
+    try:
+        texts, languages, groups = meta["texts"], meta["languages"], arrays["groups"]
+        if not (len(texts) == len(languages) == len(groups)) or corpus_sha256(texts, languages) != meta["sha256"]:
+            raise ValueError("its parts do not match")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BackgroundMissing(path, f"damaged ({exc})") from None
+    return Corpus(texts, languages, groups.astype(np.int64), meta["sha256"])
+
+
+def vectors_path(encoder_name: str) -> Path:
+    return CORPUS.parent / f"{encoder_name}.npz"
+
+
+def quantize(vectors: np.ndarray) -> dict[str, np.ndarray]:
+    """int8 per dimension (scale = the dimension's largest magnitude / 127): a quarter of
+    float32, cosines within ~0.005 (BENCHMARKS.md)."""
+    scale = np.maximum(np.abs(vectors).max(0), 1e-8) / 127
+    return {"vectors": np.round(vectors / scale).astype(np.int8), "scale": scale.astype(np.float32)}
+
+
+def write_vectors(encoder: Encoder, texts: Corpus, vectors: np.ndarray) -> None:
+    packagedata.write(
+        vectors_path(encoder.name), {"version": encoder.version, "corpus": texts.sha256}, quantize(vectors)
+    )
+
+
+def _part_vectors(part: Encoder, texts: Corpus) -> np.ndarray:
+    """One encoder's vectors of the corpus: shipped for its version, else embedded once and cached."""
+    path = vectors_path(part.name)
+    if path.is_file():
+        meta, arrays = _read(path)
+        if meta.get("version") == part.version and meta.get("corpus") == texts.sha256:
+            stored = arrays.get("vectors")
+            if stored is None or stored.shape != (len(texts.texts), part.dim) or "scale" not in arrays:
+                raise BackgroundMissing(path, "damaged (its vectors do not match the corpus)")
+            vectors = stored.astype(np.float32) * arrays["scale"]
+            return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return encode_cached(part, texts.texts, texts.languages, "background", progress=True)
+
+
+def load(encoder: Encoder) -> Background:
+    """The corpus and `encoder`'s vectors of it (a fused encoder's parts side by side)."""
+    texts = corpus()
+    return Background(texts, np.hstack([_part_vectors(part, texts) for part, _ in encoder.parts()]))

@@ -1,0 +1,102 @@
+"""The confidence model a query applies (fitted when the index is built: calibration.py), and
+why a question got no match.
+
+A candidate's confidence is a logistic model of features of the candidate and its question:
+- `score`: its pooled score (retrieval.py);
+- `margin`: its score minus the best other candidate's;
+- `background`: the question's mean cosine to its nearest background sentences (background.py):
+  a question as close to ordinary sentences as to the FAQ is probably not about the FAQ.
+One model for questions in the FAQ's language and one for the others (the same score means more
+in Tamil than in English). The weights of the candidate's own features are never negative and the
+background is the same for every candidate of a question, so confidences can only fall down the
+ranking; they are capped there anyway, and never exactly 0 or 1.
+
+No match comes with a reason (NO_MATCH): `off_topic` when the question is at least as near to the
+background as to any phrasing of the FAQ; `ambiguous` when the best two or three entries together
+would pass the threshold (the bot can ask "did you mean A or B?"); else `low_confidence`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .retrieval import Ranking
+
+THRESHOLD = 0.5
+FEATURES = ("score", "margin", "background")
+PER_CANDIDATE = np.array([True, True, False])  # which features vary down the ranking (kept >= 0)
+LOGIT_LIMIT = 9.2  # confidences stay within [0.0001, 0.9999]: never certain, so --min-confidence 1 rejects all
+NO_MATCH = ("off_topic", "ambiguous", "low_confidence")
+AMBIGUOUS_UP_TO = 3  # the most entries a "did you mean" offers
+# What a model gets when the FAQ cannot support a fit of its own (weights of FEATURES, bias): fitted
+# on clinc150 (20 phrasings per intent, e5) without the background, because how near a FAQ's own
+# questions sit to ordinary sentences is learned from its phrasings: a FAQ of everyday questions
+# lost half its right answers to a default that penalized the background (BENCHMARKS.md).
+DEFAULT = {"same_language": (4.76, 7.31, 0.0, -3.81), "other_languages": (3.38, 8.9, 0.0, -2.07)}
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: list[float]  # of FEATURES
+    bias: float
+    fitted: bool  # False: DEFAULT, the FAQ gave too few right (or wrong) answers to fit on
+
+    def confidence(self, x: np.ndarray) -> np.ndarray:
+        logits = x @ np.asarray(self.weights) + self.bias
+        return 1 / (1 + np.exp(-np.clip(logits, -LOGIT_LIMIT, LOGIT_LIMIT)))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    same_language: Model  # for questions in the FAQ's language
+    other_languages: Model
+    threshold: float
+    examples: dict[str, int]  # what it was fitted on
+
+    @classmethod
+    def from_json(cls, data: dict) -> Calibration:
+        models = {key: Model(**data[key]) for key in ("same_language", "other_languages")}
+        return cls(**{**data, **models})
+
+    def model(self, same_language: bool) -> Model:
+        return self.same_language if same_language else self.other_languages
+
+    def confidence(self, ranking: Ranking, same_language: bool) -> np.ndarray:
+        """One question's candidates -> their confidences, never increasing down the ranking."""
+        return np.minimum.accumulate(self.model(same_language).confidence(features(ranking)))
+
+    def no_match(self, ranking: Ranking, same_language: bool, threshold: float) -> tuple[str, int]:
+        """Why a question whose best candidate is under `threshold` got no match, and how many
+        of the first candidates a "did you mean" offers (0 unless ambiguous)."""
+        if not len(ranking.entries) or ranking.background >= ranking.retrieved[0]:  # (False when nan)
+            return "off_topic", 0
+        model = self.model(same_language)
+        for n in range(2, min(AMBIGUOUS_UP_TO, len(ranking.entries)) + 1):
+            if model.confidence(group_features(ranking, n)) >= threshold:
+                return "ambiguous", n
+        return "low_confidence", 0
+
+
+def _background(ranking: Ranking) -> float:
+    return 0.0 if np.isnan(ranking.background) else ranking.background
+
+
+def features(ranking: Ranking) -> np.ndarray:
+    """(candidates, FEATURES): each candidate's score, its margin over the best other candidate,
+    and the question's background similarity (0 where the index has no background)."""
+    scores = ranking.scores.astype(np.float64)
+    if not len(scores):
+        return np.zeros((0, len(FEATURES)))
+    others = np.full(len(scores), scores[0])
+    others[0] = scores[1] if len(scores) > 1 else ranking.rest
+    return np.stack([scores, scores - others, np.full(len(scores), _background(ranking))], axis=1)
+
+
+def group_features(ranking: Ranking, n: int) -> np.ndarray:
+    """The features the first `n` candidates would have as one entry: the weakest one's score, and
+    its margin over the first candidate outside them."""
+    scores = ranking.scores.astype(np.float64)
+    outside = scores[n] if len(scores) > n else ranking.rest
+    return np.array([scores[n - 1], scores[n - 1] - outside, _background(ranking)])

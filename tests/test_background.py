@@ -1,0 +1,100 @@
+"""The shipped background corpus: what it holds, its vectors, what a build keeps of it, and a
+broken install."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from faqsearch import background, build, load_faqs
+from faqsearch.build import build_index
+from faqsearch.encoders import get_encoder
+from faqsearch.index import open_index
+
+
+def test_the_corpus_is_public_everyday_text_in_many_languages_never_held_out():
+    corpus = background.corpus()
+    assert 15_000 <= len(corpus.texts) <= 30_000
+    assert len(set(corpus.languages)) >= 80
+    assert sum(t.endswith(("?", "？", "؟")) for t in corpus.texts) >= 0.2 * len(corpus.texts)
+    english = [t for t, lang in zip(corpus.texts, corpus.languages, strict=True) if lang == "en"]
+    assert len(english) >= 2000 and not any(background.held_out(t) for t in english)
+    assert len(corpus.groups) == len(corpus.texts) and np.bincount(corpus.groups).max() <= 3
+
+
+def test_held_out_is_a_fixed_quarter_of_english_sentences():
+    sentences = [f"Is sentence number {i} a question?" for i in range(2000)]
+    share = np.mean([background.held_out(s) for s in sentences])
+    assert 0.2 < share < 0.3
+    assert background.held_out("Where is Tom?") == background.held_out("  where is   TOM? ")
+
+
+@pytest.mark.parametrize("name", ["e5-aligned", "e5"])
+def test_the_default_encoders_vectors_ship_and_match_the_encoder(name, monkeypatch):
+    def no_encoding(*args, **kwargs):
+        raise AssertionError("shipped vectors must not be embedded again")
+
+    monkeypatch.setattr(background, "encode_cached", no_encoding)
+    encoder = get_encoder(name)
+    found = background.load(encoder)
+    corpus = found.corpus
+    assert found.vectors.shape == (len(corpus.texts), 384)
+    some = np.arange(0, len(corpus.texts), 997)
+    fresh = encoder.encode([corpus.texts[i] for i in some], [corpus.languages[i] for i in some])
+    assert (np.sum(fresh * found.vectors[some], axis=1) > 0.995).all()  # int8 with a scale per dimension
+
+
+def test_a_build_leaves_out_background_sentences_that_paraphrase_the_faq(workdir):
+    corpus = background.corpus()
+    english = [t for t, lang in zip(corpus.texts, corpus.languages, strict=True) if lang == "en" and "?" in t][:12]
+    faq = workdir / "general.yaml"
+    entries = [{"id": f"q{i}", "question": text, "answer": "-"} for i, text in enumerate(english)]
+    faq.write_text(json.dumps({"language": "en", "faqs": entries}), encoding="utf-8")
+    built = build_index(load_faqs(faq), get_encoder("e5-aligned"), workdir / "indexes" / "general")
+    info = built.index.manifest.background
+    assert info.in_scope >= len(english)  # each phrasing itself, and whatever paraphrases it
+    assert info.kept + info.in_scope == len(corpus.texts) == info.sentences
+    assert open_index(built.index.path).retriever.background.ntotal == info.kept
+    assert not any("general" in note for note in built.notes)
+
+
+def test_a_faq_as_general_as_the_corpus_is_told_so(workdir, small_faq, monkeypatch):
+    monkeypatch.setattr(build, "GENERAL", -1.0)  # every FAQ counts as general
+    built = build_index(load_faqs(small_faq), get_encoder("e5-aligned"), workdir / "indexes" / "shop")
+    assert any("background sentences are paraphrases of this FAQ's phrasings" in note for note in built.notes)
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda folder: (folder / "corpus.npz").unlink(), "corpus.npz is missing"),
+        (lambda folder: (folder / "corpus.npz").write_bytes(b"not a zip"), "corpus.npz is damaged"),
+        (lambda folder: (folder / "e5-aligned.npz").write_bytes(b"\0" * 64), "e5-aligned.npz is damaged"),
+    ],
+)
+def test_a_broken_install_is_one_line_naming_the_file_and_the_reinstall(
+    small_faq, cli, monkeypatch, tmp_path, damage, words
+):
+    folder = tmp_path / "background"
+    shutil.copytree(background.CORPUS.parent, folder)
+    damage(folder)
+    monkeypatch.setattr(background, "CORPUS", folder / "corpus.npz")
+    result = cli("build", str(small_faq))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert words in lines[-1] and "pip install --force-reinstall faqsearch" in lines[-1]
+    assert not (small_faq.parent.parent / "indexes" / "shop").exists()  # nothing built, nothing damaged
+
+
+def test_an_encoder_without_shipped_vectors_embeds_the_corpus_once(monkeypatch):
+    encoder = get_encoder("e5")
+    calls = []
+    monkeypatch.setattr(background, "vectors_path", lambda name: background.CORPUS.parent / "absent.npz")
+    monkeypatch.setattr(
+        background, "encode_cached", lambda enc, texts, langs, name, progress: calls.append(name) or np.zeros((1, 1))
+    )
+    background.load(encoder)
+    assert calls == ["background"]

@@ -1,0 +1,165 @@
+"""The confidence model (confidence.py), its fit (calibration.py) and why a question got no match:
+unit tests on made-up rankings and samples, then the example FAQ end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faqsearch import FAQSearch, calibration, load_faqs
+from faqsearch.build import build_index
+from faqsearch.confidence import DEFAULT, FEATURES, Calibration, Model, features
+from faqsearch.encoders import get_encoder
+from faqsearch.retrieval import Ranking
+
+FAQ_WITH_TWINS = """\
+language: en
+faqs:
+  - id: reset-password
+    question: How do I reset my password?
+    alternatives: [I forgot my password, change my password]
+    answer: Click "Forgot password".
+  - id: password-reset-link
+    question: How do I reset my password with the link?
+    alternatives: [I forgot my password and need the reset link, the password reset link]
+    answer: The link in the e-mail is valid for an hour.
+  - id: track-order
+    question: Where is my order?
+    alternatives: [How can I track my package?, my parcel has not arrived]
+    answer: Open Orders and click Track.
+"""
+
+
+def ranking(scores, nearest=None, background=0.3, rest=0.0) -> Ranking:
+    scores = np.array(scores, dtype=np.float32)
+    retrieved = np.array([nearest if nearest is not None else scores[0]], dtype=np.float32)
+    n = len(scores)
+    return Ranking(np.arange(n), scores, np.arange(n), rest, retrieved, background)
+
+
+def calibration_of(weights, bias=0.0) -> Calibration:
+    model = Model(list(weights), bias, True)
+    return Calibration(model, model, 0.5, {})
+
+
+def test_features_are_score_margin_and_background():
+    x = features(ranking([0.8, 0.5, 0.4], background=0.1))
+    assert x.shape == (3, len(FEATURES))
+    np.testing.assert_allclose(x[:, 0], [0.8, 0.5, 0.4], atol=1e-6)
+    np.testing.assert_allclose(x[:, 1], [0.3, -0.3, -0.4], atol=1e-6)  # over the best other candidate
+    np.testing.assert_allclose(x[:, 2], 0.1, atol=1e-6)  # the same for every candidate of a question
+    assert features(ranking([0.8], background=float("nan")))[0, 2] == 0  # an index without background
+
+
+def test_confidence_never_rises_down_the_ranking():
+    confidences = calibration_of([5.0, 8.0, -6.0]).confidence(ranking([0.7, 0.69, 0.2]), True)
+    assert list(confidences) == sorted(confidences, reverse=True)
+    assert confidences.min() > 0 and confidences.max() < 1
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "offered"),
+    [
+        (ranking([0.3, 0.2], nearest=0.35, background=0.5), "off_topic", 0),  # nearer ordinary sentences
+        (ranking([0.72, 0.71, 0.2], background=0.3), "ambiguous", 2),  # two entries close together
+        (ranking([0.72, 0.71, 0.70, 0.2], background=0.3), "ambiguous", 3),
+        (ranking([0.45, 0.40], background=0.3, rest=0.35), "low_confidence", 0),
+        (Ranking(np.zeros(0, int), np.zeros(0), np.zeros(0, int), 0.0, np.zeros(0)), "off_topic", 0),
+    ],
+)
+def test_why_no_match(case, reason, offered):
+    model = calibration_of([10.0, 20.0, -5.0], -8.0)
+    assert (model.confidence(case, True) < 0.5).all()
+    assert model.no_match(case, True, 0.5) == (reason, offered)
+
+
+def sample(rng, n=400) -> calibration.Sample:
+    """Right answers score higher than wrong ones; general sentences sit nearer the background."""
+    out = calibration.Sample()
+    for i in range(n):
+        kind = calibration.KINDS[i % 4]
+        right = kind == "answerable" and i % 8 == 0
+        score = rng.normal(0.7 if right else 0.45, 0.08)
+        background = rng.normal(0.1 if kind == "background" else -0.2, 0.05)
+        out.x.append(np.array([score, rng.normal(0.2 if right else 0.05, 0.05), background]))
+        out.right.append(right)
+        out.kind.append(kind)
+    return out
+
+
+def test_the_fit_learns_score_up_and_background_down():
+    model = calibration.fit(sample(np.random.default_rng(0)), DEFAULT["same_language"])
+    assert model.fitted
+    assert model.weights[0] > 0 and model.weights[1] >= 0
+    assert model.weights[2] < 0  # nearer the background: less likely the right answer
+
+
+def test_per_candidate_weights_are_never_negative():
+    """A margin that runs against being right would let a lower candidate outrank a higher one:
+    its weight is dropped to zero, while the question's background may take any sign."""
+    data = sample(np.random.default_rng(1))
+    for x, right in zip(data.x, data.right, strict=True):
+        x[1] = -0.3 if right else 0.3
+    model = calibration.fit(data, DEFAULT["same_language"])
+    assert model.weights[1] == 0 and model.weights[0] > 0
+
+
+def test_a_degenerate_sample_gets_the_defaults():
+    too_few = calibration.Sample([np.array([0.9, 0.5, 0.0])] * 5, [True] * 5, ["answerable"] * 5)
+    model = calibration.fit(too_few, DEFAULT["other_languages"])
+    assert not model.fitted and (*model.weights, model.bias) == pytest.approx(DEFAULT["other_languages"])
+    assert calibration.fit(calibration.Sample(), DEFAULT["same_language"]).fitted is False
+
+
+def test_a_constant_feature_gets_no_weight_and_separable_data_stays_finite():
+    data = sample(np.random.default_rng(2))
+    for x, right in zip(data.x, data.right, strict=True):
+        x[0] = 0.9 if right else 0.1  # perfectly separable
+        x[2] = 0.0  # no background
+    model = calibration.fit(data, DEFAULT["same_language"])
+    assert model.weights[2] == 0 and np.isfinite([*model.weights, model.bias]).all()
+
+
+def test_each_kind_of_unanswerable_question_weighs_the_same_in_all():
+    kinds = ["answerable"] * 50 + ["entry_left_out"] * 30 + ["off_topic"] * 5 + ["background"] * 200
+    weights = calibration.example_weights(kinds)
+    by_kind = {k: weights[np.array(kinds) == k].sum() for k in calibration.KINDS}
+    assert by_kind["answerable"] == pytest.approx(calibration.ANSWERABLE_SHARE)
+    rest = (1 - calibration.ANSWERABLE_SHARE) / 3
+    assert [by_kind[k] for k in calibration.KINDS[1:]] == pytest.approx([rest] * 3)
+    assert calibration.example_weights(["background"] * 4) == pytest.approx([0.25] * 4)
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    from conftest import EXAMPLE_FAQ
+
+    built = build_index(load_faqs(EXAMPLE_FAQ), get_encoder("e5-aligned"), tmp_path_factory.mktemp("idx") / "en")
+    return FAQSearch(built.index, get_encoder("e5-aligned"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of Australia?",
+        "¿Cuál es la capital de Australia?",
+        "Was ist die Hauptstadt von Australien?",
+        "明日の東京の天気は？",
+        "Kedi maması ne kadar sıklıkla verilmeli?",
+    ],
+)
+def test_general_questions_get_no_match_in_any_language(example, question):
+    """The issue's examples: before the background corpus, each got a confident answer."""
+    answer = example.ask(question)
+    assert answer.match is None and answer.no_match == "off_topic"
+
+
+def test_twin_entries_make_a_question_ambiguous_with_both_offered(tmp_path):
+    faq = tmp_path / "twins.yaml"
+    faq.write_text(FAQ_WITH_TWINS, encoding="utf-8")
+    encoder = get_encoder("e5-aligned")
+    search = FAQSearch(build_index(load_faqs(faq), encoder, tmp_path / "idx").index, encoder)
+    answer = search.ask("reset password")
+    assert answer.match is None and answer.no_match == "ambiguous"
+    assert {hit.id for hit in answer.did_you_mean} == {"reset-password", "password-reset-link"}
+    assert search.ask("where is my parcel").no_match is None
