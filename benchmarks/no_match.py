@@ -12,7 +12,8 @@ Each FAQ is built as the product builds it, then asked, at the index's default t
 - the project's own sets (evaluation, chat, long).
 Every figure is given for questions in the FAQ's language (en) and in the others. `--set
 module.NAME=VALUE` changes a constant of faqsearch before building (how variants were compared),
-`--curves` prints the trade-off curves, `--weights` the fitted confidence models.
+`--curves` prints the trade-off curves, `--weights` the fitted confidence models. "why rejected":
+the share of each no-match reason among the unanswerable questions rejected.
 
 Usage: python benchmarks/no_match.py ../shared/data [--encoder e5-aligned] [--set calibration.ANSWERABLE_SHARE=0.7]
 """
@@ -23,6 +24,7 @@ import argparse
 import importlib
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ from public_sets import Benchmark, general_questions, intents, intents_left_out,
 
 from faqsearch import load_faqs
 from faqsearch.build import build_index
+from faqsearch.confidence import NO_MATCH
 from faqsearch.encoders import get_encoder
 from faqsearch.evaluation import evaluate, load_queries, reliability
 from faqsearch.search import FAQSearch
@@ -92,8 +95,8 @@ def main() -> None:
     args = parser.parse_args()
     encoder = get_encoder(args.encoder)
     print(f"encoder {args.encoder}; settings: {', '.join(args.set) or 'as shipped'}\n")
-    print("| set | questions in | answerable | answered right | unanswerable | rejected | ECE |")
-    print("|---|---|---|---|---|---|---|")
+    print("| set | questions in | answerable | answered right | unanswerable | rejected | ECE | why rejected |")
+    print("|---|---|---|---|---|---|---|---|")
     general, curves, weights, searches = [], {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for bench in sets(args.data, Path(tmp)):
@@ -112,9 +115,11 @@ def main() -> None:
                 none = [o for o in members if not o.answerable]
                 right = np.mean([o.matched and o.correct for o in answerable]) if answerable else float("nan")
                 rejected = np.mean([not o.matched for o in none]) if none else float("nan")
+                why = Counter(o.no_match for o in none if not o.matched)
+                reasons = ", ".join(f"{r} {why[r] / sum(why.values()):.2f}" for r in NO_MATCH if why[r]) or "-"
                 print(
                     f"| {bench.name} | {group} | {len(answerable)} | {_f(right)} | {len(none)} | {_f(rejected)} "
-                    f"| {reliability(members)[1]:.3f} |",
+                    f"| {reliability(members)[1]:.3f} | {reasons} |",
                     flush=True,
                 )
             if "general" in bench.name:

@@ -10,7 +10,8 @@ an approximate index above that.
 
 An index's background sentences (background.py) are always in a small `ivf` of their own, vectors
 scalar-quantized to int8 and cells centred on sampled sentences (no k-means): built in ~0.1 s,
-searched in ~0.2 ms instead of ~0.8 ms exactly, the mean of the 5 nearest cosines within ~0.001.
+searched in ~0.26 ms instead of ~0.8 ms exactly, the mean of the 5 nearest cosines within ~0.001
+on average (16 probes: 0.16 ms, and no figure of BENCHMARKS.md moved by more than 0.02).
 
 `auto` is flat up to FLAT_UP_TO phrasings and ivf above; the limits and probes were measured
 with benchmarks/scale.py (BENCHMARKS.md). Files are opened memory-mapped, so several server

@@ -211,7 +211,7 @@ def eval_(
         if target is not None:
             typer.echo(
                 f"\n--target-rejected {target_rejected}: threshold {target.threshold:.4f} rejects "
-                f"{pct(target.rejected)}% and answers {pct(target.answered_right)}% right; use it with "
+                f"{pct(target.rejected).strip()}% and answers {pct(target.answered_right).strip()}% right; use it with "
                 f"`faqsearch ask --min-confidence {target.threshold:.4f}` (HTTP: min_confidence)"
             )
     accuracy = report.overall.accuracy_at_1

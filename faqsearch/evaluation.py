@@ -43,6 +43,7 @@ class Outcome:
     confidence: float  # of the best candidate
     matched: bool  # the best candidate passed the no-match threshold
     rank: int | None  # 1-based rank of the expected entry among the first RANKS, if there
+    no_match: str | None  # why not matched (search.Answer.no_match)
 
     @property
     def answerable(self) -> bool:
@@ -165,7 +166,9 @@ def evaluate(faq: FAQSearch, queries: list[LabelledQuery], confusions: int = 10)
         best = answer.candidates[0]
         rank = ranked.index(query.expected) + 1 if query.expected in ranked else None
         language = query.language or answer.language
-        outcomes.append(Outcome(query, language, best.id, best.confidence, answer.match is not None, rank))
+        outcomes.append(
+            Outcome(query, language, best.id, best.confidence, answer.match is not None, rank, answer.no_match)
+        )
     by_language: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         by_language.setdefault(outcome.language, []).append(outcome)

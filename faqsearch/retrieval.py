@@ -163,7 +163,8 @@ class Retriever:
     def weigh(self, aligned: np.ndarray, languages: Sequence[str]) -> np.ndarray:
         """Aligned questions -> FAISS queries: each part scaled by its weight for the language,
         so an inner product is the weighted sum of the parts' cosines."""
-        weights = np.array([part_weights(self.parts, language) for language in languages], dtype=np.float32)
+        per_language = {language: part_weights(self.parts, language) for language in set(languages)}
+        weights = np.array([per_language[language] for language in languages], dtype=np.float32)
         dims = [p.dim for p in self.parts]
         return np.ascontiguousarray(np.repeat(weights, dims, axis=1) * aligned, dtype=np.float32)
 
