@@ -163,3 +163,14 @@ def test_twin_entries_make_a_question_ambiguous_with_both_offered(tmp_path):
     assert answer.match is None and answer.no_match == "ambiguous"
     assert {hit.id for hit in answer.did_you_mean} == {"reset-password", "password-reset-link"}
     assert search.ask("where is my parcel").no_match is None
+
+
+def test_a_languages_background_shift_is_measured_on_the_parallel_off_topic_messages():
+    """Real translations lie nearer to the background than their originals; simulated ones get
+    that shift per language (calibration.background_shifts)."""
+    near = [0.5, 0.6, 0.55, 0.7, 0.4, 0.5]
+    rankings = [ranking([0.3], background=b) for b in near]
+    languages = ["en", "en", "de", "de", "ta", "ta"]
+    shifts = calibration.background_shifts(rankings, languages, "en")
+    assert shifts == pytest.approx({"de": 0.075, "ta": -0.1})
+    assert calibration.background_shifts(rankings, languages, "fr") == {}

@@ -99,16 +99,17 @@ def test_a_fused_index_answers_sentiment_with_its_e5_part(e5, fused):
 
 def test_the_default_answers_more_questions_right_than_e5(report, e5_report):
     """Why e5-aligned is the default (BENCHMARKS.md: accuracy@1 0.863 against e5's 0.843; answered right
-    0.730 against 0.645 with the background corpus, 0.789 against 0.730 before it)."""
+    0.770 against e5's 0.704; before the background corpus 0.789 against 0.730)."""
     assert report.overall.accuracy_at_1 >= e5_report.overall.accuracy_at_1
     assert report.overall.answered_correctly >= e5_report.overall.answered_correctly + 0.04
 
 
 def test_no_match_at_the_default_confidence(report):
-    # 0.771 with the background corpus (issue #27), 0.521 before it (e5 then: 0.614); it costs
-    # answers in other languages: 0.730 answered right, 0.789 before (BENCHMARKS.md).
-    assert report.overall.rejected >= 0.74
-    assert report.overall.answered_correctly >= 0.70
+    # 0.671 with the background corpus (issue #27), 0.521 before it (e5 then: 0.614), for 0.770
+    # answered right instead of 0.789; 0.771 / 0.730 before simulated translations got their
+    # language's background shift (BENCHMARKS.md).
+    assert report.overall.rejected >= 0.64
+    assert report.overall.answered_correctly >= 0.75
     assert report.no_match_recall == report.overall.rejected
 
 
