@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .confidence import DEFAULT, PER_CANDIDATE, THRESHOLD, Calibration, Model, features
+from .confidence import DEFAULT, PER_CANDIDATE, THRESHOLD, Calibration, Model, features, language_shift
 from .offsets import Differences
 from .offtopic import OfftopicSample
 from .retrieval import LeaveOut, Ranking, Retriever
@@ -88,16 +88,14 @@ def _votes(retriever: Retriever, queries: np.ndarray, languages: list[str], rows
 
 def background_shifts(rankings: list[Ranking], languages: list[str], faq_language: str) -> dict[str, float]:
     """Language -> how much nearer to the background the off-topic sample's messages are in that
-    language than in the FAQ's (the sample is parallel: the same messages, in the same order, in
-    every language); empty when the FAQ's language is not in the sample."""
+    language than in the FAQ's (0 for the FAQ's own; the sample is parallel: the same messages, in
+    the same order, in every language); empty when the FAQ's language is not in the sample."""
     codes = np.array(languages)
     near = np.array([r.background for r in rankings])
     if faq_language not in languages:
         return {}
     own = near[codes == faq_language]
-    return {
-        lang: float(np.nanmean(near[codes == lang] - own)) for lang in dict.fromkeys(languages) if lang != faq_language
-    }
+    return {lang: round(float(np.nanmean(near[codes == lang] - own)), 4) for lang in dict.fromkeys(languages)}
 
 
 def _ask_phrasings(
@@ -165,8 +163,7 @@ def calibrate(
     if len(differences):
         pick = rng.integers(len(differences), size=len(rows))
         asked = [translated_into[i] for i in pick]
-        typical = float(np.mean(list(shifts.values()))) if shifts else 0.0
-        up = np.array([shifts.get(lang, typical) for lang in asked])
+        up = np.array([language_shift(shifts, lang) for lang in asked])
         _ask_phrasings(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other, up)
     for ranking, asked_in in zip(messages, offtopic.languages, strict=True):
         (same if asked_in == language else other).add(ranking, False, "off_topic")
@@ -189,7 +186,7 @@ def calibrate(
         "right": int(sum(same.right) + sum(other.right)),
         "asked": len(same.right) + len(other.right),
     }
-    return Calibration(threshold=THRESHOLD, examples=counts, **models), duplicates
+    return Calibration(threshold=THRESHOLD, examples=counts, background_shifts=shifts, **models), duplicates
 
 
 def _pick(rng: np.random.Generator, mask: np.ndarray, nearness: np.ndarray, n: int) -> np.ndarray:

@@ -12,7 +12,8 @@ background is the same for every candidate of a question, so confidences can onl
 ranking; they are capped there anyway, and never exactly 0 or 1.
 
 No match comes with a reason (NO_MATCH): `off_topic` when the question is at least as near to the
-background as to any phrasing of the FAQ; `ambiguous` when the best two or three entries together
+background as to any phrasing of the FAQ (less what translation into its language adds to that:
+`background_shifts`, measured when the index was built); `ambiguous` when the best two or three entries together
 would pass the threshold (the bot can ask "did you mean A or B?"); else `low_confidence`.
 """
 
@@ -54,6 +55,7 @@ class Calibration:
     other_languages: Model
     threshold: float
     examples: dict[str, int]  # what it was fitted on
+    background_shifts: dict[str, float]  # language -> how much nearer the background translation into it moves
 
     @classmethod
     def from_json(cls, data: dict) -> Calibration:
@@ -67,16 +69,23 @@ class Calibration:
         """One question's candidates -> their confidences, never increasing down the ranking."""
         return np.minimum.accumulate(self.model(same_language).confidence(features(ranking)))
 
-    def no_match(self, ranking: Ranking, same_language: bool, threshold: float) -> tuple[str, int]:
-        """Why a question whose best candidate is under `threshold` got no match, and how many
-        of the first candidates a "did you mean" offers (0 unless ambiguous)."""
-        if not len(ranking.entries) or ranking.background >= ranking.retrieved[0]:  # (False when nan)
+    def no_match(self, ranking: Ranking, language: str, same_language: bool, threshold: float) -> tuple[str, int]:
+        """Why a question (in `language`) whose best candidate is under `threshold` got no match,
+        and how many of the first candidates a "did you mean" offers (0 unless ambiguous)."""
+        background = ranking.background - language_shift(self.background_shifts, language)
+        if not len(ranking.entries) or background >= ranking.retrieved[0]:  # (False when nan)
             return "off_topic", 0
         model = self.model(same_language)
         for n in range(2, min(AMBIGUOUS_UP_TO, len(ranking.entries)) + 1):
             if model.confidence(group_features(ranking, n)) >= threshold:
                 return "ambiguous", n
         return "low_confidence", 0
+
+
+def language_shift(shifts: dict[str, float], language: str) -> float:
+    """A language's background shift; one without a measured shift gets the mean of the others."""
+    found = shifts.get(language)
+    return found if found is not None else float(np.mean(list(shifts.values()))) if shifts else 0.0
 
 
 def _background(ranking: Ranking) -> float:

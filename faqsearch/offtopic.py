@@ -1,9 +1,11 @@
 """The shipped multilingual sample of off-topic chat messages (faqsearch/data/offtopic.yaml).
 
 The same 48 messages ("tell me a joke", "what's the weather tomorrow", ...) in 40 languages.
-A build uses them twice: as unanswerable questions to calibrate the index's confidence, and,
-because the sample is parallel, to measure each language's offset in the encoder's space
-(the mean of its messages in that language minus the mean in the FAQ's language, free of topic).
+A build uses them as unanswerable questions to calibrate the index's confidence and, because the
+sample is parallel, to measure per language what translation does: its offset in the encoder's
+space (the mean of its messages in that language minus the mean in the FAQ's language, free of
+topic) where none is shipped, and how much nearer to the background it moves a question
+(calibration.background_shifts).
 """
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ class FAQSearch:
             if hits and hits[0].confidence >= threshold:
                 answers.append(Answer(question, language, hits[0], hits[:k], feeling))
                 continue
-            reason, offered = calibration.no_match(ranking, same_language, threshold)
+            reason, offered = calibration.no_match(ranking, language, same_language, threshold)
             answers.append(Answer(question, language, None, hits[:k], feeling, reason, hits[:offered]))
         return answers
 

@@ -39,7 +39,7 @@ def ranking(scores, nearest=None, background=0.3, rest=0.0) -> Ranking:
 
 def calibration_of(weights, bias=0.0) -> Calibration:
     model = Model(list(weights), bias, True)
-    return Calibration(model, model, 0.5, {})
+    return Calibration(model, model, 0.5, {}, {"en": 0.0, "de": 0.05})
 
 
 def test_features_are_score_margin_and_background():
@@ -70,7 +70,16 @@ def test_confidence_never_rises_down_the_ranking():
 def test_why_no_match(case, reason, offered):
     model = calibration_of([10.0, 20.0, -5.0], -8.0)
     assert (model.confidence(case, True) < 0.5).all()
-    assert model.no_match(case, True, 0.5) == (reason, offered)
+    assert model.no_match(case, "en", True, 0.5) == (reason, offered)
+
+
+def test_off_topic_allows_for_what_translation_does_to_background_similarity():
+    """A German question sits 0.05 nearer the background than its English original would."""
+    model = calibration_of([10.0, 20.0, -5.0], -8.0)
+    near = ranking([0.3, 0.2], nearest=0.33, background=0.36)
+    assert model.no_match(near, "en", True, 0.5)[0] == "off_topic"
+    assert model.no_match(near, "de", False, 0.5)[0] == "low_confidence"
+    assert model.no_match(near, "ja", False, 0.5)[0] == "off_topic"  # unmeasured: the mean shift, 0.025
 
 
 def sample(rng, n=400) -> calibration.Sample:
@@ -172,5 +181,5 @@ def test_a_languages_background_shift_is_measured_on_the_parallel_off_topic_mess
     rankings = [ranking([0.3], background=b) for b in near]
     languages = ["en", "en", "de", "de", "ta", "ta"]
     shifts = calibration.background_shifts(rankings, languages, "en")
-    assert shifts == pytest.approx({"de": 0.075, "ta": -0.1})
+    assert shifts == pytest.approx({"en": 0.0, "de": 0.075, "ta": -0.1})
     assert calibration.background_shifts(rankings, languages, "fr") == {}
