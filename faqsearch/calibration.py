@@ -86,16 +86,12 @@ def _votes(retriever: Retriever, queries: np.ndarray, languages: list[str], rows
     return votes
 
 
-def background_shifts(rankings: list[Ranking], languages: list[str], faq_language: str) -> dict[str, float]:
-    """Language -> how much nearer to the background the off-topic sample's messages are in that
-    language than in the FAQ's (0 for the FAQ's own; the sample is parallel: the same messages, in
-    the same order, in every language); empty when the FAQ's language is not in the sample."""
-    codes = np.array(languages)
+def background_shifts(offtopic: OfftopicSample, rankings: list[Ranking], faq_language: str) -> dict[str, float]:
+    """Language -> how much nearer to the background the off-topic sample's messages (`rankings`,
+    in the sample's order) are in that language than the same messages in the FAQ's (0 for the
+    FAQ's own); empty when the FAQ's language is not in the sample."""
     near = np.array([r.background for r in rankings])
-    if faq_language not in languages:
-        return {}
-    own = near[codes == faq_language]
-    return {lang: round(float(np.nanmean(near[codes == lang] - own)), 4) for lang in dict.fromkeys(languages)}
+    return {lang: round(float(np.nanmean(d)), 4) for lang, d in offtopic.paired(near, faq_language).items()}
 
 
 def _ask_phrasings(
@@ -158,7 +154,7 @@ def calibrate(
     same, other = Sample(), Sample()
     duplicates = _ask_phrasings(retriever, phrasings[rows], [language] * len(rows), rows, folds, same)
     messages = retriever.rank(offtopic.vectors, offtopic.languages)
-    shifts = background_shifts(messages, offtopic.languages, language)
+    shifts = background_shifts(offtopic, messages, language)
     differences, translated_into = translations
     if len(differences):
         pick = rng.integers(len(differences), size=len(rows))
@@ -167,17 +163,16 @@ def calibrate(
         _ask_phrasings(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other, up)
     for ranking, asked_in in zip(messages, offtopic.languages, strict=True):
         (same if asked_in == language else other).add(ranking, False, "off_topic")
-    unanswerable = []
     if background is not None and len(background.languages):
         own = np.array([lang == language for lang in background.languages])
         near = background.nearness
         chosen = np.sort(np.r_[_pick(rng, own, near, BACKGROUND_SAMPLE), _pick(rng, ~own, near, BACKGROUND_SAMPLE)])
         hidden = LeaveOut(background=[background.translations[i] for i in chosen])
         languages = [background.languages[i] for i in chosen]
-        unanswerable.append(("background", background.vectors[chosen], languages, hidden))
-    for kind, vectors, languages, hidden in unanswerable:
-        for ranking, asked_in in zip(retriever.rank(vectors, languages, leave_out=hidden), languages, strict=True):
-            (same if asked_in == language else other).add(ranking, False, kind)
+        for ranking, asked_in in zip(
+            retriever.rank(background.vectors[chosen], languages, leave_out=hidden), languages, strict=True
+        ):
+            (same if asked_in == language else other).add(ranking, False, "background")
     models = {
         name: fit(examples, DEFAULT[name]) for name, examples in (("same_language", same), ("other_languages", other))
     }

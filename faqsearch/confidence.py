@@ -13,8 +13,9 @@ ranking; they are capped there anyway, and never exactly 0 or 1.
 
 No match comes with a reason (NO_MATCH): `off_topic` when the question is at least as near to the
 background as to any phrasing of the FAQ (less what translation into its language adds to that:
-`background_shifts`, measured when the index was built); `ambiguous` when the best two or three entries together
-would pass the threshold (the bot can ask "did you mean A or B?"); else `low_confidence`.
+`background_shifts`, measured when the index was built); `ambiguous` when the best two or three
+entries together would pass the threshold (the bot can ask "did you mean A or B?"); else
+`low_confidence`.
 """
 
 from __future__ import annotations

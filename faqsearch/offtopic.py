@@ -38,19 +38,27 @@ class OfftopicSample:
             return {}
         return {lang: mean - means[faq_language] for lang, mean in means.items()}
 
+    def paired(self, values: np.ndarray, faq_language: str) -> dict[str, np.ndarray]:
+        """Language -> each message's value (a row of `values`, one per sample row) in that language
+        minus the same message's in the FAQ's language (zeros for the FAQ's own): the sample is
+        parallel, the same messages in the same order in every language. Empty if the FAQ's
+        language is not in the sample."""
+        codes = np.array(self.languages)
+        if faq_language not in self.languages:
+            return {}
+        own = values[codes == faq_language]
+        return {lang: values[codes == lang] - own for lang in dict.fromkeys(self.languages)}
+
     def translation_differences(self, faq_language: str) -> Differences:
         """What translating a message from the FAQ's language into another does to its vector:
         v(message in X) - v(message in the FAQ's language), one row per message and language X
         (empty if the FAQ's language is not in the sample). Calibration adds these to phrasings
         to simulate questions asked in other languages where the encoder ships no differences
         of real translations (offsets.translation_differences)."""
-        codes = np.array(self.languages)
-        if faq_language not in self.languages:
+        others = {lang: d for lang, d in self.paired(self.vectors, faq_language).items() if lang != faq_language}
+        if not others:
             return np.zeros((0, self.vectors.shape[1]), dtype=np.float32), []
-        own = self.vectors[codes == faq_language]
-        others = [lang for lang in dict.fromkeys(self.languages) if lang != faq_language]
-        differences = [self.vectors[codes == lang] - own for lang in others]
-        return np.concatenate(differences), [lang for lang in others for _ in range(len(own))]
+        return np.concatenate(list(others.values())), [lang for lang, d in others.items() for _ in range(len(d))]
 
 
 @cache

@@ -147,7 +147,7 @@ class Retriever:
         self.vectors, self.index_type, self.classifier = vectors, index_type, entry_classifier
         self.parts, self.alignments, self.row_entry = parts, alignments, row_entry
         self.background = background  # the background sentences, stored like the phrasings
-        self.sizes = np.bincount(row_entry, minlength=int(row_entry.max(initial=-1)) + 1)
+        self.sizes = np.bincount(row_entry)
         self._parameters = ann.search_parameters(index_type, None)
 
     def align(self, queries: np.ndarray, languages: Sequence[str]) -> np.ndarray:
@@ -184,7 +184,9 @@ class Retriever:
         for i, hidden in enumerate(ignore or ()):
             cosines[i, np.isin(rows[i], hidden)] = -np.inf
         nearest = -np.sort(-cosines, axis=1)[:, :BACKGROUND_NEAREST]
-        return np.array([row[np.isfinite(row)].mean() if np.isfinite(row).any() else np.nan for row in nearest])
+        found = np.isfinite(nearest)
+        with np.errstate(invalid="ignore"):  # a question with none left: nan
+            return np.where(found, nearest, 0).sum(1) / found.sum(1)
 
     def votes(self, aligned: np.ndarray, model: Classifier | None = None) -> np.ndarray | None:
         """The entry classifier's probabilities for aligned questions (None without one). It reads

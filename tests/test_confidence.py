@@ -10,6 +10,7 @@ from faqsearch import FAQSearch, calibration, load_faqs
 from faqsearch.build import build_index
 from faqsearch.confidence import DEFAULT, FEATURES, Calibration, Model, features
 from faqsearch.encoders import get_encoder
+from faqsearch.offtopic import OfftopicSample
 from faqsearch.retrieval import Ranking
 
 FAQ_WITH_TWINS = """\
@@ -179,7 +180,7 @@ def test_a_languages_background_shift_is_measured_on_the_parallel_off_topic_mess
     that shift per language (calibration.background_shifts)."""
     near = [0.5, 0.6, 0.55, 0.7, 0.4, 0.5]
     rankings = [ranking([0.3], background=b) for b in near]
-    languages = ["en", "en", "de", "de", "ta", "ta"]
-    shifts = calibration.background_shifts(rankings, languages, "en")
+    sample = OfftopicSample(["en", "en", "de", "de", "ta", "ta"], np.zeros((6, 4), dtype=np.float32))
+    shifts = calibration.background_shifts(sample, rankings, "en")
     assert shifts == pytest.approx({"en": 0.0, "de": 0.075, "ta": -0.1})
-    assert calibration.background_shifts(rankings, languages, "fr") == {}
+    assert calibration.background_shifts(sample, rankings, "fr") == {}
