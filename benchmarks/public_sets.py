@@ -25,7 +25,6 @@ are made on them together with the project's own question files.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -34,21 +33,18 @@ from pathlib import Path
 import yaml
 
 from faqsearch.background import held_out
+from faqsearch.publicdata import FLORES, ISO1, half
 
 ROOT = Path(__file__).resolve().parent.parent
-# Tatoeba-Challenge code -> ISO 639-1 (what the labelled question files use): 24 languages the
-# encoders were trained on, from high-resource to low.
-LANGUAGES = {
-    "deu": "de", "fra": "fr", "spa": "es", "ita": "it", "por": "pt", "rus": "ru", "tur": "tr", "jpn": "ja",
-    "nld": "nl", "pol": "pl", "ces": "cs", "hun": "hu", "ukr": "uk", "fin": "fi", "dan": "da", "swe": "sv",
-    "ell": "el", "ara": "ar", "heb": "he", "bul": "bg", "ron": "ro", "hin": "hi", "cmn_Hans": "zh", "mar": "mr",
-}  # fmt: skip
+# Tatoeba-Challenge codes of the languages asked (ISO 639-1 by publicdata.ISO1, as the labelled
+# question files use): 24 languages the encoders were trained on, from high-resource to low.
+LANGUAGES = (
+    "deu", "fra", "spa", "ita", "por", "rus", "tur", "jpn", "nld", "pol", "ces", "hun", "ukr", "fin", "dan", "swe",
+    "ell", "ara", "heb", "bul", "ron", "hin", "cmn_Hans", "mar",
+)  # fmt: skip
 PER_LANGUAGE = 150  # questions per language in each half
-# Tatoeba-Challenge code -> ISO 639-1: LANGUAGES and 13 more with >= 40 held-out questions each
-GENERAL = LANGUAGES | {
-    "kor": "ko", "vie": "vi", "ind": "id", "lit": "lt", "srp_Cyrl": "sr", "slv": "sl", "pes": "fa", "ben": "bn",
-    "mkd": "mk", "nob": "no", "isl": "is", "tgl": "tl", "epo": "eo",
-}  # fmt: skip
+# LANGUAGES and 13 more with >= 40 held-out questions each
+GENERAL = (*LANGUAGES, "kor", "vie", "ind", "lit", "srp_Cyrl", "slv", "pes", "ben", "mkd", "nob", "isl", "tgl", "epo")
 GENERAL_PER_LANGUAGE = 50
 GENERAL_MAX_CHARS = 200  # as the background corpus: longer is not what a bot is asked
 
@@ -131,17 +127,14 @@ def both_intent_sets(data: Path, folder: Path) -> Benchmark:
     return _write(folder, "banking77+clinc150-all", entries, queries)
 
 
-def half(text: str) -> str:
-    return "dev" if hashlib.sha256(text.encode()).digest()[0] % 2 == 0 else "validation"
-
-
 def tatoeba_questions(data: Path, folder: Path, which: str) -> Benchmark:
     """English questions as entries, their translations in LANGUAGES as questions (one half)."""
     pairs_dir = data / "parallel" / "tatoeba-challenge"
     entries: dict[str, str] = {}  # casefolded English -> entry id
     first: dict[str, str] = {}
     queries = []
-    for code, language in LANGUAGES.items():
+    for code in LANGUAGES:
+        language = ISO1[code]
         english = (pairs_dir / f"{code}-eng.eng").read_text(encoding="utf-8").splitlines()
         other = (pairs_dir / f"{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
         taken = 0
@@ -159,14 +152,6 @@ def tatoeba_questions(data: Path, folder: Path, which: str) -> Benchmark:
     return _write(folder, f"tatoeba-q-{which}", faq, queries)
 
 
-def _flores_file(folder: Path, code: str) -> Path | None:
-    """FLORES-200's file of a Tatoeba-Challenge code (deu -> deu_Latn), if there is exactly one
-    (Arabic's is Modern Standard Arabic, arb_Arab)."""
-    exact = folder / f"{ {'ara': 'arb_Arab'}.get(code, code) }.devtest"
-    found = [exact] if exact.is_file() else sorted(folder.glob(f"{code.split('_')[0]}_*.devtest"))
-    return found[0] if len(found) == 1 else None
-
-
 def general_questions(data: Path, folder: Path) -> dict[str, Path]:
     """Style -> a question file of general sentences held out of the background corpus, each
     language's and its English originals, all expecting no match."""
@@ -174,14 +159,15 @@ def general_questions(data: Path, folder: Path) -> dict[str, Path]:
     flores_english = (flores / "eng_Latn.devtest").read_text(encoding="utf-8").splitlines()
     styles: dict[str, list[dict]] = {"tatoeba": [], "flores": []}
     english: dict[str, dict[str, None]] = {"tatoeba": {}, "flores": {}}
-    for code, language in GENERAL.items():
+    for code in GENERAL:
+        language = ISO1[code]
         en = (pairs_dir / f"{code}-eng.eng").read_text(encoding="utf-8").splitlines()
         xx = (pairs_dir / f"{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
         kept = [(e.strip(), x.strip()) for e, x in zip(en, xx, strict=True) if e.strip().endswith("?") and x.strip()]
         kept = [(e, x) for e, x in kept if held_out(e) and len(x) <= GENERAL_MAX_CHARS]
-        path = _flores_file(flores, code)
-        other = path.read_text(encoding="utf-8").splitlines() if path else []
-        other = other if len(other) == len(flores_english) else [""] * len(flores_english)
+        name = FLORES.get(language)
+        other = (flores / f"{name}.devtest").read_text(encoding="utf-8").splitlines() if name else []
+        other = other or [""] * len(flores_english)
         sentences = [
             (e.strip(), x.strip())
             for e, x in zip(flores_english, other, strict=True)

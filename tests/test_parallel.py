@@ -9,6 +9,7 @@ import re
 import pytest
 
 from faqsearch import langid
+from faqsearch.publicdata import FLORES, ISO1
 from training import parallel
 
 LONG = " ".join(["word"] * (parallel.FLORES_WORDS + 1)) + "."
@@ -23,9 +24,9 @@ def flores_folder(root, lines: dict[str, list[str]]):
 
 
 def test_every_language_the_encoder_reads_has_its_flores_file_but_those_flores_lacks():
-    assert set(parallel.FLORES) == set(langid.ENCODER_LANGUAGES) - {"en", "br", "fy", "la"}
-    assert all(re.fullmatch(r"[a-z]{3}_[A-Z][a-z]{3}", name) for name in parallel.FLORES.values())  # one file each
-    assert all(parallel.ISO1[name] == language for language, name in parallel.FLORES.items())
+    assert set(FLORES) == set(langid.ENCODER_LANGUAGES) - {"en", "br", "fy", "la"}
+    assert all(re.fullmatch(r"[a-z]{3}_[A-Z][a-z]{3}", name) for name in FLORES.values())  # one file each
+    assert all(ISO1[name] == language for language, name in FLORES.items())
 
 
 def test_languages_short_of_pairs_are_topped_up_from_flores(tmp_path, monkeypatch):
@@ -40,7 +41,7 @@ def test_languages_short_of_pairs_are_topped_up_from_flores(tmp_path, monkeypatc
         },
     )
     training = [parallel.Pair("deu", f"Ein Satz {i}.", f"A sentence {i}.") for i in range(4)]
-    training.append(parallel.Pair("swa", "Habari.", "Hello."))  # a code parallel.CODES does not map
+    training.append(parallel.Pair("swa", "Habari.", "Hello."))  # a code publicdata.CODES does not map
     out = parallel.with_flores(root, training, per_language=4, seed=0)
 
     added = [p for p in out if p not in training]

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faqsearch import offsets
 from faqsearch.encoders import get_encoder
 from faqsearch.offtopic import encode_sample
+from faqsearch.publicdata import ISO1
 from training import parallel
 
 DIFFERENCES = 16  # per language: 63 languages x 16 x 384 float16 is ~0.8 MB
@@ -73,15 +74,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     encoder = get_encoder(args.encoder)
-    pairs = {code: rows for code, rows in parallel.read(args.parallel).items() if code in parallel.ISO1}
+    pairs = {code: rows for code, rows in parallel.read(args.parallel).items() if code in ISO1}
     train, held = parallel.split(pairs, args.pairs, args.seed)
     if encoder.languages:  # only what it can read (after the split, so the pairs are every encoder's)
-        pairs = {code: rows for code, rows in pairs.items() if parallel.ISO1[code] in encoder.languages}
+        pairs = {code: rows for code, rows in pairs.items() if ISO1[code] in encoder.languages}
         train, held = ([p for p in rows if p.code in pairs] for rows in (train, held))
     vectors: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}  # language -> (its side, English)
     for code in pairs:
         rows = [p for p in train if p.code == code]
-        language = parallel.ISO1[code]
+        language = ISO1[code]
         xx = encoder.encode([p.text for p in rows], [language] * len(rows))
         en = encoder.encode([p.english for p in rows], ["en"] * len(rows))
         vectors.setdefault(language, []).append((xx, en))
@@ -92,7 +93,7 @@ def main() -> None:
     }
     learned = {lang: (xx - en).mean(0) for lang, (xx, en) in sides.items()}
     differences = {lang: (xx - en)[:DIFFERENCES] for lang, (xx, en) in sides.items()}
-    languages = [parallel.ISO1[p.code] for p in held]
+    languages = [ISO1[p.code] for p in held]
     xx = encoder.encode([p.text for p in held], languages)
     en = encoder.encode([p.english for p in held], ["en"] * len(held))
     before, after = found(xx, en, languages, {}), found(xx, en, languages, learned)

@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faqsearch import background, packagedata
 from faqsearch.encoders import get_encoder
+from faqsearch.publicdata import CODES, FLORES
 from training import parallel
 
 GROUP = 3  # at most this many sentences per English source (itself or its translations)
@@ -51,7 +52,7 @@ def select(root: Path, per_language: int, flores: int, english: int, seed: int) 
                 quota -= 1
 
     pairs = parallel.read(root)
-    for language, codes in parallel.CODES.items():
+    for language, codes in CODES.items():
         found = [(p.text, language, p.english) for code in codes.split() for p in pairs.get(code, [])]
         found = [row for row in dict.fromkeys(found) if _usable(row[0], row[2])]
         before = len(rows)
@@ -62,7 +63,7 @@ def select(root: Path, per_language: int, flores: int, english: int, seed: int) 
     take([(en, "en", en) for en in sources], english - sum(r[1] == "en" for r in rows))
     folder = root / "flores200"
     flores_english = (folder / "eng_Latn.devtest").read_text(encoding="utf-8").splitlines()
-    for language, name in [*parallel.FLORES.items(), ("en", "eng_Latn")]:
+    for language, name in [*FLORES.items(), ("en", "eng_Latn")]:
         texts = (folder / f"{name}.devtest").read_text(encoding="utf-8").splitlines()
         found = [(t.strip(), language, e.strip()) for t, e in zip(texts, flores_english, strict=True)]
         take([row for row in found if _usable(row[0], row[2])], flores)
