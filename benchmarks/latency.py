@@ -3,7 +3,9 @@
 - warm in-process `FAQSearch.ask` latency (p50/p99) for one question, beside the bare encoder
   call for the same question; their ratio is faqsearch's own overhead (target <= 1.10);
 - cold `faqsearch ask` as a one-shot process (wall time, median of runs);
-- `build` throughput in phrasings embedded per second, for the example FAQ.
+- `build` throughput in phrasings embedded per second, for the example FAQ, in this process
+  (the encoder loaded), and a one-shot `faqsearch build` into a fresh folder, as a user runs it
+  (wall time, imports and the encoder's load included).
 
 Usage: python benchmarks/latency.py [--faq faqs/en.yaml] [--runs 300] [--encoder e5 ...]
 """
@@ -57,14 +59,15 @@ PEAK = (
 )
 
 
-def cold_ask(index: Path, question: str, runs: int = 5) -> tuple[float, float]:
-    """Median wall time (s) and peak resident memory (MiB) of a one-shot `faqsearch ask`."""
+def one_shot(arguments: list[str], runs: int = 5) -> tuple[float, float]:
+    """Median wall time (s) and peak resident memory (MiB) of a one-shot `faqsearch` command
+    (`{run}` in its arguments: the run's number)."""
     times, peaks = [], []
     faqsearch = str(Path(sys.executable).parent / "faqsearch")
-    for _ in range(runs):
+    for run in range(runs):
         started = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", PEAK, faqsearch, "ask", "--index", str(index), question],
+            [sys.executable, "-c", PEAK, faqsearch, *(a.format(run=run) for a in arguments)],
             check=True,
             capture_output=True,
             text=True,
@@ -109,13 +112,17 @@ def main() -> None:
                     f"| {name} | {question} | {percentile(bare, 50):.2f} / {percentile(bare, 99):.2f} "
                     f"| {percentile(full, 50):.2f} / {percentile(full, 99):.2f} | {ratio:.3f} |"
                 )
-            summary.append(
-                (name, phrasings / statistics.median(builds), *cold_ask(Path(tmp) / f"{name}-0", QUESTIONS[0]))
-            )
-    print("\n| encoder | build throughput (phrasings/s, median of 3) | one-shot `ask`: s / peak MiB (median of 5) |")
-    print("|---|---|---|")
-    for name, throughput, cold, peak in summary:
-        print(f"| {name} | {throughput:.0f} | {cold:.2f} / {peak:.0f} |")
+            cold, peak = one_shot(["ask", "--index", str(Path(tmp) / f"{name}-0"), QUESTIONS[0]])
+            fresh = str(Path(tmp) / f"{name}-fresh-{{run}}")
+            build, _ = one_shot(["build", args.faq, "--index", fresh, "--encoder", name], runs=3)
+            summary.append((name, phrasings / statistics.median(builds), cold, peak, build))
+    print(
+        "\n| encoder | build throughput in process (phrasings/s, median of 3) | one-shot `ask`: s / peak MiB "
+        "(median of 5) | one-shot `build`, fresh folder: s (median of 3) |"
+    )
+    print("|---|---|---|---|")
+    for name, throughput, cold, peak, build in summary:
+        print(f"| {name} | {throughput:.0f} | {cold:.2f} / {peak:.0f} | {build:.2f} |")
     sys.stdout.flush()
 
 

@@ -12,8 +12,10 @@ Each FAQ is built as the product builds it, then asked, at the index's default t
 - the project's own sets (evaluation, chat, long).
 Every figure is given for questions in the FAQ's language (en) and in the others. `--set
 module.NAME=VALUE` changes a constant of faqsearch before building (how variants were compared),
-`--curves` prints the trade-off curves, `--weights` the fitted confidence models. "why rejected":
-the share of each no-match reason among the unanswerable questions rejected.
+`--curves` prints the trade-off curves, `--weights` the fitted confidence models, `--ceiling` what
+any threshold on the shipped confidence, or on a model fitted on the set's own questions, can
+reach (below). "why rejected": the share of each no-match reason among the unanswerable
+questions rejected.
 
 Usage: python benchmarks/no_match.py ../shared/data [--encoder e5-aligned] [--set calibration.ANSWERABLE_SHARE=0.7]
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import sys
 import tempfile
 from collections import Counter
@@ -34,9 +37,10 @@ from public_sets import Benchmark, general_questions, intents, intents_left_out,
 
 from faqsearch import load_faqs
 from faqsearch.build import build_index
-from faqsearch.confidence import NO_MATCH
+from faqsearch.confidence import FEATURES, NO_MATCH, features
 from faqsearch.encoders import get_encoder
 from faqsearch.evaluation import evaluate, load_queries, reliability
+from faqsearch.retrieval import POOL
 from faqsearch.search import FAQSearch
 from faqsearch.vectorcache import encode_cached
 
@@ -80,6 +84,66 @@ def sets(data: Path, folder: Path) -> list[Benchmark]:
     ]
 
 
+# --ceiling: the answered-right share each set must keep while rejecting as much as it can.
+KEEP_RIGHT = 0.80
+EXTRA = ("top phrasing cosine", "classifier's top vote", "vote entropy", "score - 5th score", "score - entry cohesion")
+
+
+def best_rejected(confidence: np.ndarray, right: np.ndarray, none: np.ndarray) -> float:
+    """The most unanswerable questions any threshold rejects while KEEP_RIGHT of the answerable
+    ones (`right`: answered right; neither: answered wrong) are still answered right."""
+    answerable = (~none).sum()
+    kept = [t for t in np.unique(confidence) if (right & (confidence >= t)).sum() >= KEEP_RIGHT * answerable]
+    return max((float((none & (confidence < t)).sum() / none.sum()) for t in kept), default=float("nan"))
+
+
+def ceiling(search: FAQSearch, report) -> str:
+    """Best rejection at KEEP_RIGHT answered right: on the shipped confidence's own curve, and on
+    logistic models fitted on this set's questions (5-fold cross-validated: an upper bound for any
+    weights) with the shipped features and with EXTRA ones; AUROC right vs unanswerable for each."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import cross_val_predict
+
+    retriever, outcomes = search.index.retriever, report.outcomes
+    questions, languages = [o.query.question for o in outcomes], [o.language for o in outcomes]
+    vectors = CachedEncoder(search.encoder).encode(questions, languages)
+    rankings = retriever.rank(vectors, languages, entries=5)
+    votes = retriever.votes(retriever.align(vectors, languages))
+    stored = retriever.vectors.reconstruct_n(0, retriever.vectors.ntotal)
+    starts = np.r_[0, np.cumsum(retriever.sizes)]
+    cohesion = np.array([_cohesion(stored[a:b]) for a, b in itertools.pairwise(starts)])
+    rows = []
+    for ranking, vote in zip(rankings, votes, strict=True):
+        top, scores = ranking.entries[0], ranking.scores
+        entropy = -(vote * np.log(vote + 1e-12)).sum()
+        extra = [ranking.retrieved[0], vote.max(), -entropy, scores[0] - scores[-1], scores[0] - cohesion[top]]
+        rows.append([*features(ranking)[0], *extra])
+    x = np.array(rows)
+    right = np.array([o.answerable and o.correct for o in outcomes])
+    none = np.array([not o.answerable for o in outcomes])
+    known = right | none  # answered wrong: neither side of the AUROC
+    shipped = np.array([o.confidence for o in outcomes])
+    cells = [f"{roc_auc_score(right[known], shipped[known]):.3f} / {_f(best_rejected(shipped, right, none))}"]
+    for columns in (slice(0, len(FEATURES)), slice(None)):
+        model = LogisticRegression(C=10, max_iter=2000)
+        fitted = cross_val_predict(model, x[known][:, columns], right[known], cv=5, method="predict_proba")[:, 1]
+        confidence = np.full(len(right), -1.0)  # answered wrong: counts against answered-right at any threshold
+        confidence[known] = fitted
+        cells.append(f"{roc_auc_score(right[known], fitted):.3f} / {_f(best_rejected(confidence, right, none))}")
+    return " | ".join(cells)
+
+
+def _cohesion(block: np.ndarray) -> float:
+    """How near an entry's phrasings are to each other: the mean, over its phrasings, of the mean
+    cosine to their POOL nearest others (the score a phrasing of the entry would get)."""
+    if len(block) < 2:
+        return 1.0
+    cosines = block @ block.T
+    np.fill_diagonal(cosines, -np.inf)
+    return float(np.sort(cosines, axis=1)[:, ::-1][:, :POOL].mean(1).mean())
+
+
 def _f(x: float) -> str:
     return "-" if x != x else f"{x:.3f}"
 
@@ -92,12 +156,13 @@ def main() -> None:
     parser.add_argument("--only", help="run only the sets whose name contains this")
     parser.add_argument("--curves", action="store_true")
     parser.add_argument("--weights", action="store_true")
+    parser.add_argument("--ceiling", action="store_true")
     args = parser.parse_args()
     encoder = get_encoder(args.encoder)
     print(f"encoder {args.encoder}; settings: {', '.join(args.set) or 'as shipped'}\n")
     print("| set | questions in | answerable | answered right | unanswerable | rejected | ECE | why rejected |")
     print("|---|---|---|---|---|---|---|---|")
-    general, curves, weights, searches = [], {}, {}, {}
+    general, curves, weights, searches, ceilings = [], {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for bench in sets(args.data, Path(tmp)):
             if args.only and args.only not in bench.name:
@@ -129,6 +194,8 @@ def main() -> None:
                 general.append((bench.name, per_language["en"], np.mean(list(others.values())), worst, others[worst]))
             if report.overall.unanswerable and report.overall.answerable:
                 curves[bench.name] = report.curve
+                if args.ceiling:
+                    ceilings[bench.name] = ceiling(search, report)
     print("\n| general questions | English rejected | others, mean | worst language | English - others |")
     print("|---|---|---|---|---|")
     for name, english, mean, worst, lowest in general:
@@ -138,6 +205,12 @@ def main() -> None:
         for name, c in weights.items():
             for label, m in (("same language", c.same_language), ("other languages", c.other_languages)):
                 print(f"| {name} | {label} | {', '.join(f'{w:.2f}' for w in m.weights)} | {m.bias:.2f} | {m.fitted} |")
+    if args.ceiling:
+        extra = ", ".join(EXTRA)
+        print(f"\n| set | AUROC / best rejected at >= {KEEP_RIGHT} answered right: shipped confidence ", end="")
+        print(f"| refitted on the set, shipped features | refitted, with {extra} |\n|---|---|---|---|")
+        for name, cells in ceilings.items():
+            print(f"| {name} | {cells} |")
     for name, points in curves.items() if args.curves else ():
         print(f"\n### {name}: trade-off over the threshold\n")
         print("| threshold | unanswerable rejected | answerable answered | answered right |\n|---|---|---|---|")

@@ -4,7 +4,8 @@ The sample is asked through the same retrieval that answers questions (Retriever
 from each question what would give it away (retrieval.LeaveOut), in bounded time (a build's time
 grows linearly with the FAQ):
 - up to SAMPLE phrasings, each asked with itself left out (right when its own entry comes first),
-  and again with its whole entry left out (an on-domain question the FAQ does not answer);
+  and again with its whole entry left out (an on-domain question the FAQ does not answer; the
+  classifier's vote for it as from a model that never knew its entry: `without_own_entry`);
 - the same phrasings "asked in another language": each plus the difference translation made to
   a sentence of public parallel data (offsets.py), asked in that language; a real translation
   also lies nearer to the background than its original (by 0.03-0.08, measured per language on
@@ -86,6 +87,17 @@ def _votes(retriever: Retriever, queries: np.ndarray, languages: list[str], rows
     return votes
 
 
+def without_own_entry(votes: np.ndarray | None, entries: np.ndarray) -> np.ndarray | None:
+    """Each question's vote with its own entry's share taken out and the rest renormalized: what
+    a classifier that never knew the entry would give (a model that knew it puts its vote there,
+    which makes a left-out entry's question look easier to reject than a real one)."""
+    if votes is None:
+        return None
+    votes = votes.copy()
+    votes[np.arange(len(entries)), entries] = 0
+    return votes / np.maximum(votes.sum(1, keepdims=True), 1e-12)
+
+
 def background_shifts(offtopic: OfftopicSample, rankings: list[Ranking], faq_language: str) -> dict[str, float]:
     """Language -> how much nearer to the background the off-topic sample's messages (`rankings`,
     in the sample's order) are in that language than the same messages in the FAQ's (0 for the
@@ -124,7 +136,9 @@ def _ask_phrasings(
     entry_out = retriever.rank(
         queries,
         languages,
-        leave_out=LeaveOut(rows=[np.arange(starts[e], starts[e + 1]) for e in entries], votes=votes),
+        leave_out=LeaveOut(
+            rows=[np.arange(starts[e], starts[e + 1]) for e in entries], votes=without_own_entry(votes, entries)
+        ),
     )
     duplicates = []
     for ranking, row, up in zip(entry_out, rows, shift, strict=True):

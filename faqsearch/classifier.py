@@ -17,6 +17,10 @@ import numpy as np
 
 WEIGHT = 0.5
 C = 10.0  # inverse regularization strength of the fit
+# newton-cg up to this many phrasings x entries, lbfgs above: at the example FAQ's size a full fit
+# and its folds take 0.14 s against 3.0 s, at 10k x 300 9.8 s against 13.6 s, but at 30k x 1,000
+# newton-cg's warm-started folds take 89 s against 24 s (benchmarks/classifier_fit.py)
+NEWTON_CG_UP_TO = 10_000_000
 MAX_ENTRIES = 1000
 MAX_PHRASINGS = 30_000  # with MAX_ENTRIES: six fits of at most ~1 min together (BENCHMARKS.md)
 MIN_PHRASINGS_PER_ENTRY = 2
@@ -56,7 +60,8 @@ def fit(
     from sklearn.linear_model import LogisticRegression
 
     present = np.unique(row_entry)
-    model = LogisticRegression(C=C, max_iter=300, random_state=seed, warm_start=start is not None)
+    solver = "newton-cg" if len(vectors) * entries <= NEWTON_CG_UP_TO else "lbfgs"
+    model = LogisticRegression(C=C, solver=solver, max_iter=300, random_state=seed, warm_start=start is not None)
     if start is not None and len(present) > 2:
         model.coef_, model.intercept_ = start.weights[present], start.bias[present]
     model.fit(vectors, row_entry)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import EXAMPLE_FAQ
 
 from faqsearch import FAQSearch, calibration, load_faqs
 from faqsearch.build import build_index
 from faqsearch.confidence import DEFAULT, FEATURES, Calibration, Model, features
 from faqsearch.encoders import get_encoder
 from faqsearch.offtopic import OfftopicSample
-from faqsearch.retrieval import Ranking
+from faqsearch.retrieval import Ranking, Retriever
 
 FAQ_WITH_TWINS = """\
 language: en
@@ -140,10 +141,36 @@ def test_each_kind_of_unanswerable_question_weighs_the_same_in_all():
     assert calibration.example_weights(["background"] * 4) == pytest.approx([0.25] * 4)
 
 
+def test_a_left_out_entrys_question_gets_the_vote_of_a_classifier_that_never_knew_the_entry():
+    votes = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
+    without = calibration.without_own_entry(votes, np.array([0, 2]))
+    assert without == pytest.approx(np.array([[0.0, 0.75, 0.25], [0.5, 0.5, 0.0]]))
+    assert calibration.without_own_entry(None, np.array([0])) is None
+
+
+def test_the_fit_asks_entry_left_out_questions_without_their_entrys_vote(example, monkeypatch):
+    """Otherwise the fold model's vote for the hidden entry makes every other entry look unlikely,
+    and real questions of entries the FAQ lacks look easier to reject than they are."""
+    asked, rank = [], Retriever.rank
+
+    def spy(self, queries, languages, entries=1, allowed=None, leave_out=None):
+        asked.append(leave_out)
+        return rank(self, queries, languages, entries, allowed, leave_out)
+
+    monkeypatch.setattr(Retriever, "rank", spy)
+    build_index(load_faqs(EXAMPLE_FAQ), get_encoder("e5-aligned"), example.index.path.parent / "again")
+    retriever = example.index.retriever
+    starts = np.r_[0, np.cumsum(retriever.sizes)]
+    entry_out = [o for o in asked if o and o.rows and o.votes is not None and any(len(r) > 1 for r in o.rows)]
+    assert entry_out, "no entry-left-out asks seen"
+    for leave_out in entry_out:
+        for hidden, vote in zip(leave_out.rows, leave_out.votes, strict=True):
+            entry = int(np.searchsorted(starts, hidden[0], side="right") - 1)
+            assert vote[entry] == 0 and vote.sum() == pytest.approx(1, abs=1e-5)
+
+
 @pytest.fixture(scope="module")
 def example(tmp_path_factory):
-    from conftest import EXAMPLE_FAQ
-
     built = build_index(load_faqs(EXAMPLE_FAQ), get_encoder("e5-aligned"), tmp_path_factory.mktemp("idx") / "en")
     return FAQSearch(built.index, get_encoder("e5-aligned"))
 
