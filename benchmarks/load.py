@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,9 @@ from pathlib import Path
 
 import httpx
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import FAQSEARCH, resident_mib, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,36 +71,20 @@ def main() -> None:
     questions = [q["question"] for q in yaml.safe_load((ROOT / "tests" / "queries.yaml").read_text())["queries"]]
     work = Path(tempfile.mkdtemp(prefix="faqsearch-load-"))
     shutil.copytree(ROOT / "faqs", work / "faqs")
-    faqsearch = [str(Path(sys.executable).parent / "faqsearch")]
-    subprocess.run([*faqsearch, "build", "faqs/en.yaml"], cwd=work, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "FAQSEARCH_TOKEN": ""}
-    serve = subprocess.Popen([*faqsearch, "serve", "--port", str(port)], cwd=work, env=env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        asyncio.run(level(url, questions, 4, 40, 10))  # warm-up
-        print("clients  requests   req/s   p50 ms   p99 ms  p99/p50  errors")
-        rows = [asyncio.run(level(url, questions, n, args.requests, args.seconds)) for n in args.clients]
-        for r in rows:
-            print(
-                f"{r['clients']:7} {r['requests']:9} {r['rps']:7.1f} {r['p50']:8.1f} {r['p99']:8.1f} "
-                f"{r['p99'] / r['p50']:8.2f} {r['errors']:7}"
-            )
-        print(f"throughput at {rows[-1]['clients']} clients / 1 client: {rows[-1]['rps'] / rows[0]['rps']:.2f}x")
-        status = Path(f"/proc/{serve.pid}/status").read_text()
-        peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
-        print(f"server peak memory (VmHWM): {peak_kb / 1024:.0f} MiB")
+        subprocess.run([FAQSEARCH, "build", "faqs/en.yaml"], cwd=work, check=True, capture_output=True)
+        with serving([], work) as (serve, url):
+            asyncio.run(level(url, questions, 4, 40, 10))  # warm-up
+            print("clients  requests   req/s   p50 ms   p99 ms  p99/p50  errors")
+            rows = [asyncio.run(level(url, questions, n, args.requests, args.seconds)) for n in args.clients]
+            for r in rows:
+                print(
+                    f"{r['clients']:7} {r['requests']:9} {r['rps']:7.1f} {r['p50']:8.1f} {r['p99']:8.1f} "
+                    f"{r['p99'] / r['p50']:8.2f} {r['errors']:7}"
+                )
+            print(f"throughput at {rows[-1]['clients']} clients / 1 client: {rows[-1]['rps'] / rows[0]['rps']:.2f}x")
+            print(f"server peak memory (VmHWM): {resident_mib(serve.pid, 'VmHWM'):.0f} MiB")
     finally:
-        serve.terminate()
-        serve.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
 
 

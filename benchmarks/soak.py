@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,13 +26,10 @@ from pathlib import Path
 import httpx
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import FAQSEARCH, resident_mib, serving
+
 ROOT = Path(__file__).resolve().parent.parent
-FAQSEARCH = str(Path(sys.executable).parent / "faqsearch")
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
 
 
 async def soak(url: str, work: Path, pid: int, args) -> dict:
@@ -71,7 +66,7 @@ async def soak(url: str, work: Path, pid: int, args) -> dict:
 
     async def warm_memory() -> None:
         await asyncio.sleep(60)
-        memory["after warm-up"] = rss_mib(pid)
+        memory["after warm-up"] = resident_mib(pid)
 
     limits = httpx.Limits(max_connections=args.clients)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
@@ -82,7 +77,7 @@ async def soak(url: str, work: Path, pid: int, args) -> dict:
             warm_memory(),
         )
         await asyncio.sleep(3)  # the last rebuild is picked up within a second
-        memory["at the end"] = rss_mib(pid)
+        memory["at the end"] = resident_mib(pid)
         metrics = (await http.get("/metrics")).text
     return {**counts, **memory, "metrics": metrics}
 
@@ -101,24 +96,11 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="faqsearch-soak-"))
     shutil.copytree(ROOT / "faqs", work / "faqs")
-    subprocess.run([FAQSEARCH, "build", "faqs/en.yaml"], cwd=work, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "FAQSEARCH_TOKEN": ""}
-    serve = subprocess.Popen([FAQSEARCH, "serve", "--port", str(port)], cwd=work, env=env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        result = asyncio.run(soak(url, work, serve.pid, args))
+        subprocess.run([FAQSEARCH, "build", "faqs/en.yaml"], cwd=work, check=True, capture_output=True)
+        with serving([], work) as (serve, url):
+            result = asyncio.run(soak(url, work, serve.pid, args))
     finally:
-        serve.terminate()
-        serve.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     text = result.pop("metrics")
     served = metric(text, "faqsearch_requests_total", endpoint="/ask", status="200")

@@ -252,6 +252,18 @@ def serve(
     index: Annotated[
         list[str] | None, typer.Option(help="Index name or folder; repeat to serve several [default: all in indexes/]")
     ] = None,
+    indexes_dir: Annotated[
+        Path | None,
+        typer.Option(help="Serve every index under this folder by name (tenants), each opened on its first request"),
+    ] = None,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(help="With --indexes-dir: memory the open indexes may take, e.g. 2GiB [default: half of RAM]"),
+    ] = None,
+    metrics_index: Annotated[
+        list[str] | None,
+        typer.Option(help="With --indexes-dir: a tenant whose metrics get their own label (repeatable; others: other)"),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs $FAQSEARCH_TOKEN")] = (
         "127.0.0.1"
     ),
@@ -268,25 +280,32 @@ def serve(
     ] = False,
     strict: Strict = False,
 ):
-    """Serve indexes over HTTP for chatbots (POST /ask, /ask/batch; GET /health, /indexes, /docs, /)."""
+    """Serve indexes over HTTP for chatbots (POST /ask, /indexes/NAME/ask; GET /health, /indexes, /docs, /)."""
     import uvicorn
 
-    from .index import list_indexes, locate_index
-    from .server import TOKEN_ENV, create_app, loopback, token_from_environment
+    from .memory import parse_size
+    from .serving.app import TOKEN_ENV, create_app, loopback, token_from_environment
+    from .serving.tenants import Tenants
     from .unanswered import DEFAULT_LOG
 
     token = token_from_environment()
     try:
-        paths = [locate_index(name) for name in index] if index else list_indexes()
-        if not paths:
-            raise FAQSearchError("no index under indexes/; build one with `faqsearch build faqs/en.yaml`")
-        names = [p.name for p in paths]
-        if len(set(names)) < len(names):
-            raise FAQSearchError(f"two served indexes share a folder name ({', '.join(names)}); rename one")
+        if indexes_dir is not None and index:
+            raise FAQSearchError("give --index or --indexes-dir, not both")
+        if indexes_dir is None and (max_memory or metrics_index):
+            raise FAQSearchError("--max-memory and --metrics-index go with --indexes-dir")
+        try:
+            bound = None if max_memory is None else parse_size(max_memory)
+        except ValueError as exc:
+            raise FAQSearchError(f"--max-memory: {exc}") from None
+        if indexes_dir is not None:
+            tenants = Tenants.folder(indexes_dir, bound, sentiment_head, strict, frozenset(metrics_index or ()))
+            served = f"the indexes under {indexes_dir}"
+        else:
+            tenants = Tenants.listed(index, sentiment_head, strict)
+            served = ", ".join(tenants.fixed)
         log = None if no_unanswered_log else unanswered_log or DEFAULT_LOG
-        application = create_app(
-            dict(zip(names, paths, strict=True)), sentiment_head, log, token, strict, unanswered_days
-        )
+        application = create_app(tenants, log, token, unanswered_days)
     except FAQSearchError as exc:
         _fail(exc)
     if not loopback(host) and token is None:
@@ -297,7 +316,7 @@ def serve(
             fg="red",
             bold=True,
         )
-    typer.echo(f"serving {', '.join(names)} on http://{host}:{port}/ (docs: /docs)", err=True)
+    typer.echo(f"serving {served} on http://{host}:{port}/ (docs: /docs)", err=True)
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 

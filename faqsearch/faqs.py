@@ -14,6 +14,10 @@ from . import memory
 from .yamlfile import Checker, compose
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+# An answer is what a bot says, sent whole in every response that names its entry (up to MAX_K
+# candidates): longer belongs on a page the answer links to. A tag is a label, not a text.
+MAX_ANSWER_CHARS = 10_000
+MAX_TAG_CHARS = 100
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
 
 YAML_BYTES_PER_FILE_BYTE = 20  # parsed node tree and entries per byte of FAQ file (measured: 18)
@@ -92,16 +96,35 @@ class _FAQChecker(Checker):
         entry_id = self.string(fields["id"], f"{name}.id")
         if not ID_PATTERN.match(entry_id):
             self.fail(fields["id"], f"{name}.id", "may only contain letters, digits, '-' and '_'")
+        tags = self.strings(fields["tags"], f"{name}.tags") if "tags" in fields else ()
+        for i, tag in enumerate(tags):
+            if len(tag) > MAX_TAG_CHARS:
+                self.fail(
+                    fields["tags"],
+                    f"{name}.tags[{i}]",
+                    f"is {len(tag):,} characters; a tag has at most {MAX_TAG_CHARS}",
+                )
         return FAQEntry(
             id=entry_id,
             question=self.string(fields["question"], f"{name}.question"),
-            answer=self.string(fields["answer"], f"{name}.answer"),
+            answer=self.answer(fields["answer"], f"{name}.answer"),
             alternatives=self.strings(fields["alternatives"], f"{name}.alternatives")
             if "alternatives" in fields
             else (),
             answers=self.answers(fields["answers"], f"{name}.answers") if "answers" in fields else {},
-            tags=self.strings(fields["tags"], f"{name}.tags") if "tags" in fields else (),
+            tags=tags,
         )
+
+    def answer(self, node: yaml.Node, name: str) -> str:
+        text = self.string(node, name)
+        if len(text) > MAX_ANSWER_CHARS:
+            self.fail(
+                node,
+                name,
+                f"is {len(text):,} characters; an answer has at most {MAX_ANSWER_CHARS:,}: "
+                "put the rest on a page and link to it",
+            )
+        return text
 
     def answers(self, node: yaml.Node, name: str) -> dict[str, str]:
         if not isinstance(node, yaml.MappingNode):
@@ -113,7 +136,7 @@ class _FAQChecker(Checker):
                 self.fail(key_node, f"{name}.{lang}", "key must be an ISO 639-1 code such as `es`")
             if lang in result:
                 self.fail(key_node, f"{name}.{lang}", "appears twice; keep one")
-            result[lang] = self.string(value_node, f"{name}.{lang}")
+            result[lang] = self.answer(value_node, f"{name}.{lang}")
         return result
 
     def unique(self, entries: list[FAQEntry], nodes: list[yaml.Node]) -> None:

@@ -37,7 +37,7 @@ from . import ann
 from .classifier import Classifier
 from .confidence import Calibration
 from .errors import FAQSearchError, IndexUnusable
-from .faqs import FAQEntry, file_sha256
+from .faqs import MAX_TAG_CHARS, FAQEntry, file_sha256
 from .retrieval import Alignment, PartInfo, Retriever
 
 FORMAT_VERSION = 5
@@ -53,6 +53,7 @@ MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND = (
 FILES = frozenset({MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND})  # all an index may hold
 CHECKSUM_AT_OPEN = 64 << 20  # larger files are checked by size when opened, by sha256 when built
 DEFAULT_ROOT = Path("indexes")
+LISTED_TAGS = 20  # an error about tags names at most this many (an index may hold thousands)
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,13 @@ class Index:
         """A mask over rows: the phrasings of entries carrying any of `tags`."""
         unknown = [t for t in tags if t not in self.tags]
         if unknown:
-            known = ", ".join(sorted(self.tags)) or "none: add `tags:` to entries in the FAQ file"
+            names = sorted(self.tags)
+            known = ", ".join(names[:LISTED_TAGS]) + (
+                f", ... ({len(names):,} in all)" if len(names) > LISTED_TAGS else ""
+            )
             raise FAQSearchError(
-                f"no entry carries the tag {', '.join(map(repr, unknown))}; tags in this index: {known}"
+                f"no entry carries the tag {', '.join(repr(t[:MAX_TAG_CHARS]) for t in unknown[:LISTED_TAGS])}; "
+                f"tags in this index: {known or 'none: add `tags:` to entries in the FAQ file'}"
             )
         entries = np.zeros(len(self.entries), dtype=bool)
         for tag in tags:

@@ -1,21 +1,63 @@
-"""Refusing work that would not fit in this machine's memory, before it starts (an error the
-user can act on instead of an out-of-memory kill)."""
+"""This machine's memory: refusing work that would not fit, before it starts (an error the user
+can act on instead of an out-of-memory kill), and sizes as people write them ("2GiB")."""
 
 from __future__ import annotations
 
+import re
+
 from .errors import FAQSearchError
+
+UNITS = {"": 1, "B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9}
+SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 
 
 def available() -> int | None:
     """Bytes of memory available to new work (MemAvailable), or None where it cannot be read."""
+    return _meminfo("MemAvailable:")
+
+
+def total() -> int | None:
+    """Bytes of memory this machine has (MemTotal), or None where it cannot be read."""
+    return _meminfo("MemTotal:")
+
+
+def resident() -> int | None:
+    """Bytes this process holds in memory now (VmRSS), or None where it cannot be read."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return None
+
+
+def _meminfo(field: str) -> int | None:
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return None
+
+
+def size_text(size: float) -> str:
+    """Bytes as people read them: "512 B", "1.0 KiB", "7.2 MiB", "2.0 GiB"."""
+    if size < 1024:
+        return f"{size:,.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024 or unit == "GiB":
+            break
+    return f"{size:,.1f} {unit}"
+
+
+def parse_size(text: str) -> int:
+    """ "2GiB", "512MiB", "1.5GB" or a number of bytes -> bytes; ValueError naming the units."""
+    found = SIZE.fullmatch(text)
+    if not found or found.group(2).upper() not in UNITS:
+        raise ValueError(f"{text!r} is not a size; write it like 2GiB, 512MiB or 1.5GB")
+    return int(float(found.group(1)) * UNITS[found.group(2).upper()])
 
 
 def require(need: int, what: str, fix: str) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from . import langid
 from .confidence import AMBIGUOUS_UP_TO
@@ -48,6 +49,17 @@ class Answer:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Asked:
+    """Questions checked and ready to answer (FAQSearch.prepare), with their options."""
+
+    questions: list[str]
+    languages: list[str]
+    k: int
+    threshold: float
+    allowed: np.ndarray | None  # rows the tags allow (None: all)
+
+
 def valid_text(text: str) -> bool:
     """False for text with lone UTF-16 surrogates (from a JSON `\\ud800` escape, or bytes that
     were not UTF-8 on a command line), which no encoder can read."""
@@ -66,7 +78,6 @@ class FAQSearch:
         self.encoder = encoder
         self._sentiment_path = None if sentiment_head is None else Path(sentiment_head)
         self._sentiment_head: SentimentHead | None = None
-        self.last_encode_seconds = 0.0  # of the latest ask_many: what the server's metrics report
 
     @classmethod
     def open(cls, path: str | Path, sentiment_head: str | Path | None = None, strict: bool = False) -> FAQSearch:
@@ -119,6 +130,14 @@ class FAQSearch:
         tags: Sequence[str] = (),
     ) -> list[Answer]:
         """Answer several questions with one batched encoder call; results follow input order."""
+        asked = self.prepare(questions, k, min_confidence, tags)
+        return self.answer(asked, self.encoder.encode(asked.questions, asked.languages), sentiment)
+
+    def prepare(
+        self, questions: Sequence[str], k: int = 1, min_confidence: float | None = None, tags: Sequence[str] = ()
+    ) -> Asked:
+        """Check the questions and options and detect each question's language: what `answer`
+        needs besides the vectors (a server encodes the questions of many indexes in one call)."""
         if not 1 <= k <= MAX_K:
             raise FAQSearchError(f"k must be between 1 and {MAX_K}, got {k}")
         questions = [" ".join(q.split()) for q in questions]
@@ -141,29 +160,32 @@ class FAQSearch:
         allowed = self.index.rows_tagged(list(tags)) if tags else None
         faq_language = self.index.manifest.language
         languages = [langid.detect(q, prior=faq_language) for q in questions]
+        return Asked(questions, languages, k, threshold, allowed)
+
+    def answer(self, asked: Asked, vectors: np.ndarray, sentiment: bool = False) -> list[Answer]:
+        """The answers to `asked` questions, given their vectors from this index's encoder."""
+        faq_language = self.index.manifest.language
         head = self.sentiment_head if sentiment else None
-        started = time.perf_counter()
-        vectors = self.encoder.encode(questions, languages)
-        self.last_encode_seconds = time.perf_counter() - started
-        sentiments = head.predict(vectors) if head else [None] * len(questions)
-        retriever = self.index.retriever
-        rankings = retriever.rank(vectors, languages, k, allowed)
+        sentiments = head.predict(vectors) if head else [None] * len(asked.questions)
+        rankings = self.index.retriever.rank(vectors, asked.languages, asked.k, asked.allowed)
         calibration = self.index.manifest.calibration
         answers = []
-        for question, language, feeling, ranking in zip(questions, languages, sentiments, rankings, strict=True):
+        for question, language, feeling, ranking in zip(
+            asked.questions, asked.languages, sentiments, rankings, strict=True
+        ):
             same_language = language == faq_language
             confidences = calibration.confidence(ranking, same_language)
             hits = [
                 self._hit(int(e), int(row), score, confidence, language)
                 for e, row, score, confidence in list(
                     zip(ranking.entries, ranking.rows, ranking.scores, confidences, strict=True)
-                )[: max(k, AMBIGUOUS_UP_TO)]
+                )[: max(asked.k, AMBIGUOUS_UP_TO)]
             ]
-            if hits and hits[0].confidence >= threshold:
-                answers.append(Answer(question, language, hits[0], hits[:k], feeling))
+            if hits and hits[0].confidence >= asked.threshold:
+                answers.append(Answer(question, language, hits[0], hits[: asked.k], feeling))
                 continue
-            reason, offered = calibration.no_match(ranking, language, same_language, threshold)
-            answers.append(Answer(question, language, None, hits[:k], feeling, reason, hits[:offered]))
+            reason, offered = calibration.no_match(ranking, language, same_language, asked.threshold)
+            answers.append(Answer(question, language, None, hits[: asked.k], feeling, reason, hits[:offered]))
         return answers
 
     def _hit(self, entry_index: int, row: int, score: float, confidence: float, language: str) -> Hit:

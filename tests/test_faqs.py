@@ -49,6 +49,24 @@ BAD_FILES = [
         5,
     ),
     (
+        "an answer past MAX_ANSWER_CHARS",
+        "language: en\nfaqs:\n  - id: a\n    question: Q?\n    answer: " + "x" * 10_001 + "\n",
+        "faqs[0].answer: is 10,001 characters; an answer has at most 10,000: put the rest on a page and link to it",
+        5,
+    ),
+    (
+        "a translated answer past MAX_ANSWER_CHARS",
+        "language: en\nfaqs:\n" + ENTRY + "    answers:\n      es: " + "x" * 10_001 + "\n",
+        "faqs[0].answers.es: is 10,001 characters",
+        7,
+    ),
+    (
+        "a tag past MAX_TAG_CHARS",
+        "language: en\nfaqs:\n" + ENTRY + "    tags: [" + "t" * 101 + "]\n",
+        "faqs[0].tags[0]: is 101 characters; a tag has at most 100",
+        6,
+    ),
+    (
         "alternatives not a list",
         "language: en\nfaqs:\n" + ENTRY + "    alternatives: Q2\n",
         "faqs[0].alternatives: must be a list",

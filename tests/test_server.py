@@ -20,10 +20,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faqsearch import server
 from faqsearch.encoders.e5 import E5Encoder
-from faqsearch.metrics import Metrics
-from faqsearch.server import MAX_BATCH, MAX_QUESTION_CHARS, create_app
+from faqsearch.serving import service, tenants
+from faqsearch.serving.app import create_app
+from faqsearch.serving.metrics import Metrics
+from faqsearch.serving.requests import MAX_BATCH, MAX_QUESTION_CHARS
+from faqsearch.serving.tenants import Tenants
 
 ANSWER_KEYS = {"query", "language", "match", "candidates", "sentiment", "no_match", "did_you_mean"}
 
@@ -41,7 +43,7 @@ def log(workdir) -> Path:
 
 @pytest.fixture
 def client(shop_index, log):
-    with TestClient(create_app({"shop": shop_index}, unanswered_log=log)) as c:
+    with TestClient(create_app(Tenants({"shop": shop_index}), unanswered_log=log)) as c:
         yield c
 
 
@@ -54,9 +56,9 @@ def free_port() -> int:
 @pytest.fixture
 def live(shop_index, log, monkeypatch):
     """A real uvicorn server on loopback, in a thread; yields its base URL."""
-    monkeypatch.setattr(server, "RELOAD_SECONDS", 0.05)
+    monkeypatch.setattr(service, "RELOAD_SECONDS", 0.05)
     port = free_port()
-    app = create_app({"shop": shop_index}, unanswered_log=log)
+    app = create_app(Tenants({"shop": shop_index}), unanswered_log=log)
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -121,7 +123,7 @@ def test_health_and_indexes(client, shop_index):
 def test_several_indexes_chosen_per_request(cli, shop_index, example_faq, log):
     assert cli("build", str(example_faq)).exit_code == 0
     indexes = {"shop": shop_index, "en": example_faq.parent.parent / "indexes" / "en"}
-    with TestClient(create_app(indexes, unanswered_log=log)) as client:
+    with TestClient(create_app(Tenants(indexes), unanswered_log=log)) as client:
         ambiguous = client.post("/ask", json={"question": "where is my order"})
         assert ambiguous.status_code == 400 and "several indexes are served (shop, en)" in ambiguous.json()["error"]
         assert client.post("/ask", json={"question": "where is my order", "index": "shop"}).json()["match"]["id"] == (
@@ -232,16 +234,18 @@ def test_a_bug_costs_a_500_and_the_next_request_is_answered(shop_index, log, mon
     """An unexpected error while answering gives those requests a JSON 500 without a trace; the
     batcher lives on. An unwritable unanswered log costs a warning, not the answer."""
     broken = {}
-    ask_many = server.FAQSearch.ask_many
+    answer = service.FAQSearch.answer
 
     def fails_once(self, *args, **kwargs):
         if broken.pop("once", False):
             raise RuntimeError("boom")
-        return ask_many(self, *args, **kwargs)
+        return answer(self, *args, **kwargs)
 
-    monkeypatch.setattr(server.FAQSearch, "ask_many", fails_once)
+    monkeypatch.setattr(service.FAQSearch, "answer", fails_once)
     log.mkdir()  # a folder where the log file should be: appending fails
-    with TestClient(create_app({"shop": shop_index}, unanswered_log=log), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(Tenants({"shop": shop_index}), unanswered_log=log), raise_server_exceptions=False
+    ) as client:
         broken["once"] = True  # the warm-up at start has passed
         failed = client.post("/ask", json={"question": "where is my order"})
         assert failed.status_code == 500
@@ -277,7 +281,7 @@ def test_docs_work_offline(client):
 
 
 def test_token_protects_everything_but_health(shop_index, log):
-    with TestClient(create_app({"shop": shop_index}, unanswered_log=log, token="s3cret")) as client:
+    with TestClient(create_app(Tenants({"shop": shop_index}), unanswered_log=log, token="s3cret")) as client:
         assert client.get("/health").status_code == 200
         for response in (client.post("/ask", json={"question": "hi"}), client.get("/indexes"), client.get("/")):
             assert response.status_code == 401 and "bearer token" in response.json()["error"]
@@ -344,26 +348,26 @@ def test_a_rebuilt_index_is_swapped_in_without_failing_a_request(live, small_faq
 
 
 def test_reload_survives_an_unexpected_error(shop_index, monkeypatch, caplog):
-    served = server.ServedIndex("shop", shop_index, None)
+    served = tenants.ServedIndex("shop", shop_index, None)
     old, manifest = served.faq, shop_index / "manifest.json"
     manifest.write_text(manifest.read_text(), encoding="utf-8")  # a new manifest: a rebuild to load
-    opener = server.FAQSearch.open
-    monkeypatch.setattr(server.FAQSearch, "open", lambda *a: (_ for _ in ()).throw(PermissionError("denied")))
+    opener = tenants.FAQSearch.open
+    monkeypatch.setattr(tenants.FAQSearch, "open", lambda *a: (_ for _ in ()).throw(PermissionError("denied")))
     metrics = Metrics()
-    assert not served.reload_if_rebuilt(metrics) and not served.reload_if_rebuilt(metrics)
+    assert not served.reload_if_rebuilt(metrics, "shop") and not served.reload_if_rebuilt(metrics, "shop")
     assert served.faq is old
     assert [r.getMessage() for r in caplog.records].count(
         f"cannot open the rebuilt index {shop_index}; still serving the old one: PermissionError('denied')"
     ) == 1  # once per manifest, not once a second
-    monkeypatch.setattr(server.FAQSearch, "open", opener)
-    assert served.reload_if_rebuilt(metrics) and served.faq is not old
+    monkeypatch.setattr(tenants.FAQSearch, "open", opener)
+    assert served.reload_if_rebuilt(metrics, "shop") and served.faq is not old
     exposition = metrics.exposition().decode()
     assert 'faqsearch_reload_failures_total{index="shop"} 1.0' in exposition
     assert 'faqsearch_reloads_total{index="shop"} 1.0' in exposition
 
 
 def test_metrics_count_requests_answers_and_batches_behind_the_token(shop_index, log):
-    with TestClient(create_app({"shop": shop_index}, unanswered_log=log, token="s3cret")) as client:
+    with TestClient(create_app(Tenants({"shop": shop_index}), unanswered_log=log, token="s3cret")) as client:
         auth = {"authorization": "Bearer s3cret"}
         assert client.get("/metrics").status_code == 401
         for question in ("where is my order", "¿dónde está mi pedido?", "tell me a joke"):

@@ -4,8 +4,9 @@ An ASGI middleware rather than FastAPI dependencies, so that an unauthenticated 
 refused before its body is read (a dependency runs after the body was parsed), and so that a
 body gets one error that says what to send:
 - it must be UTF-8 (a UTF-16 body is refused, not guessed at) and at most MAX_BODY_BYTES;
-- it must be JSON; whatever content-type was declared (plain `curl -d` sends a form type), a
-  body that parses as JSON is accepted as JSON.
+- it must be JSON nested at most MAX_DEPTH levels deep (the app's parser recurses);
+- whatever content-type was declared (plain `curl -d` sends a form type), a body that parses
+  as JSON is accepted as JSON.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1 << 20
+MAX_DEPTH = 8  # a request is an object holding a list of strings: 2 levels; deep nesting only costs the parser
 OPEN_PATHS = ("/health", "/docs", "/openapi.json")  # hold no data: no token needed (nor /docs-assets/*)
 EXAMPLE = '{"question": "¿cómo cancelo?"}'
 
@@ -71,11 +73,27 @@ async def _read(receive: Receive) -> tuple[bytes, tuple[int, str] | None]:
     except UnicodeDecodeError:
         return body, (400, "the body is not UTF-8; send JSON encoded as UTF-8 (the only encoding accepted)")
     try:
-        json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
         return body, (400, f"the body is not valid JSON ({where}); send a JSON object such as {EXAMPLE}")
-    return body, None
+    except RecursionError:  # deeper than Python's parser goes
+        return body, _too_deep()
+    return body, _too_deep() if _deeper_than(value, MAX_DEPTH) else None
+
+
+def _too_deep() -> tuple[int, str]:
+    return 400, f"the body nests more than {MAX_DEPTH} levels deep; send a JSON object such as {EXAMPLE}"
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels (without recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [v for x in level if isinstance(x, list | dict) for v in (x.values() if isinstance(x, dict) else x)]
+        if not level:
+            return False
+    return any(isinstance(x, list | dict) for x in level)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

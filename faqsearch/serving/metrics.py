@@ -3,17 +3,21 @@
 One registry per app (tests and several apps in one process do not mix their counts). Request
 counts and latencies are taken by an ASGI middleware around the whole app, so refused requests
 (401, 4xx) count too; endpoints outside ENDPOINTS are counted as "other", so a scan of random
-paths cannot grow the label set.
+paths cannot grow the label set, and a tenant's /indexes/{name}/ask counts under that pattern. The
+`index` label is bounded too: with a folder of tenants, only those named with --metrics-index
+get their own (tenants.Tenants.label).
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ENDPOINTS = frozenset({"/", "/ask", "/ask/batch", "/health", "/indexes", "/metrics", "/docs", "/openapi.json"})
+TENANT_ENDPOINT = re.compile(r"/indexes/[^/]+(/ask(/batch)?)")
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -59,7 +63,7 @@ class Measured:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        endpoint = scope["path"] if scope["path"] in ENDPOINTS else "other"
+        endpoint = _endpoint(scope["path"])
         status = [500]
 
         async def sending(message: Message) -> None:
@@ -73,3 +77,10 @@ class Measured:
         finally:
             self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
             self.metrics.requests.labels(endpoint, str(status[0])).inc()
+
+
+def _endpoint(path: str) -> str:
+    if path in ENDPOINTS:
+        return path
+    tenant = TENANT_ENDPOINT.fullmatch(path)
+    return "/indexes/{name}" + tenant.group(1) if tenant else "other"

@@ -1,0 +1,50 @@
+"""Starting `faqsearch serve` as a subprocess on a free loopback port, for the benchmarks that
+measure it (load.py, soak.py, tenants.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+FAQSEARCH = str(Path(sys.executable).parent / "faqsearch")
+
+
+def resident_mib(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory (or its peak: VmHWM), in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith(field + ":"))
+
+
+@contextmanager
+def serving(args: list[str], cwd: Path, wait: float = 60) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`faqsearch serve ARGS` without a token, once its /health answers: (process, base URL)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "FAQSEARCH_TOKEN": ""}
+    serve = subprocess.Popen(
+        [FAQSEARCH, "serve", "--port", str(port), *args], cwd=cwd, env=env, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if serve.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"`faqsearch serve {' '.join(args)}` did not start") from None
+                time.sleep(0.1)
+        yield serve, url
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)

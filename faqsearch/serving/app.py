@@ -1,0 +1,145 @@
+"""The HTTP endpoints a chatbot calls (FastAPI on uvicorn): `faqsearch serve`. The work behind
+them is service.py's; which indexes answer, tenants.py's."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from .. import unanswered
+from .gate import Gate
+from .metrics import Measured
+from .requests import AskRequest, BadRequest, BatchRequest
+from .service import Service
+from .tenants import MAX_PAGE, PAGE, Tenants
+
+TOKEN_ENV = "FAQSEARCH_TOKEN"
+PAGE_HTML = Path(__file__).parent.parent / "data" / "page.html"
+
+
+def create_app(
+    tenants: Tenants,
+    unanswered_log: Path | None = unanswered.DEFAULT_LOG,
+    token: str | None = None,
+    unanswered_days: int = unanswered.DEFAULT_DAYS,
+) -> FastAPI:
+    """The app serving `tenants` (tenants.py: a fixed list of indexes, or a folder of them). With
+    `token`, every endpoint but /health needs `Authorization: Bearer <token>` (the page at / also
+    takes `?token=`; the OpenAPI docs, which hold no data, stay open)."""
+    log = None if unanswered_log is None else unanswered.Log(Path(unanswered_log), unanswered_days)
+    service = Service(tenants, log)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        service.queue = asyncio.Queue()
+        tasks = [asyncio.create_task(service.batch_forever()), asyncio.create_task(service.reload_forever())]
+        yield
+        for task in tasks:
+            task.cancel()
+        service.worker.shutdown(wait=True)
+
+    app = FastAPI(title="faqsearch", summary="Multilingual FAQ answers for chatbots", lifespan=lifespan, docs_url=None)
+    app.add_middleware(Gate, token=token, token_env=TOKEN_ENV)
+    app.add_middleware(Measured, metrics=service.metrics)  # outermost: refused requests count too
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.state.service = service
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": _one_line(exc.errors())}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = "the body is not valid JSON (UTF-8); send a JSON object" if exc.status_code == 400 else exc.detail
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, status_code=500)
+
+    @app.get("/metrics", summary="Prometheus metrics: requests, latency, batches, encoder time, answers, reloads")
+    async def metrics() -> Response:
+        return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI from the installed swagger-ui-bundle package: works without internet."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="faqsearch API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+    @app.post("/ask", summary="Answer one question (the schema of `faqsearch ask --json`)")
+    async def ask(request: AskRequest) -> dict:
+        [answer] = await service.ask(request, [request.question])
+        return answer.to_dict()
+
+    @app.post("/ask/batch", summary="Answer several questions: {'answers': [one object per question]}")
+    async def ask_batch(request: BatchRequest) -> dict:
+        return {"answers": [a.to_dict() for a in await service.ask(request, request.questions)]}
+
+    @app.post("/indexes/{name:path}/ask", summary="Answer one question from the index `name` (a tenant)")
+    async def ask_index(name: str, request: AskRequest) -> dict:
+        [answer] = await service.ask(request, [request.question], name)
+        return answer.to_dict()
+
+    @app.post("/indexes/{name:path}/ask/batch", summary="Answer several questions from the index `name`")
+    async def ask_index_batch(name: str, request: BatchRequest) -> dict:
+        return {"answers": [a.to_dict() for a in await service.ask(request, request.questions, name)]}
+
+    @app.get("/health", summary="Liveness: no token needed")
+    async def health() -> dict:
+        served = tenants.snapshot()
+        return {"status": "ok", "indexes": len(served), "stale": [s.name for s in served if s.stale]}
+
+    @app.get("/indexes", summary="What is served, a page of names at a time: encoder, entries, build time")
+    async def list_indexes(
+        after: str | None = Query(None, description="The last name of the previous page"),
+        limit: int = Query(PAGE, ge=1, le=MAX_PAGE),
+    ) -> list[dict]:
+        return await asyncio.to_thread(tenants.page, after, limit)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return PAGE_HTML.read_text(encoding="utf-8")
+
+    return app
+
+
+def _one_line(errors: list[dict]) -> str:
+    """Pydantic's error list as one line: `field: what is wrong`."""
+    parts = []
+    for error in errors[:3]:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.get("loc", ()) if p != "body")
+        where = where.removeprefix(".") or "body"
+        message = error.get("msg", "invalid").removeprefix("Value error, ")
+        if where == "body" and error.get("type") in ("dict_type", "model_attributes_type"):
+            message = 'must be a JSON object, such as {"question": "..."}'
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def token_from_environment() -> str | None:
+    return os.environ.get(TOKEN_ENV) or None
