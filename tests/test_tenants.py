@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from faqsearch.encoders import get_encoder
 from faqsearch.errors import FAQSearchError
 from faqsearch.serving import service
 from faqsearch.serving.app import create_app
-from faqsearch.serving.service import _Pending
+from faqsearch.serving.service import _Pending, take_round
 from faqsearch.serving.tenants import OTHER, Tenants, index_cost
 
 QUESTION = {"question": "where is my order"}
@@ -211,3 +212,16 @@ def test_hostile_bodies_get_a_bounded_4xx(client):
     assert long_tag.status_code == 422 and len(long_tag.text) < 300 and "tags[0]" in long_tag.json()["error"]
     item = client.post("/indexes/acme/ask/batch", json={"questions": ["ok", "fine", "sure", "  "]})
     assert item.status_code == 422 and item.json()["error"] == "questions[3]: is empty; ask something"
+
+
+def test_a_tenants_flood_of_batches_delays_another_tenants_question_by_one_round_at_most():
+    def pending(name: str, questions: int) -> _Pending:
+        return _Pending(name, ["q"] * questions, (1, None, False, ()), None)
+
+    flood = [pending("acme", 64) for _ in range(10)]
+    waiting = {"acme": deque(flood), "globex": deque([pending("globex", 1)])}
+    first = take_round(waiting, 64)
+    assert first == [flood[0]]  # a full round: the oldest request of the first tenant
+    second = take_round(waiting, 64)
+    assert [p.name for p in second] == ["globex", "acme"]  # the other tenant is not behind the flood
+    assert len(waiting["acme"]) == 8

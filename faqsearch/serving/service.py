@@ -3,10 +3,12 @@
 Three things make it safe under load:
 - one worker thread owns every encoder call, index open and reload and log write, so the
   encoder is never called from two threads at once;
-- questions are answered in batches: all that queued while the worker was busy, or a lone
+- questions are answered in rounds: those that queued while the worker was busy, or a lone
   question plus any arriving within BATCH_WINDOW after it, whatever index (tenant) each asks,
   go through one encoder call per encoder, because the encoder is several times cheaper per
-  sentence in a batch; each index then ranks its own questions;
+  sentence in a batch; each index then ranks its own questions. A round holds up to
+  ROUND_QUESTIONS, taking the indexes' requests in turn (`take_round`), so one tenant's flood of
+  batches delays another's question by a round, not by the flood;
 - a rebuilt index (a new manifest) is opened on that thread and swapped in by one assignment;
   requests already holding the old one finish with it, and an index that fails to open (a build
   still being renamed into place) leaves the old one serving.
@@ -19,7 +21,7 @@ import logging
 import os
 import sys
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -30,10 +32,11 @@ from .. import unanswered
 from ..errors import FAQSearchError, IndexUnusable
 from ..search import Answer, Asked, FAQSearch
 from .metrics import Metrics
-from .requests import BadRequest, Options
+from .requests import MAX_BATCH, BadRequest, Options
 from .tenants import Tenants
 
 BATCH_WINDOW = 0.004  # seconds to wait for more questions once one has arrived
+ROUND_QUESTIONS = MAX_BATCH  # questions per worker round: what one round makes the others wait
 RELOAD_SECONDS = 1.0
 logger = logging.getLogger(__name__)
 
@@ -88,13 +91,17 @@ class Service:
 
     async def batch_forever(self) -> None:
         loop = asyncio.get_running_loop()
+        waiting: dict[str, deque[_Pending]] = {}  # per index, oldest first; indexes in turn
         while True:
-            pending = [await self.queue.get()]
-            if self.queue.empty():  # others already queued means load: go now, without waiting
-                await asyncio.sleep(BATCH_WINDOW)
+            if not waiting:
+                first = await self.queue.get()
+                waiting[first.name] = deque([first])
+                if self.queue.empty():  # others already queued means load: go now, without waiting
+                    await asyncio.sleep(BATCH_WINDOW)
             while not self.queue.empty():
-                pending.append(self.queue.get_nowait())
-            await loop.run_in_executor(self.worker, self._answer, pending)
+                item = self.queue.get_nowait()
+                waiting.setdefault(item.name, deque()).append(item)
+            await loop.run_in_executor(self.worker, self._answer, take_round(waiting, ROUND_QUESTIONS))
 
     def _answer(self, pending: list[_Pending]) -> None:
         """On the worker thread: group by (index, options), one encoder call per encoder for
@@ -171,6 +178,23 @@ class Service:
         while True:
             await asyncio.sleep(RELOAD_SECONDS)
             await loop.run_in_executor(self.worker, self.tenants.reload, self.metrics)
+
+
+def take_round(waiting: dict[str, deque[_Pending]], limit: int) -> list[_Pending]:
+    """The requests one worker round answers: the oldest of each index in turn, until `limit`
+    questions (a request is never split). An index served moves behind the others, so however
+    many heavy batches one tenant (or client) queues, another's request waits one round at most."""
+    taken, questions = [], 0
+    while waiting and questions < limit:
+        for name in list(waiting):
+            queue = waiting.pop(name)
+            taken.append(queue.popleft())
+            questions += len(taken[-1].questions)
+            if queue:
+                waiting[name] = queue
+            if questions >= limit:
+                break
+    return taken
 
 
 def _leave_a_core_for_http() -> None:
