@@ -1,0 +1,171 @@
+"""`faqsearch ask` and `faqsearch eval`: answers, and how good they are on labelled questions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import FAQSearchError
+from .common import (
+    HeadChoice,
+    IndexChoice,
+    JSONReport,
+    Strict,
+    _fail,
+    app,
+)
+
+
+@app.command()
+def ask(
+    questions: Annotated[
+        list[str] | None, typer.Argument(help="Question(s); `-` reads one per line from stdin")
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Read questions from a file, one per line")] = None,
+    index: IndexChoice = None,
+    k: Annotated[int, typer.Option("-k", help="How many distinct entries to show")] = 1,
+    min_confidence: Annotated[
+        float | None, typer.Option(help="No match below this confidence, 0-1 [default: the index's, 0.5]")
+    ] = None,
+    sentiment: Annotated[bool, typer.Option("--sentiment", help="Also say if the customer is upset")] = False,
+    sentiment_head: HeadChoice = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only entries carrying this tag; repeat for any of several")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,
+    strict: Strict = False,
+):
+    """Answer questions in any language from an index."""
+    from ..index import locate_index
+    from ..search import FAQSearch
+
+    try:
+        texts = _read_questions(questions or [], file)
+        faq = FAQSearch.open(locate_index(index), sentiment_head=sentiment_head, strict=strict)
+        answers = faq.ask_many(
+            texts, k=k, min_confidence=min_confidence, sentiment=sentiment or bool(sentiment_head), tags=tag or ()
+        )
+    except FAQSearchError as exc:
+        _fail(exc)
+    for answer in answers:
+        if as_json:
+            typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(answer, k, len(answers) > 1)
+
+
+def _read_questions(arguments: list[str], file: Path | None) -> list[str]:
+    lines: list[str] = []
+    for argument in arguments:
+        lines.extend(sys.stdin.read().splitlines() if argument == "-" else [argument])
+    if file is not None:
+        try:
+            lines.extend(file.read_text(encoding="utf-8").splitlines())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FAQSearchError(f"cannot read questions from {file}: {exc}") from None
+    questions = [line for line in lines if line.strip()]
+    if not questions:
+        raise FAQSearchError("no question given; pass one as an argument, `-` for stdin, or --file F")
+    return questions
+
+
+def _print_answer(answer, k: int, show_query: bool) -> None:
+    if show_query:
+        typer.echo(f"> {answer.query}")
+    if answer.match is None:
+        best = answer.candidates[0] if answer.candidates else None
+        closest = f" (closest: {best.id}, confidence {best.confidence:.2f})" if best else ""
+        typer.echo(f"no match [{answer.language}]: {answer.no_match}{closest}")
+        if answer.did_you_mean:
+            typer.echo("  did you mean: " + " / ".join(f"{h.id} ({h.matched_question})" for h in answer.did_you_mean))
+    else:
+        hit = answer.match
+        typer.echo(f"{hit.id}  confidence {hit.confidence:.2f}  [query language: {answer.language}]")
+        typer.echo(f"  matched: {hit.matched_question}")
+        typer.echo(f"  answer ({hit.answer_language}): {hit.answer}")
+    if answer.sentiment is not None:
+        typer.echo(f"  sentiment: {answer.sentiment.label} ({answer.sentiment.confidence:.2f})")
+    if k > 1:
+        for rank, hit in enumerate(answer.candidates, 1):
+            typer.echo(f"  {rank}. {hit.confidence:.2f} (score {hit.score:.3f})  {hit.id}: {hit.matched_question}")
+    if show_query:
+        typer.echo("")
+
+
+@app.command("eval")
+def eval_(
+    queries: Annotated[Path, typer.Argument(help="Labelled questions, e.g. tests/queries.yaml")],
+    index: IndexChoice = None,
+    as_json: JSONReport = False,
+    min_accuracy: Annotated[
+        float | None, typer.Option(help="Exit with status 1 if overall accuracy@1 is below this")
+    ] = None,
+    target_rejected: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="Print the threshold at which this share of `none` questions gets no match"),
+    ] = None,
+    strict: Strict = False,
+):
+    """Measure answer quality on labelled questions: per language, overall, worst confusions, and
+    the no-match trade-off over the confidence threshold."""
+    from ..evaluation import evaluate, load_queries, threshold_for
+    from ..index import locate_index
+    from ..search import FAQSearch
+
+    try:
+        faq = FAQSearch.open(locate_index(index), strict=strict)
+        report = evaluate(faq, load_queries(queries, {e.id for e in faq.index.entries}))
+        target = None if target_rejected is None else threshold_for(report.outcomes, target_rejected)
+        if target_rejected is not None and target is None:
+            raise FAQSearchError(
+                f"--target-rejected: {queries} has no question with `expected: none`; add unanswerable questions"
+            )
+    except FAQSearchError as exc:
+        _fail(exc)
+    if as_json:
+        data = report.to_dict() | ({"target": asdict(target)} if target else {})
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
+    else:
+        _print_report(report, faq.min_confidence)
+        if target is not None:
+            typer.echo(
+                f"\n--target-rejected {target_rejected}: threshold {target.threshold:.4f} rejects "
+                f"{pct(target.rejected).strip()}% and answers {pct(target.answered_right).strip()}% right; use it with "
+                f"`faqsearch ask --min-confidence {target.threshold:.4f}` (HTTP: min_confidence)"
+            )
+    accuracy = report.overall.accuracy_at_1
+    if min_accuracy is not None and not accuracy >= min_accuracy:
+        typer.echo(f"error: accuracy@1 {accuracy:.3f} is below --min-accuracy {min_accuracy}", err=True)
+        raise typer.Exit(1)
+
+
+def pct(x: float) -> str:
+    return "    -" if x != x else f"{100 * x:5.1f}"  # NaN: no such questions
+
+
+def _print_report(report, threshold: float) -> None:
+    typer.echo("language  questions  acc@1  MRR@5  answered  none  rejected")
+    rows = [*report.per_language.items(), ("overall", report.overall)]
+    for language, f in rows:
+        typer.echo(
+            f"{language:9} {f.questions:9}  {pct(f.accuracy_at_1)}  {pct(f.mrr_at_5)}  {pct(f.answered):>8}"
+            f"  {f.unanswerable:4}  {pct(f.rejected):>8}"
+        )
+    typer.echo(
+        f"\nno match: precision {pct(report.no_match_precision)}%, recall {pct(report.no_match_recall)}%; "
+        f"expected calibration error {report.expected_calibration_error:.3f}"
+    )
+    if report.confusions:
+        typer.echo("\nworst confusions (expected -> returned instead):")
+        for c in report.confusions:
+            typer.echo(f"  {c.count:3}  {c.expected} -> {c.returned}   e.g. {c.example!r}")
+    if report.overall.unanswerable:
+        typer.echo(f"\nno-match trade-off (the index's threshold: {threshold}):")
+        typer.echo("threshold  none rejected  answered  answered right")
+        for p in report.curve:
+            typer.echo(f"{p.threshold:9.2f}  {pct(p.rejected):>13}  {pct(p.answered):>8}  {pct(p.answered_right):>14}")

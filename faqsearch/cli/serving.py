@@ -1,0 +1,116 @@
+"""`faqsearch serve` and `faqsearch unanswered`: the HTTP service and what it could not answer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import FAQSearchError
+from .common import (
+    UNANSWERED_LOG,
+    HeadChoice,
+    Strict,
+    _fail,
+    app,
+)
+
+
+@app.command()
+def serve(
+    index: Annotated[
+        list[str] | None, typer.Option(help="Index name or folder; repeat to serve several [default: all in indexes/]")
+    ] = None,
+    indexes_dir: Annotated[
+        Path | None,
+        typer.Option(help="Serve every index under this folder by name (tenants), each opened on its first request"),
+    ] = None,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(help="With --indexes-dir: memory the open indexes may take, e.g. 2GiB [default: half of RAM]"),
+    ] = None,
+    metrics_index: Annotated[
+        list[str] | None,
+        typer.Option(help="With --indexes-dir: a tenant whose metrics get their own label (repeatable; others: other)"),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs $FAQSEARCH_TOKEN")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    sentiment_head: HeadChoice = None,
+    unanswered_log: Annotated[
+        Path | None, typer.Option(help=f"Where questions without a match are appended {UNANSWERED_LOG}")
+    ] = None,
+    unanswered_days: Annotated[
+        int, typer.Option(min=1, help="Delete unanswered questions older than this many days")
+    ] = 30,
+    no_unanswered_log: Annotated[
+        bool, typer.Option("--no-unanswered-log", help="Store no customer question at all")
+    ] = False,
+    strict: Strict = False,
+):
+    """Serve indexes over HTTP for chatbots (POST /ask, /indexes/NAME/ask; GET /health, /indexes, /docs, /)."""
+    import uvicorn
+
+    from ..memory import parse_size
+    from ..serving.app import TOKEN_ENV, create_app, loopback, token_from_environment
+    from ..serving.tenants import Tenants
+    from ..unanswered import DEFAULT_LOG
+
+    token = token_from_environment()
+    try:
+        if indexes_dir is not None and index:
+            raise FAQSearchError("give --index or --indexes-dir, not both")
+        if indexes_dir is None and (max_memory or metrics_index):
+            raise FAQSearchError("--max-memory and --metrics-index go with --indexes-dir")
+        try:
+            bound = None if max_memory is None else parse_size(max_memory)
+        except ValueError as exc:
+            raise FAQSearchError(f"--max-memory: {exc}") from None
+        if indexes_dir is not None:
+            tenants = Tenants.folder(indexes_dir, bound, sentiment_head, strict, frozenset(metrics_index or ()))
+            served = f"the indexes under {indexes_dir}"
+        else:
+            tenants = Tenants.listed(index, sentiment_head, strict)
+            served = ", ".join(tenants.fixed)
+        log = None if no_unanswered_log else unanswered_log or DEFAULT_LOG
+        application = create_app(tenants, log, token, unanswered_days)
+    except FAQSearchError as exc:
+        _fail(exc)
+    if not loopback(host) and token is None:
+        typer.secho(
+            f"WARNING: serving on {host} without a token: anyone who can reach this machine can query it. "
+            f"Set ${TOKEN_ENV} to require `Authorization: Bearer <token>`.",
+            err=True,
+            fg="red",
+            bold=True,
+        )
+    typer.echo(f"serving {served} on http://{host}:{port}/ (docs: /docs)", err=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command("unanswered")
+def unanswered_(
+    log: Annotated[Path | None, typer.Argument(help=f"The serve log {UNANSWERED_LOG}")] = None,
+    index: Annotated[str | None, typer.Option(help="Only this index's questions")] = None,
+    top: Annotated[int, typer.Option(help="Questions shown per nearest entry")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="All groups as one JSON array")] = False,
+):
+    """Questions that got no match, most frequent first, grouped by their nearest entry."""
+    from ..unanswered import DEFAULT_LOG, summarise
+
+    try:
+        groups = summarise(log or DEFAULT_LOG, index)
+    except FAQSearchError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([asdict(g) for g in groups], ensure_ascii=False, indent=1))
+        return
+    for group in groups:
+        why = ", ".join(f"{reason} {n}" for reason, n in group.reasons.items())
+        typer.echo(f"{group.count:5}  nearest: {group.nearest}  ({why})")
+        for question, count in group.questions[:top]:
+            typer.echo(f"{count:9}  {question}")
