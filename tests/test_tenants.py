@@ -17,10 +17,11 @@ from fastapi.testclient import TestClient
 from faqsearch import load_faqs, memory
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
+from faqsearch.encoders.e5 import MAX_TOKENS
 from faqsearch.errors import FAQSearchError
 from faqsearch.serving import service
 from faqsearch.serving.app import create_app
-from faqsearch.serving.service import _Pending, take_round
+from faqsearch.serving.service import ROUND_COST, _Pending, cost, take_round
 from faqsearch.serving.tenants import OTHER, Tenants, index_cost
 
 QUESTION = {"question": "where is my order"}
@@ -163,7 +164,7 @@ def test_questions_to_several_tenants_share_one_encoder_call(tenants_dir, monkey
     try:
         options = (1, None, False, ())
         pending = [_Pending(name, ["where is my order"], options, loop.create_future()) for name in ("acme", "globex")]
-        served._answer(pending)
+        served._answer(take_round({p.name: deque([p]) for p in pending}, ROUND_COST))
         answers = loop.run_until_complete(asyncio.gather(*(p.done for p in pending)))
     finally:
         loop.close()
@@ -214,14 +215,37 @@ def test_hostile_bodies_get_a_bounded_4xx(client):
     assert item.status_code == 422 and item.json()["error"] == "questions[3]: is empty; ask something"
 
 
-def test_a_tenants_flood_of_batches_delays_another_tenants_question_by_one_round_at_most():
-    def pending(name: str, questions: int) -> _Pending:
-        return _Pending(name, ["q"] * questions, (1, None, False, ()), None)
+def test_a_flood_of_heavy_questions_delays_another_question_by_about_one_round():
+    def pending(name: str, questions: list[str]) -> _Pending:
+        return _Pending(name, questions, (1, None, False, ()), None)
 
-    flood = [pending("acme", 64) for _ in range(10)]
-    waiting = {"acme": deque(flood), "globex": deque([pending("globex", 1)])}
-    first = take_round(waiting, 64)
-    assert first == [flood[0]]  # a full round: the oldest request of the first tenant
-    second = take_round(waiting, 64)
-    assert [p.name for p in second] == ["globex", "acme"]  # the other tenant is not behind the flood
-    assert len(waiting["acme"]) == 8
+    heavy, light = "字" * 1000, "where is my order"
+    flood = [pending("acme", [heavy] * 64) for _ in range(3)]
+    client = pending("acme", [light])
+    other = pending("globex", [light, light])
+    waiting = {"acme": deque([*flood, client]), "globex": deque([other])}
+    first = take_round(waiting, ROUND_COST)
+    assert [(p.pending, p.start, p.end) for p in first] == [(flood[0], 0, ROUND_COST // cost(heavy))]
+    second = take_round(waiting, ROUND_COST)  # the other tenant first, then the next request of acme
+    assert [(p.pending, p.start, p.end) for p in second][:2] == [(other, 0, 2), (flood[1], 0, 7)]
+    rounds = [take_round(waiting, ROUND_COST) for _ in range(3)]
+    assert any(p.pending is client for p in rounds[1])  # behind one run of each request, not 192 questions
+    assert cost(heavy) == MAX_TOKENS and cost(light) < 10
+
+
+def test_a_request_answered_over_several_rounds_gets_its_answers_in_order(tenants_dir):
+    tenants = folder(tenants_dir)
+    service = create_app(tenants, unanswered_log=None).state.service
+    questions = ["字" * 1000] * 20 + ["where is my order"]
+    loop = asyncio.new_event_loop()
+    try:
+        request = _Pending("acme", questions, (1, None, False, ()), loop.create_future())
+        waiting = {"acme": deque([request])}
+        rounds = 0
+        while waiting:
+            service._answer(take_round(waiting, ROUND_COST))
+            rounds += 1
+        answers = loop.run_until_complete(request.done)
+    finally:
+        loop.close()
+    assert rounds == 3 and len(answers) == 21 and answers[-1].match.id == "track-order"

@@ -6,9 +6,10 @@ Three things make it safe under load:
 - questions are answered in rounds: those that queued while the worker was busy, or a lone
   question plus any arriving within BATCH_WINDOW after it, whatever index (tenant) each asks,
   go through one encoder call per encoder, because the encoder is several times cheaper per
-  sentence in a batch; each index then ranks its own questions. A round holds up to
-  ROUND_QUESTIONS, taking the indexes' requests in turn (`take_round`), so one tenant's flood of
-  batches delays another's question by a round, not by the flood;
+  sentence in a batch; each index then ranks its own questions. A round costs at most
+  ROUND_COST estimated tokens, taking the indexes' requests in turn and splitting a costly
+  request over rounds (`take_round`), so one tenant's or client's flood of heavy questions
+  delays another's question by a round, not by the flood;
 - a rebuilt index (a new manifest) is opened on that thread and swapped in by one assignment;
   requests already holding the old one finish with it, and an index that fails to open (a build
   still being renamed into place) leaves the old one serving.
@@ -23,20 +24,27 @@ import sys
 import time
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faiss
 import numpy as np
 
 from .. import unanswered
+from ..encoders.e5 import MAX_TOKENS
 from ..errors import FAQSearchError, IndexUnusable
 from ..search import Answer, Asked, FAQSearch
 from .metrics import Metrics
-from .requests import MAX_BATCH, BadRequest, Options
+from .requests import BadRequest, Options
 from .tenants import Tenants
 
 BATCH_WINDOW = 0.004  # seconds to wait for more questions once one has arrived
-ROUND_QUESTIONS = MAX_BATCH  # questions per worker round: what one round makes the others wait
+# What one worker round may cost, in estimated encoder tokens (`cost`): what a round makes the
+# others wait. ~55 ordinary questions (18 estimated tokens on average in the evaluation set and
+# banking77) fit one round, so 32 clients' questions still go in one encoder call and a full
+# 64-question batch in two; questions as long as the encoder reads (MAX_TOKENS) take 8 per round
+# (~0.7 s on 2 cores, BENCHMARKS.md).
+ROUND_COST = 8 * MAX_TOKENS
+BYTES_PER_TOKEN = 3  # UTF-8 bytes per token, about: Latin script 3-4, CJK 3, combining accents 1.5
 RELOAD_SECONDS = 1.0
 logger = logging.getLogger(__name__)
 
@@ -47,17 +55,34 @@ class _Pending:
     questions: list[str]
     options: tuple  # k, min_confidence, sentiment, tags
     done: asyncio.Future
+    taken: int = 0  # questions handed to rounds so far (a costly request is answered over several)
+    answers: list[Answer] = field(default_factory=list)  # answered so far, in order
+    failed: bool = False
 
     def settle(self, result: list[Answer] | Exception) -> None:
         """From the worker thread: hand the answers (or the error) to the waiting request."""
+        self.failed = isinstance(result, Exception)
         self.done.get_loop().call_soon_threadsafe(_settle, self.done, result)
 
 
 @dataclass
-class _Group:
-    """The pending requests of one index and one set of options, as the worker answers them."""
+class _Part:
+    """The run of one request's questions that one round answers."""
 
-    items: list[_Pending]
+    pending: _Pending
+    start: int
+    end: int
+
+    @property
+    def questions(self) -> list[str]:
+        return self.pending.questions[self.start : self.end]
+
+
+@dataclass
+class _Group:
+    """The parts of requests to one index with one set of options, as the worker answers them."""
+
+    items: list[_Part]
     faq: FAQSearch | None = None
     asked: Asked | None = None
 
@@ -101,14 +126,15 @@ class Service:
             while not self.queue.empty():
                 item = self.queue.get_nowait()
                 waiting.setdefault(item.name, deque()).append(item)
-            await loop.run_in_executor(self.worker, self._answer, take_round(waiting, ROUND_QUESTIONS))
+            await loop.run_in_executor(self.worker, self._answer, take_round(waiting, ROUND_COST))
 
-    def _answer(self, pending: list[_Pending]) -> None:
+    def _answer(self, parts: list[_Part]) -> None:
         """On the worker thread: group by (index, options), one encoder call per encoder for
         every group's questions, then each index answers its own."""
         groups: dict[tuple, _Group] = defaultdict(lambda: _Group([]))
-        for item in pending:
-            groups[(item.name, item.options)].items.append(item)
+        for part in parts:
+            if not part.pending.failed:
+                groups[(part.pending.name, part.pending.options)].items.append(part)
         ready: list[_Group] = []
         for (name, (k, min_confidence, _, tags)), group in groups.items():
             try:
@@ -138,7 +164,7 @@ class Service:
                 self._settle_group(group, vectors[start:end])
 
     def _settle_group(self, group: _Group, vectors: np.ndarray) -> None:
-        name, (_, _, sentiment, _) = group.items[0].name, group.items[0].options
+        name, (_, _, sentiment, _) = group.items[0].pending.name, group.items[0].pending.options
         try:
             answers = group.faq.answer(group.asked, vectors, sentiment)
         except Exception as exc:
@@ -148,9 +174,11 @@ class Service:
         for answer in answers:
             self.metrics.answers.labels(label, answer.language, str(answer.match is not None)).inc()
         unmatched = [a for a in answers if a.match is None]
-        for item in group.items:
-            mine, answers = answers[: len(item.questions)], answers[len(item.questions) :]
-            item.settle(mine)
+        for part in group.items:
+            part.pending.answers += answers[: len(part.questions)]
+            answers = answers[len(part.questions) :]
+            if len(part.pending.answers) == len(part.pending.questions):
+                part.pending.settle(part.pending.answers)
         self._log_unanswered(name, unmatched)
 
     @staticmethod
@@ -161,8 +189,9 @@ class Service:
             exc = BadRequest(503, str(exc))
         elif isinstance(exc, FAQSearchError):
             exc = BadRequest(400, str(exc))
-        for item in group.items:
-            item.settle(exc)
+        for part in group.items:
+            if not part.pending.failed:
+                part.pending.settle(exc)
 
     def _log_unanswered(self, index: str, answers: list[Answer]) -> None:
         """Append to the log; a log that cannot be written costs a warning, never an answer."""
@@ -180,21 +209,41 @@ class Service:
             await loop.run_in_executor(self.worker, self.tenants.reload, self.metrics)
 
 
-def take_round(waiting: dict[str, deque[_Pending]], limit: int) -> list[_Pending]:
-    """The requests one worker round answers: the oldest of each index in turn, until `limit`
-    questions (a request is never split). An index served moves behind the others, so however
-    many heavy batches one tenant (or client) queues, another's request waits one round at most."""
-    taken, questions = [], 0
-    while waiting and questions < limit:
+def cost(question: str) -> float:
+    """A question's encoder cost, estimated without the encoder: its tokens, at most MAX_TOKENS."""
+    return min(len(question.encode("utf-8", "surrogatepass")) / BYTES_PER_TOKEN, MAX_TOKENS)
+
+
+def take_round(waiting: dict[str, deque[_Pending]], limit: float) -> list[_Part]:
+    """What one worker round answers: runs of questions from each index in turn (and within an
+    index, from each of its requests in turn), while their cost stays within `limit` (the round's
+    first question is always taken). A request too costly for one round goes on in later ones,
+    behind the others, so another tenant's or client's question waits about one round, not
+    behind a whole flood."""
+    parts, spent = [], 0.0
+    served = True
+    while served:
+        served = False
         for name in list(waiting):
-            queue = waiting.pop(name)
-            taken.append(queue.popleft())
-            questions += len(taken[-1].questions)
+            queue = waiting[name]
+            item = queue[0]
+            end = item.taken
+            while end < len(item.questions) and (
+                (not parts and end == item.taken) or spent + cost(item.questions[end]) <= limit
+            ):
+                spent += cost(item.questions[end])
+                end += 1
+            if end == item.taken:
+                continue  # nothing of it fits this round: it keeps its place
+            parts.append(_Part(item, item.taken, end))
+            item.taken, served = end, True
+            queue.popleft()
+            if end < len(item.questions):
+                queue.append(item)  # the index's other requests first, next time
+            del waiting[name]
             if queue:
-                waiting[name] = queue
-            if questions >= limit:
-                break
-    return taken
+                waiting[name] = queue  # served: behind the indexes that were not
+    return parts
 
 
 def _leave_a_core_for_http() -> None:
