@@ -30,7 +30,10 @@ def serve(
     ] = None,
     max_memory: Annotated[
         str | None,
-        typer.Option(help="With --indexes-dir: memory the open indexes may take, e.g. 2GiB [default: half of RAM]"),
+        typer.Option(
+            help="With --indexes-dir: the server's memory bound, e.g. 2GiB; open indexes get what the server "
+            "leaves [default: half of RAM]"
+        ),
     ] = None,
     metrics_index: Annotated[
         list[str] | None,
