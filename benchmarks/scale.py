@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faqsearch import memory
 from faqsearch.encoders import Encoder
 from faqsearch.faqs import FAQEntry, FAQFile
 
@@ -90,8 +91,7 @@ def peak_mib() -> float:
 
 
 def rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+    return memory.resident() / 2**20
 
 
 def phase_build(n: int, folder: Path, edit: bool) -> dict:

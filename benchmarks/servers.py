@@ -14,13 +14,14 @@ from pathlib import Path
 
 import httpx
 
+from faqsearch import memory
+
 FAQSEARCH = str(Path(sys.executable).parent / "faqsearch")
 
 
 def resident_mib(pid: int, field: str = "VmRSS") -> float:
     """A process's resident memory (or its peak: VmHWM), in MiB."""
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith(field + ":"))
+    return memory.resident(pid, field) / 2**20
 
 
 @contextmanager

@@ -21,11 +21,12 @@ def total() -> int | None:
     return _meminfo("MemTotal:")
 
 
-def resident() -> int | None:
-    """Bytes this process holds in memory now (VmRSS), or None where it cannot be read."""
+def resident(pid: int | str = "self", field: str = "VmRSS") -> int | None:
+    """Bytes a process (this one by default) holds in memory now (VmRSS), or at its peak
+    (`field="VmHWM"`); None where it cannot be read."""
     try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith(field + ":"))
     except (OSError, StopIteration):
         return None
 

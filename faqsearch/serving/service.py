@@ -228,10 +228,11 @@ def take_round(waiting: dict[str, deque[_Pending]], limit: float) -> list[_Part]
             queue = waiting[name]
             item = queue[0]
             end = item.taken
-            while end < len(item.questions) and (
-                (not parts and end == item.taken) or spent + cost(item.questions[end]) <= limit
-            ):
-                spent += cost(item.questions[end])
+            while end < len(item.questions):
+                price = cost(item.questions[end])
+                if spent + price > limit and (parts or end > item.taken):
+                    break
+                spent += price
                 end += 1
             if end == item.taken:
                 continue  # nothing of it fits this round: it keeps its place

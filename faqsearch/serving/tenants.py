@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .. import memory
 from ..errors import FAQSearchError, IndexUnusable
-from ..index import ENTRIES, MANIFEST, list_indexes, locate_index, read_manifest, source_changed
+from ..index import ENTRIES, MANIFEST, Manifest, list_indexes, locate_index, read_manifest, source_changed
 from ..search import FAQSearch
 from .metrics import Metrics
 from .requests import BadRequest
@@ -57,7 +57,7 @@ class ServedIndex:
     def __post_init__(self) -> None:
         self.stamp = self._stamp()
         self.faq = FAQSearch.open(self.path, self.sentiment_head, self.strict)
-        self.cost = self._cost()
+        self.cost = index_cost(self.faq.index.path)
 
     def _stamp(self) -> tuple:
         try:
@@ -65,9 +65,6 @@ class ServedIndex:
         except OSError:
             return ()
         return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-    def _cost(self) -> int:
-        return index_cost(self.faq.index.path)
 
     def reload_if_rebuilt(self, metrics: Metrics, label: str) -> bool:
         stamp = self._stamp()
@@ -83,23 +80,15 @@ class ServedIndex:
                 self.warned = stamp
             return False
         self.faq, self.stamp = faq, stamp
-        self.cost = self._cost()
+        self.cost = index_cost(faq.index.path)
         metrics.reloads.labels(label).inc()
         return True
 
     def describe(self) -> dict:
         m = self.faq.index.manifest
-        return {
-            "name": self.name,
-            "path": str(self.path),
-            "open": True,
-            "language": m.language,
-            "encoder": asdict(m.encoder),
-            "entries": m.entries,
-            "phrasings": m.phrasings,
+        return summary(self.name, self.path, m, opened=True) | {
             "index_type": asdict(m.index_type),
             "tags": sorted(self.faq.index.tags),
-            "built_at": m.built_at,
             "stale": self.stale,
         }
 
@@ -268,19 +257,23 @@ class Tenants:
     def _summary(self, name: str) -> dict:
         path = self.fixed.get(name) or self.root / name
         try:
-            m = read_manifest(path)
+            return summary(name, path, read_manifest(path), opened=False)
         except (FAQSearchError, OSError, ValueError) as exc:
             return {"name": name, "path": str(path), "open": False, "error": str(exc)}
-        return {
-            "name": name,
-            "path": str(path),
-            "open": False,
-            "language": m.language,
-            "encoder": asdict(m.encoder),
-            "entries": m.entries,
-            "phrasings": m.phrasings,
-            "built_at": m.built_at,
-        }
+
+
+def summary(name: str, path: Path, m: Manifest, opened: bool) -> dict:
+    """What GET /indexes says of an index from its manifest alone."""
+    return {
+        "name": name,
+        "path": str(path),
+        "open": opened,
+        "language": m.language,
+        "encoder": asdict(m.encoder),
+        "entries": m.entries,
+        "phrasings": m.phrasings,
+        "built_at": m.built_at,
+    }
 
 
 def index_cost(path: Path) -> int:
