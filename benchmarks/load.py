@@ -28,7 +28,10 @@ from servers import FAQSEARCH, resident_mib, serving
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def level(url: str, questions: list[str], clients: int, requests: int, seconds: float) -> dict:
+async def level(
+    url: str, questions: list[str], clients: int, requests: int, seconds: float, tenants: list[str] = ()
+) -> dict:
+    """Send questions from `clients` at once (to POST /ask, or to the tenants in turn)."""
     latencies, errors, sent = [], 0, 0
     deadline = time.perf_counter() + seconds
 
@@ -36,10 +39,11 @@ async def level(url: str, questions: list[str], clients: int, requests: int, sec
         nonlocal errors, sent
         while sent < requests and time.perf_counter() < deadline:
             question = questions[sent % len(questions)]
+            path = f"/indexes/{tenants[sent % len(tenants)]}/ask" if tenants else "/ask"
             sent += 1
             started = time.perf_counter()
             try:
-                response = await http.post("/ask", json={"question": question})
+                response = await http.post(path, json={"question": question})
                 ok = response.status_code == 200
             except httpx.HTTPError:
                 ok = False

@@ -4,7 +4,6 @@ measure it (load.py, soak.py, tenants.py)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from faqsearch import memory
+from faqsearch.serving.localray import free_port
 
 FAQSEARCH = str(Path(sys.executable).parent / "faqsearch")
 
@@ -27,9 +27,7 @@ def resident_mib(pid: int, field: str = "VmRSS") -> float:
 @contextmanager
 def serving(args: list[str], cwd: Path, wait: float = 60) -> Iterator[tuple[subprocess.Popen, str]]:
     """`faqsearch serve ARGS` without a token, once its /health answers: (process, base URL)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "FAQSEARCH_TOKEN": ""}
     serve = subprocess.Popen(
         [FAQSEARCH, "serve", "--port", str(port), *args], cwd=cwd, env=env, stderr=subprocess.DEVNULL

@@ -48,6 +48,16 @@ def make_tenants(built: Path, root: Path, count: int) -> list[str]:
     return names
 
 
+def example_tenants(work: Path, count: int) -> list[str]:
+    """The example FAQ built in `work`, then copied as `count` tenants under work/tenants."""
+    subprocess.run(
+        [FAQSEARCH, "build", str(ROOT / "faqs" / "en.yaml"), "--index", str(work / "built")],
+        check=True,
+        capture_output=True,
+    )
+    return make_tenants(work / "built", work / "tenants", count)
+
+
 def ms(samples: list[float], q: float) -> float:
     return float(np.percentile(np.array(samples) * 1000, q)) if samples else float("nan")
 
@@ -74,13 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="faqsearch-tenants-"))
     try:
-        subprocess.run(
-            [FAQSEARCH, "build", str(ROOT / "faqs" / "en.yaml"), "--index", str(work / "built")],
-            check=True,
-            capture_output=True,
-        )
         started = time.perf_counter()
-        names = make_tenants(work / "built", work / "tenants", args.tenants)
+        names = example_tenants(work, args.tenants)
         print(f"{args.tenants:,} tenants written in {time.perf_counter() - started:.0f} s")
         weights = 1 / np.arange(1, len(names) + 1) ** args.zipf
         rng = np.random.default_rng(0)

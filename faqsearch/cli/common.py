@@ -14,6 +14,8 @@ models_app = typer.Typer(help="List and download encoder models.", no_args_is_he
 app.add_typer(models_app, name="models")
 sentiment_app = typer.Typer(help="Train and evaluate the sentiment head.", no_args_is_help=True)
 app.add_typer(sentiment_app, name="sentiment")
+cluster_app = typer.Typer(help="The service on a Ray cluster (pip install 'faqsearch[cluster]').", no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
 
 # Options several commands share.
 IndexChoice = Annotated[

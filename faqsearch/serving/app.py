@@ -1,5 +1,6 @@
-"""The HTTP endpoints a chatbot calls (FastAPI on uvicorn): `faqsearch serve`. The work behind
-them is service.py's; which indexes answer, tenants.py's."""
+"""The HTTP endpoints a chatbot calls (FastAPI): `faqsearch serve` on uvicorn, or the Ingress of
+cluster.py on Ray Serve. The work behind them is service.py's in this process, or cluster.py's
+replicas'; which indexes answer, tenants.py's."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,8 +21,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from .. import unanswered
 from .gate import Gate
-from .metrics import Measured
-from .requests import AskRequest, BadRequest, BatchRequest
+from .metrics import Measured, Metrics
+from .requests import AskRequest, BadRequest, BatchRequest, Options
 from .service import Service
 from .tenants import MAX_PAGE, PAGE, Tenants
 
@@ -34,20 +36,36 @@ def create_app(
     token: str | None = None,
     unanswered_days: int = unanswered.DEFAULT_DAYS,
 ) -> FastAPI:
-    """The app serving `tenants` (tenants.py: a fixed list of indexes, or a folder of them). With
-    `token`, every endpoint but /health needs `Authorization: Bearer <token>` (the page at / also
-    takes `?token=`; the OpenAPI docs, which hold no data, stay open)."""
+    """The app of `faqsearch serve`, answering from `tenants` (tenants.py: a fixed list of
+    indexes, or a folder of them) in this process."""
     log = None if unanswered_log is None else unanswered.Log(Path(unanswered_log), unanswered_days)
-    service = Service(tenants, log)
+    return build_app(Service(tenants, log), token)
+
+
+class Answering(Protocol):
+    """What answers behind the endpoints: service.py's Service in this process, or, on Ray Serve,
+    cluster.py's Remote, which asks replicas elsewhere."""
+
+    tenants: Tenants
+    metrics: Metrics
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def health(self) -> dict: ...
+    async def answers(self, request: Options, questions: list[str], name: str | None = None) -> list[dict]: ...
+
+
+def build_app(service: Answering, token: str | None = None) -> FastAPI:
+    """The endpoints over `service`. With `token`, every endpoint but /health needs
+    `Authorization: Bearer <token>` (the page at / also takes `?token=`; the OpenAPI docs, which
+    hold no data, stay open)."""
+    tenants = service.tenants
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        service.queue = asyncio.Queue()
-        tasks = [asyncio.create_task(service.batch_forever()), asyncio.create_task(service.reload_forever())]
+        service.start()
         yield
-        for task in tasks:
-            task.cancel()
-        service.worker.shutdown(wait=True)
+        service.stop()
 
     app = FastAPI(title="faqsearch", summary="Multilingual FAQ answers for chatbots", lifespan=lifespan, docs_url=None)
     app.add_middleware(Gate, token=token, token_env=TOKEN_ENV)
@@ -89,26 +107,25 @@ def create_app(
 
     @app.post("/ask", summary="Answer one question (the schema of `faqsearch ask --json`)")
     async def ask(request: AskRequest) -> dict:
-        [answer] = await service.ask(request, [request.question])
-        return answer.to_dict()
+        [answer] = await service.answers(request, [request.question])
+        return answer
 
     @app.post("/ask/batch", summary="Answer several questions: {'answers': [one object per question]}")
     async def ask_batch(request: BatchRequest) -> dict:
-        return {"answers": [a.to_dict() for a in await service.ask(request, request.questions)]}
+        return {"answers": await service.answers(request, request.questions)}
 
     @app.post("/indexes/{name:path}/ask", summary="Answer one question from the index `name` (a tenant)")
     async def ask_index(name: str, request: AskRequest) -> dict:
-        [answer] = await service.ask(request, [request.question], name)
-        return answer.to_dict()
+        [answer] = await service.answers(request, [request.question], name)
+        return answer
 
     @app.post("/indexes/{name:path}/ask/batch", summary="Answer several questions from the index `name`")
     async def ask_index_batch(name: str, request: BatchRequest) -> dict:
-        return {"answers": [a.to_dict() for a in await service.ask(request, request.questions, name)]}
+        return {"answers": await service.answers(request, request.questions, name)}
 
     @app.get("/health", summary="Liveness: no token needed")
     async def health() -> dict:
-        served = tenants.snapshot()
-        return {"status": "ok", "indexes": len(served), "stale": [s.name for s in served if s.stale]}
+        return service.health()
 
     @app.get("/indexes", summary="What is served, a page of names at a time: encoder, entries, build time")
     async def list_indexes(

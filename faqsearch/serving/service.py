@@ -105,6 +105,33 @@ class Service:
         self.unanswered_log = unanswered_log
         self.metrics = Metrics()
         self.queue: asyncio.Queue[_Pending] | None = None
+        self.tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        """In the event loop that will ask: the batching queue, and the loops that answer and reload."""
+        self.queue = asyncio.Queue()
+        self.tasks = [asyncio.create_task(self.batch_forever()), asyncio.create_task(self.reload_forever())]
+
+    def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        self.worker.shutdown(wait=True)
+
+    def health(self) -> dict:
+        served = self.tenants.snapshot()
+        return {"status": "ok", "indexes": len(served), "stale": [s.name for s in served if s.stale]}
+
+    async def open(self, name: str) -> None:
+        """Open the index `name` now, on the worker thread as every open is; BadRequest (4xx/503)
+        if it cannot serve."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.worker, self.tenants.get, name)
+        except FAQSearchError as exc:
+            raise http_error(exc) from None
+
+    async def answers(self, request: Options, questions: list[str], name: str | None = None) -> list[dict]:
+        """`ask`'s answers as the JSON objects the endpoints return."""
+        return [answer.to_dict() for answer in await self.ask(request, questions, name)]
 
     async def ask(self, request: Options, questions: list[str], name: str | None = None) -> list[Answer]:
         """Answers from the index `name` (else the request's `index`), in order."""
@@ -185,10 +212,8 @@ class Service:
     def _fail(group: _Group, exc: Exception) -> None:
         """A bug must cost these requests a 500, not hang them or the batcher; an index that
         cannot serve costs its own requests a 503 that says why, and no other index's."""
-        if isinstance(exc, IndexUnusable):
-            exc = BadRequest(503, str(exc))
-        elif isinstance(exc, FAQSearchError):
-            exc = BadRequest(400, str(exc))
+        if isinstance(exc, FAQSearchError):
+            exc = http_error(exc)
         for part in group.items:
             if not part.pending.failed:
                 part.pending.settle(exc)
@@ -207,6 +232,11 @@ class Service:
         while True:
             await asyncio.sleep(RELOAD_SECONDS)
             await loop.run_in_executor(self.worker, self.tenants.reload, self.metrics)
+
+
+def http_error(exc: FAQSearchError) -> BadRequest:
+    """An index that cannot serve is the server's problem (503); any other refusal, the request's (400)."""
+    return BadRequest(503 if isinstance(exc, IndexUnusable) else 400, str(exc))
 
 
 def cost(question: str) -> float:
