@@ -143,7 +143,14 @@ def cells(path: Path, index_type: IndexType, dim: int) -> np.ndarray | None:
 
 
 def write(index: faiss.Index, path: Path) -> None:
-    faiss.write_index(index, str(path))
+    """Through a Python file, so that a failed write (a full disk) raises OSError: faiss's own
+    writer only prints an error at close and leaves a truncated file."""
+    with open(path, "wb") as file:
+        writer = faiss.PyCallbackIOWriter(file.write)
+        try:
+            faiss.write_index(index, writer)
+        finally:
+            del writer
 
 
 def read(path: Path) -> faiss.Index:

@@ -150,24 +150,30 @@ def build_lock(directory: Path, wait: bool = True) -> Iterator[None]:
     """One build (or rollback) at a time per index: a file lock beside it (`.<name>.lock`). A
     second one waits, saying so on stderr, or with `wait=False` fails at once. Holding the lock,
     it removes what killed builds of this index left behind (versions.prune)."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(directory.parent / f".{directory.name}.lock")
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        if not wait:
-            raise FAQSearchError(
-                f"another build of {directory} is running (lock {lock.lock_file}); wait for it, "
-                "or leave out --no-wait to wait"
-            ) from None
-        print(f"waiting for another build of {directory} to finish (lock {lock.lock_file})", file=sys.stderr)
-        lock.acquire()
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(directory.parent / f".{directory.name}.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if not wait:
+                raise FAQSearchError(
+                    f"another build of {directory} is running (lock {lock.lock_file}); wait for it, "
+                    "or leave out --no-wait to wait"
+                ) from None
+            print(f"waiting for another build of {directory} to finish (lock {lock.lock_file})", file=sys.stderr)
+            lock.acquire()
+    except OSError as exc:  # a read-only folder: nothing was changed
+        raise _unwritable(directory, exc) from None
     try:
         ours = re.compile(rf"\.{re.escape(directory.name)}\.(building|previous)-[A-Za-z0-9_]+")
         for leftover in directory.parent.iterdir():
             if leftover.is_dir() and ours.fullmatch(leftover.name):
                 shutil.rmtree(leftover, ignore_errors=True)  # of builds from before versions
-        prune(directory)
+        try:
+            prune(directory)
+        except OSError as exc:
+            raise _unwritable(directory, exc) from None
         yield
     finally:
         lock.release()
@@ -179,10 +185,6 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str
     old one as it was. One build at a time per index (see build_lock)."""
     phrasings = sum(len(e.phrasings) for e in faq.entries)
     check_memory(phrasings, encoder.dim)
-    try:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _unwritable(directory, exc) from None
     with build_lock(directory, wait):
         return _build(faq, encoder, directory, index_type, phrasings)
 

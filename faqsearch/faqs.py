@@ -1,16 +1,21 @@
 """Load and strictly validate FAQ source files (faqs/*.yaml): every error names file, line and
-field, and duplicate keys, ids and phrasings are refused."""
+field, and duplicate keys, ids and phrasings are refused. `save_faqs` writes one (`faqsearch
+import`), checked by the same loader before it takes its place."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from . import memory
+from .errors import FAQSearchError
 from .yamlfile import Checker, compose
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -159,3 +164,45 @@ class _FAQChecker(Checker):
                         f"faqs[{i}]",
                         f"phrasing {phrasing!r} is also used by entry `{owner}`; each phrasing must point to one entry",
                     )
+
+
+def dump_faqs(language: str, entries: list[FAQEntry]) -> str:
+    """The FAQ file's text: fields in the documented order, multi-line answers as `|` blocks."""
+    faqs = []
+    for e in entries:
+        item = {"id": e.id, "question": e.question}
+        item |= {"alternatives": list(e.alternatives)} if e.alternatives else {}
+        item |= {"answer": e.answer}
+        item |= {"answers": dict(e.answers)} if e.answers else {}
+        item |= {"tags": list(e.tags)} if e.tags else {}
+        faqs.append(item)
+    return yaml.dump(
+        {"language": language, "faqs": faqs}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100
+    )
+
+
+def save_faqs(path: Path, language: str, entries: list[FAQEntry], force: bool = False) -> FAQFile:
+    """Write a FAQ file whole or not at all: validated beside `path`, then renamed onto it; an
+    existing file is replaced only with `force`."""
+    if path.exists() and not force:
+        raise FAQSearchError(f"{path} already exists; pass --force to replace it, or choose another --out")
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(dump_faqs(language, entries), encoding="utf-8")
+        faq = load_faqs(partial)
+        os.replace(partial, path)
+    except OSError as exc:
+        raise FAQSearchError(f"cannot write {path} ({exc.strerror or exc}); choose a writable --out") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return dataclasses.replace(faq, path=path)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml: ~10x faster on 10,000 entries
+    def represent_str(self, text: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in text and not text.endswith((" ", "\t")) else None
+        return self.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _Dumper.represent_str)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
+EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")  # RFC 5322's local-part characters
+# Groups of four, as printed, so that the word after an IBAN is not taken into it; any case.
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
 CARD = re.compile(r"(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])")
 PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d ()./-]{6,}\d(?![\d])")
 DIGITS = re.compile(r"\d{6,}")
-MIN_PHONE_DIGITS = 8
+MIN_PHONE_DIGITS = 7  # a local number: 123-4567
 
 
 def _luhn(digits: str) -> bool:

@@ -147,6 +147,26 @@ def test_unreadable_files_are_reported(cli, workdir):
     assert result.exit_code == 2 and "not valid UTF-8" in result.stderr
 
 
+@pytest.mark.parametrize("byte", [b"\x00", b"\x07", b"\x1b"])
+def test_a_control_character_is_refused_at_its_line(cli, workdir, byte):
+    faq = workdir / "ctrl.yaml"
+    faq.write_bytes(b"language: en\nfaqs:\n  - id: a\n    question: hi" + byte + b"\n    answer: x\n")
+    result = cli("build", str(faq))
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"error: {faq}:4: holds the control character U+{byte[0]:04X}; remove it")
+
+
+def test_a_device_or_a_fifo_is_refused_without_reading_it(cli, workdir):
+    import os
+
+    fifo = workdir / "faq.fifo"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", str(fifo)):  # one never ends, the other never answers
+        result = cli("build", path)
+        assert result.exit_code == 2 and f"{path}: is not a regular file (a device, FIFO or socket)" in result.stderr
+    assert not (workdir / "indexes").exists()
+
+
 def test_bad_file_does_not_touch_an_existing_index(cli, small_faq):
     assert cli("build", str(small_faq)).exit_code == 0
     before = {p.name: p.read_bytes() for p in (small_faq.parent.parent / "indexes" / "shop").iterdir()}

@@ -364,6 +364,43 @@ def test_an_unwritable_output_folder_is_a_one_line_error(small_faq, cli):
     assert "Traceback" not in result.stderr
 
 
+def test_a_read_only_index_folder_is_a_one_line_error_and_the_index_stays(built, small_faq, cli, monkeypatch):
+    """Root ignores permissions: the lock file's creation fails as it does for any other user."""
+    from filelock import FileLock
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(FileLock, "acquire", read_only)
+    result = cli("build", str(small_faq), "--index", str(built.path))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: cannot write the index to {built.path} (Permission denied); choose a writable folder with --index"
+    )
+    monkeypatch.undo()
+    assert cli("ask", "--index", str(built.path), "where is my order").stdout.startswith("track-order")
+
+
+def test_a_disk_that_fills_while_the_vectors_are_written_leaves_the_old_index(built, small_faq, cli, monkeypatch):
+    """vectors.faiss written to /dev/full: faiss's own writer printed an error and left a
+    truncated file; through Python the write fails, and the build with it."""
+    import builtins
+
+    from faqsearch import ann
+
+    def full(path, mode="r", *args, **kwargs):
+        return builtins.open("/dev/full", mode, *args, **kwargs) if "w" in mode else builtins.open(path, mode)
+
+    before = (built.path / "manifest.json").read_bytes()
+    monkeypatch.setattr(ann, "open", full, raising=False)
+    result = cli("build", str(small_faq), "--index", str(built.path))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "(No space left on device)" in result.stderr.splitlines()[-1]
+    monkeypatch.undo()
+    assert (built.path / "manifest.json").read_bytes() == before
+    assert cli("ask", "--index", str(built.path), "where is my order").stdout.startswith("track-order")
+
+
 def test_one_build_at_a_time_per_index(built, small_faq, cli, capsys):
     """A second build waits for the first (and says so); --no-wait fails at once instead."""
     import threading

@@ -24,6 +24,9 @@ from faqsearch.unanswered import Log
         ("call me on +49 170 1234567", "call me on [phone]"),
         ("my number is (555) 123-4567", "my number is [phone]"),
         ("order 12345678 has not arrived", "order [number] has not arrived"),
+        ("mail jane_o'neil@sub.example.museum now", "mail [email] now"),
+        ("call 123-4567 after six", "call [phone] after six"),
+        ("iban de89 3704 0044 0532 0130 00", "iban [iban]"),
         ("order 12345 is late, it cost 9.99 for 12 months", "order 12345 is late, it cost 9.99 for 12 months"),
     ],
 )
@@ -85,3 +88,12 @@ def test_the_summary_counts_why_questions_got_no_match_and_reads_older_logs(tmp_
         old.write(json.dumps({"time": datetime.now(timezone.utc).isoformat(), "question": "hi"}) + "\n")
     groups = json.loads(cli("unanswered", str(log.path), "--json").stdout)
     assert groups[0]["reasons"] == {"off_topic": 1, "ambiguous": 1, "unrecorded": 1}
+
+
+def test_questions_are_printed_inert_on_a_terminal(tmp_path, cli):
+    """ESC ] 0 ; ... BEL would set the operator's window title; C1 CSI (U+009B) starts a command too."""
+    log = Log(tmp_path / "unanswered.jsonl")
+    log.append("shop", [answer("hi\x1b]0;pwned\x07 there \x9b31m")])
+    printed = cli("unanswered", str(log.path)).stdout
+    assert "hi\\x1b]0;pwned\\x07 there \\x9b31m" in printed
+    assert not any(c in printed for c in "\x1b\x07\x9b")

@@ -103,6 +103,7 @@ def unanswered_(
     as_json: Annotated[bool, typer.Option("--json", help="All groups as one JSON array")] = False,
 ):
     """Questions that got no match, most frequent first, grouped by their nearest entry."""
+    from ..inputs import inert
     from ..unanswered import DEFAULT_LOG, summarise
 
     try:
@@ -116,4 +117,4 @@ def unanswered_(
         why = ", ".join(f"{reason} {n}" for reason, n in group.reasons.items())
         typer.echo(f"{group.count:5}  nearest: {group.nearest}  ({why})")
         for question, count in group.questions[:top]:
-            typer.echo(f"{count:9}  {question}")
+            typer.echo(f"{count:9}  {inert(question)}")  # a customer's text: no terminal commands in it

@@ -1,0 +1,104 @@
+"""`faqsearch import`: a FAQ from where it already lives, as a faqsearch FAQ file.
+
+One module per source format (`qnamaker`, `qnabot`, `rasa`, `table`, `faqpage`), each reading
+its source into base.Drafts; `base.finish` makes them valid entries; faqs.save_faqs writes the
+file. Without `format`, the format is detected from the content where that is unambiguous, and
+a source in none of them gets an error saying why each did not fit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import FAQSearchError
+from ..inputs import require_file
+from . import faqpage, qnabot, qnamaker, rasa, table
+from .base import Imported, NotThisFormat, Report, finish
+from .sheets import Table, read_table
+
+FORMATS = ("qnamaker", "qnabot", "rasa", "table", "faqpage")
+
+
+def import_faq(
+    source: Path,
+    format: str | None = None,
+    language: str | None = None,
+    sheet: str | None = None,
+    columns: dict[str, list[str]] | None = None,
+) -> Imported:
+    """The FAQ entries of `source` and the report of what was read and what was not mapped."""
+    if format is not None and format not in FORMATS:
+        raise FAQSearchError(f"--format {format}: unknown; choose one of {', '.join(FORMATS)}")
+    if not source.is_dir():
+        require_file(source, f"a FAQ to import ({', '.join(FORMATS)})")
+    if columns and format not in (None, "table"):
+        raise FAQSearchError(f"--column goes with --format table, not {format}")
+    report = Report(str(source), format or ("table" if columns else ""))
+    found = None
+    if not report.format:
+        report.format, found = detect(source, sheet, report)
+    if found is None and report.format in ("qnamaker", "table"):
+        found = read_table(source, report, sheet)
+    try:
+        drafts, declared = _read(source, report, found, columns or {})
+    except NotThisFormat as exc:
+        raise FAQSearchError(f"{source}: not a {report.format} source: {exc}") from None
+    return finish(drafts, report, language or declared)
+
+
+def _read(source: Path, report: Report, found: Table | None, columns: dict) -> tuple[list, str | None]:
+    """The drafts of `source` read as report.format (a table already read: `found`), and the
+    language the source declares (if any)."""
+    chosen = report.format
+    if chosen == "qnamaker":
+        return qnamaker.read(found, report), None
+    if chosen == "table":
+        return table.read(found, report, columns), None
+    if chosen == "qnabot":
+        return qnabot.read(source, report), None
+    if chosen == "rasa":
+        return rasa.read(source, report)
+    return faqpage.parse(source, report)
+
+
+def detect(source: Path, sheet: str | None, report: Report) -> tuple[str, Table | None]:
+    """The one format `source` is in (and its table, for a tabular one, read once), or an error
+    naming each format tried and why it did not fit."""
+    why: dict[str, str] = {}
+    if source.is_dir():
+        try:
+            rasa.fits(source)
+            return "rasa", None
+        except NotThisFormat as exc:
+            raise FAQSearchError(f"{source}: a folder, and not a Rasa project: {exc}") from None
+    checks = {
+        "qnabot": lambda: qnabot.fits(source),
+        "rasa": lambda: rasa.fits(source),
+        "faqpage": lambda: faqpage.fits(source),
+    }
+    for name, check in checks.items():
+        try:
+            check()
+            return name, None
+        except NotThisFormat as exc:
+            why[name] = str(exc)
+        except FAQSearchError as exc:  # unreadable as this format: as good a reason as any
+            why[name] = str(exc).removeprefix(f"{source}: ")
+    try:
+        found = read_table(source, report, sheet)
+        try:
+            qnamaker.fits(found)
+            return "qnamaker", found
+        except NotThisFormat as exc:
+            why["qnamaker"] = str(exc)
+        if not (found.column("question") and found.column("answer")):
+            raise NotThisFormat("no `question` and `answer` columns in the first row (map them with --column)")
+        return "table", found
+    except NotThisFormat as exc:
+        why["table"] = str(exc)
+    except FAQSearchError as exc:
+        if "sheet" in str(exc):
+            raise
+        why["table"] = str(exc).removeprefix(f"{source}: ")
+    tried = "; ".join(f"{name}: {reason}" for name, reason in why.items())
+    raise FAQSearchError(f"{source}: not a FAQ format faqsearch imports ({tried}); name one with --format")
