@@ -13,6 +13,7 @@ from ..errors import FAQSearchError
 from .common import (
     UNANSWERED_LOG,
     HeadChoice,
+    IndexChoice,
     Strict,
     _fail,
     app,
@@ -93,6 +94,26 @@ def serve(
         )
     typer.echo(f"serving {served} on http://{host}:{port}/ (docs: /docs)", err=True)
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def mcp(
+    index: IndexChoice = None,
+    min_confidence: Annotated[
+        float | None, typer.Option(min=0, max=1, help="No answer below this [default: the index's threshold]")
+    ] = None,
+):
+    """Serve the FAQ to LLM agents over the Model Context Protocol (stdio; pip install 'faqsearch[mcp]')."""
+    try:
+        from ..integrations import opened
+        from ..integrations.mcp import create_server
+
+        opened(index)  # a missing or damaged index: one line now, not a broken session later
+    except ImportError:
+        _fail(FAQSearchError("the MCP server needs the official SDK: pip install 'faqsearch[mcp]'"))
+    except FAQSearchError as exc:
+        _fail(exc)
+    create_server(index, min_confidence).run("stdio")
 
 
 @app.command("unanswered")

@@ -1,0 +1,56 @@
+"""faqsearch inside the frameworks bots are built with: an MCP server for LLM agents (`mcp.py`),
+a LangChain retriever (`langchain.py`) and a Rasa custom action (`rasa.py`), each an optional
+extra. What they share: the index opened by name or folder and kept current (`opened`), and
+one reply a bot can act on (`reply`): an answer, or an explicit hand-over to a human.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..index import MANIFEST, locate_index
+from ..search import Answer, FAQSearch
+
+HANDOVER = (
+    "NO ANSWER: the FAQ does not answer this. Hand the conversation over to a human agent; do not answer it yourself."
+)
+_open: dict[Path, tuple[tuple, FAQSearch]] = {}
+
+
+def opened(index: str | Path | None) -> FAQSearch:
+    """The index `index` (a name under indexes/, a folder, or None for the only one), opened once
+    per process and opened again when it was rebuilt or rolled back (its manifest changed)."""
+    path = locate_index(None if index is None else str(index))
+    try:
+        stat = (path / MANIFEST).stat()
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = ()
+    cached = _open.get(path)
+    if cached is None or cached[0] != stamp or not stamp:
+        _open[path] = (stamp, FAQSearch.open(path))
+    return _open[path][1]
+
+
+def reply(answer: Answer) -> dict:
+    """What a bot acts on: `status` "answered" with the entry, its answer in the customer's
+    language (where the FAQ has it) and the confidence; or "no_answer" with HANDOVER, the reason
+    and the entries a bot may offer as "did you mean"."""
+    if answer.match is not None:
+        hit = answer.match
+        return {
+            "status": "answered",
+            "answer": hit.answer,
+            "answer_language": hit.answer_language,
+            "entry_id": hit.id,
+            "matched_question": hit.matched_question,
+            "confidence": round(hit.confidence, 4),
+            "question_language": answer.language,
+        }
+    return {
+        "status": "no_answer",
+        "instruction": HANDOVER,
+        "reason": answer.no_match,
+        "did_you_mean": [{"entry_id": h.id, "question": h.matched_question} for h in answer.did_you_mean],
+        "question_language": answer.language,
+    }
