@@ -185,6 +185,15 @@ def test_a_source_that_fits_no_format_says_why(cli, workdir, name, content, mess
     assert not (workdir / "faqs").exists()
 
 
+def test_a_device_or_a_control_character_is_refused_as_build_refuses_it(cli, workdir):
+    assert cli("import", "/dev/zero").stderr.startswith("error: /dev/zero: is not a regular file")
+    bell = workdir / "bell.csv"
+    bell.write_bytes(b"question,answer\nhi\x07,there\n")
+    result = cli("import", str(bell))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {bell}:2: holds the control character U+0007; remove it\n"
+
+
 def test_an_html_page_without_faqpage_data_is_an_error_with_format_faqpage(cli, workdir):
     path = workdir / "page.html"
     path.write_text("<html><body><p>hi</p></body></html>", encoding="utf-8")

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import FAQSearchError
-from ..inputs import require_file
+from ..inputs import read_text, require_file
 from . import faqpage, qnabot, qnamaker, rasa, table
 from .base import Imported, NotThisFormat, Report, finish
-from .sheets import Table, read_table
+from .sheets import Table, is_xlsx, read_table
 
 FORMATS = ("qnamaker", "qnabot", "rasa", "table", "faqpage")
 
@@ -31,6 +31,8 @@ def import_faq(
         raise FAQSearchError(f"--format {format}: unknown; choose one of {', '.join(FORMATS)}")
     if not source.is_dir():
         require_file(source, f"a FAQ to import ({', '.join(FORMATS)})")
+        if not is_xlsx(source):  # text that is not UTF-8 or holds a control character: said once, at its line
+            read_text(source, f"a FAQ to import ({', '.join(FORMATS)})")
     if columns and format not in (None, "table"):
         raise FAQSearchError(f"--column goes with --format table, not {format}")
     report = Report(str(source), format or ("table" if columns else ""))
