@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import yaml
-from soak import rss_mib
+from servers import resident_mib
 
 from faqsearch.encoders import e5_batch
 from faqsearch.encoders.e5 import PREFIX, E5Encoder
@@ -41,7 +41,7 @@ def main() -> None:
     while (elapsed := time.monotonic() - started) < args.seconds:
         engine.embed(rng.sample(questions, rng.randint(1, 32)))
         if elapsed >= shown:
-            print(f"{elapsed:4.0f} s: {rss_mib(os.getpid()):6.0f} MiB", flush=True)
+            print(f"{elapsed:4.0f} s: {resident_mib(os.getpid()):6.0f} MiB", flush=True)
             shown += 10
     batches = [rng.sample(questions, rng.randint(1, 32)) for _ in range(150)]
     clock = time.perf_counter()

