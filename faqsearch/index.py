@@ -342,6 +342,16 @@ def list_indexes(root: Path = DEFAULT_ROOT) -> list[Path]:
     return sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
 
 
+def manifest_stamp(directory: Path) -> tuple:
+    """What changes when the index at `directory` is rebuilt or rolled back (its manifest's inode,
+    time and size); () while it has none."""
+    try:
+        stat = (directory / MANIFEST).stat()
+    except OSError:
+        return ()
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
 def locate_index(name_or_path: str | None, root: Path = DEFAULT_ROOT) -> Path:
     """The index to use: an explicit folder, a name under `root`, or the only index there is."""
     if name_or_path is not None:

@@ -2,11 +2,14 @@
 
 `yaml.safe_load` would lose line numbers and silently turn `id: 123` or `answer: yes` into
 numbers and booleans; walking the composed nodes keeps both. Used for FAQ files and for
-labelled question files.
+labelled question files; `located` gives any YAML read (a Serve config, a Rasa project) the
+same one-line parse errors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -22,16 +25,23 @@ def compose(path: Path, what: str) -> yaml.Node:
     """The root node of the YAML file at `path` (`what` it should be, for the messages)."""
     where = str(path)
     _, text = read_text(path, what)
-    try:
+    with located(where):
         root = yaml.compose(text, Loader=LOADER)
+    if root is None:
+        raise InputFileError(where, f"file is empty; it should be {what}")
+    return root
+
+
+@contextmanager
+def located(where: str) -> Iterator[None]:
+    """YAML's parse errors inside the block as one-line InputFileErrors naming `where` and the line."""
+    try:
+        yield
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise InputFileError(where, f"invalid YAML: {exc.problem}", line=line) from None
     except yaml.YAMLError as exc:
         raise InputFileError(where, f"invalid YAML: {exc}") from None
-    if root is None:
-        raise InputFileError(where, f"file is empty; it should be {what}")
-    return root
 
 
 class Checker:

@@ -31,6 +31,7 @@ def import_(
     """Write a faqsearch FAQ file from a FAQ that lives elsewhere; then `faqsearch build` it."""
     from ..faqs import LANGUAGE_PATTERN, save_faqs
     from ..importers import import_faq
+    from ..importers.table import ROLES
 
     try:
         if language is not None and not LANGUAGE_PATTERN.fullmatch(language):
@@ -38,10 +39,8 @@ def import_(
         columns: dict[str, list[str]] = {}
         for mapping in column or ():
             role, _, name = mapping.partition("=")
-            if not name or not (role in ("question", "answer", "id", "tags") or role.startswith("answer_")):
-                raise FAQSearchError(
-                    f"--column {mapping}: write ROLE=NAME, ROLE one of question, answer, id, tags, answer_xx"
-                )
+            if not name or not (role in ROLES or role.startswith("answer_")):
+                raise FAQSearchError(f"--column {mapping}: write ROLE=NAME, ROLE one of {', '.join(ROLES)}, answer_xx")
             columns.setdefault(role, []).append(name)
         imported = import_faq(source, format, language, sheet, columns)
         target = out or Path("faqs") / f"{source.stem or 'imported'}.yaml"

@@ -16,7 +16,7 @@ from . import faqpage, qnabot, qnamaker, rasa, table
 from .base import Imported, NotThisFormat, Report, finish
 from .sheets import Table, is_xlsx, read_table
 
-FORMATS = ("qnamaker", "qnabot", "rasa", "table", "faqpage")
+FORMATS = tuple(module.NAME for module in (qnamaker, qnabot, rasa, table, faqpage))
 
 
 def import_faq(
@@ -33,6 +33,8 @@ def import_faq(
         require_file(source, f"a FAQ to import ({', '.join(FORMATS)})")
         if not is_xlsx(source):  # text that is not UTF-8 or holds a control character: said once, at its line
             read_text(source, f"a FAQ to import ({', '.join(FORMATS)})")
+    if sheet is not None and not is_xlsx(source):
+        raise FAQSearchError(f"{source}: --sheet goes with an XLSX workbook; this is not one")
     if columns and format not in (None, "table"):
         raise FAQSearchError(f"--column goes with --format table, not {format}")
     report = Report(str(source), format or ("table" if columns else ""))
@@ -73,12 +75,13 @@ def detect(source: Path, sheet: str | None, report: Report) -> tuple[str, Table 
             return "rasa", None
         except NotThisFormat as exc:
             raise FAQSearchError(f"{source}: a folder, and not a Rasa project: {exc}") from None
+    workbook = is_xlsx(source)  # a table or nothing: its errors (several sheets, no such sheet) are the user's to fix
     checks = {
         "qnabot": lambda: qnabot.fits(source),
         "rasa": lambda: rasa.fits(source),
         "faqpage": lambda: faqpage.fits(source),
     }
-    for name, check in checks.items():
+    for name, check in () if workbook else checks.items():
         try:
             check()
             return name, None
@@ -88,19 +91,18 @@ def detect(source: Path, sheet: str | None, report: Report) -> tuple[str, Table 
             why[name] = str(exc).removeprefix(f"{source}: ")
     try:
         found = read_table(source, report, sheet)
+    except FAQSearchError as exc:
+        if workbook:
+            raise
+        why["table"] = str(exc).removeprefix(f"{source}: ")
+    else:
         try:
             qnamaker.fits(found)
             return "qnamaker", found
         except NotThisFormat as exc:
             why["qnamaker"] = str(exc)
-        if not (found.column("question") and found.column("answer")):
-            raise NotThisFormat("no `question` and `answer` columns in the first row (map them with --column)")
-        return "table", found
-    except NotThisFormat as exc:
-        why["table"] = str(exc)
-    except FAQSearchError as exc:
-        if "sheet" in str(exc):
-            raise
-        why["table"] = str(exc).removeprefix(f"{source}: ")
+        if found.column("question") and found.column("answer"):
+            return "table", found
+        why["table"] = "no `question` and `answer` columns in the first row (map them with --column)"
     tried = "; ".join(f"{name}: {reason}" for name, reason in why.items())
     raise FAQSearchError(f"{source}: not a FAQ format faqsearch imports ({tried}); name one with --format")

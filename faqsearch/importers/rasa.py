@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InputFileError
 from ..inputs import read_text
+from ..yamlfile import located
 from .base import Draft, NotThisFormat, Report
 
 NAME = "rasa"
@@ -38,13 +38,8 @@ def files(source: Path) -> list[Path]:
 
 def _load(path: Path) -> tuple[dict, yaml.Node | None]:
     _, text = read_text(path, "a Rasa YAML file")
-    try:
+    with located(str(path)):
         return yaml.safe_load(text) or {}, yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputFileError(
-            str(path), f"invalid YAML: {getattr(exc, 'problem', exc)}", mark and mark.line + 1
-        ) from None
 
 
 def fits(source: Path) -> None:

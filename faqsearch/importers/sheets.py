@@ -36,15 +36,17 @@ def _normal(name: str) -> str:
 
 
 def is_xlsx(path: Path) -> bool:
-    return zipfile.is_zipfile(path) and "xl/workbook.xml" in zipfile.ZipFile(path).namelist()
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return "xl/workbook.xml" in archive.namelist()
 
 
 def read_table(path: Path, report: Report, sheet: str | None = None) -> Table:
-    """The table at `path`: an XLSX workbook, or delimited text (tab, comma or semicolon)."""
+    """The table at `path`: an XLSX workbook (`sheet` of it), or delimited text (tab, comma or
+    semicolon)."""
     if is_xlsx(path):
         return _xlsx(path, report, sheet)
-    if sheet is not None:
-        raise FAQSearchError(f"{path}: --sheet goes with an XLSX workbook; this is a text file")
     _, text = read_text(path, "a table with a header row (CSV, TSV or XLSX)")
     first = text.split("\n", 1)[0]
     delimiter = max("\t,;", key=first.count)

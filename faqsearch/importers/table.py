@@ -16,7 +16,7 @@ from .base import Draft, Report
 from .sheets import Table
 
 NAME = "table"
-ROLES = ("id", "question", "answer", "tags")  # and answer_xx
+ROLES = ("question", "answer", "id", "tags")  # and answer_xx
 OTHER_ANSWER = re.compile(r"answer\s*[_ (-]\s*([a-z]{2,3})\)?", re.IGNORECASE)
 MORE_QUESTIONS = re.compile(r"(question|alternative|alternate|variant|paraphrase)s?\s*[_ -]?\s*\d*", re.IGNORECASE)
 TAG_SPLIT = re.compile(r"\s*[,;|]\s*")

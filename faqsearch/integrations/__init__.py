@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..index import MANIFEST, locate_index
+from ..index import locate_index, manifest_stamp
 from ..search import Answer, FAQSearch
 
 HANDOVER = (
@@ -21,11 +21,7 @@ def opened(index: str | Path | None) -> FAQSearch:
     """The index `index` (a name under indexes/, a folder, or None for the only one), opened once
     per process and opened again when it was rebuilt or rolled back (its manifest changed)."""
     path = locate_index(None if index is None else str(index))
-    try:
-        stat = (path / MANIFEST).stat()
-        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        stamp = ()
+    stamp = manifest_stamp(path)
     cached = _open.get(path)
     if cached is None or cached[0] != stamp or not stamp:
         _open[path] = (stamp, FAQSearch.open(path))

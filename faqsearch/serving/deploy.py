@@ -21,6 +21,7 @@ from .. import unanswered
 from ..errors import FAQSearchError, InputFileError
 from ..inputs import read_text
 from ..memory import parse_size
+from ..yamlfile import located
 
 IMPORT_PATH = "faqsearch.serving.cluster:app"
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"  # the dashboard of a head started with `ray start --head`
@@ -73,11 +74,8 @@ def read_config(path: Path) -> tuple[dict, list[str]]:
     """A Serve config file and the names of its faqsearch applications, their args checked."""
     where = str(path)
     _, text = read_text(path, "a Ray Serve config (deploy/ray-serve.yaml is one)")
-    try:
+    with located(where):
         config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputFileError(where, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark and mark.line + 1) from None
     applications = config.get("applications") if isinstance(config, dict) else None
     if not isinstance(applications, list):
         raise InputFileError(where, "no `applications:` list; start from deploy/ray-serve.yaml")

@@ -27,7 +27,16 @@ from pathlib import Path
 
 from .. import memory
 from ..errors import FAQSearchError, IndexUnusable
-from ..index import ENTRIES, MANIFEST, Manifest, list_indexes, locate_index, read_manifest, source_changed
+from ..index import (
+    ENTRIES,
+    MANIFEST,
+    Manifest,
+    list_indexes,
+    locate_index,
+    manifest_stamp,
+    read_manifest,
+    source_changed,
+)
 from ..search import FAQSearch
 from .metrics import Metrics
 from .requests import BadRequest
@@ -55,19 +64,12 @@ class ServedIndex:
     warned: tuple = field(init=False, default=())  # the manifest an unexpected error was logged for
 
     def __post_init__(self) -> None:
-        self.stamp = self._stamp()
+        self.stamp = manifest_stamp(self.path)
         self.faq = FAQSearch.open(self.path, self.sentiment_head, self.strict)
         self.cost = index_cost(self.faq.index.path)
 
-    def _stamp(self) -> tuple:
-        try:
-            stat = (self.path / MANIFEST).stat()
-        except OSError:
-            return ()
-        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
     def reload_if_rebuilt(self, metrics: Metrics, label: str) -> bool:
-        stamp = self._stamp()
+        stamp = manifest_stamp(self.path)
         if not stamp or stamp == self.stamp:
             return False
         try:
