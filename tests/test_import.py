@@ -15,6 +15,11 @@ a small file written by hand in its format's published layout (none is anyone's 
 
 from __future__ import annotations
 
+import io
+import json
+import time
+import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import openpyxl
@@ -24,6 +29,7 @@ from faqsearch import load_faqs
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
 from faqsearch.importers import import_faq
+from faqsearch.inputs import CONTROL
 from faqsearch.search import FAQSearch
 
 DATA = Path(__file__).parent / "data" / "imports"
@@ -238,3 +244,243 @@ def test_a_ten_thousand_row_workbook_imports(workdir):
     path = workbook(workdir / "big.xlsx", {"FAQ": rows})
     imported = import_faq(path)
     assert len(imported.entries) == 10_000 and imported.entries[-1].id == "e9999"
+
+
+# Hostile sources (issue #34): whatever a file holds, `import` answers in one line (an error
+# naming the file, exit 2, or a warning naming the row and field), writes no control character,
+# and takes time in proportion to the file's size or refuses it past a stated bound.
+
+N = 100_000
+
+
+def page(json_ld: object) -> str:
+    block = json_ld if isinstance(json_ld, str) else json.dumps(json_ld)
+    return f'<html lang="en"><head><script type="application/ld+json">{block}</script></head></html>'
+
+
+def html(body: str) -> str:
+    return f'<html lang="en"><body>{body}</body></html>'
+
+
+def qna(*items: dict) -> str:
+    return json.dumps({"qna": list(items)})
+
+
+def rasa(folder: Path, domain: str, nlu: str = "nlu:\n- intent: faq/pay\n  examples: |\n    - How do I pay?\n") -> Path:
+    (folder / "data").mkdir(parents=True)
+    (folder / "domain.yml").write_text(domain, encoding="utf-8")
+    (folder / "data" / "nlu.yml").write_text(nlu, encoding="utf-8")
+    return folder
+
+
+def sheet_xml(path: Path, rows: Iterable[bytes], tail: bytes = b"") -> Path:
+    """A workbook whose sheet XML is `rows` as written (openpyxl cannot write a hostile one)."""
+    made = io.BytesIO()
+    openpyxl.Workbook().save(made)
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for item in source.infolist():
+            if item.filename != "xl/worksheets/sheet1.xml":
+                out.writestr(item, source.read(item.filename))
+                continue
+            with out.open(item.filename, "w", force_zip64=True) as xml:
+                xml.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                for row in rows:
+                    xml.write(row)
+                xml.write(b"</sheetData>" + tail + b"</worksheet>")
+    return path
+
+
+def cells(r: int, question: str = "question", answer: str = "answer", column: str = "B") -> bytes:
+    text = '<c r="{}{}" t="inlineStr"><is><t>{}</t></is></c>'
+    return f'<row r="{r}">{text.format("A", r, question)}{text.format(column, r, answer)}</row>'.encode()
+
+
+LAUGHS = "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+MICRODATA = (
+    '<div itemscope itemtype="https://schema.org/FAQPage"><div itemscope itemprop="mainEntity" '
+    'itemtype="https://schema.org/Question"><h3 itemprop="name">Where is my order?</h3><div itemscope '
+    'itemprop="acceptedAnswer"><p itemprop="text">Open Orders.</p></div></div></div>'
+)
+HOSTILE = {  # name -> (file name, its content: text, or a function writing it into a folder; the message)
+    "JSON-LD nested 100,000 deep": (
+        "deep.html", page('{"@type": "FAQPage", "mainEntity": ' + "[" * N + "]" * N + "}"),
+        "deep.html:1: JSON nested deeper than 64 levels",
+    ),
+    "mainEntity holding numbers": (
+        "numbers.html", page({"@type": "FAQPage", "mainEntity": [5, "text"]}),
+        "(JSON-LD, question 1): a number where a Question should be; skipped",
+    ),
+    "name and @id as objects": (
+        "objects.html", page({"@type": "FAQPage", "mainEntity": [{"@id": {"a": 1}, "name": {"en": "How?"},
+                                                                   "acceptedAnswer": {"text": "So."}}]}),
+        "(JSON-LD, question 1): `name` is an object, not text; read as empty",
+    ),
+    "microdata nested 1,000 deep": (
+        "micro.html", html('<div itemscope itemprop="x">' * 1000 + MICRODATA),
+        "micro.html:1: microdata nested deeper than 64 levels",
+    ),
+    "HTML Python's parser fails on": (
+        "bad.html", html(MICRODATA + "<![<![<!["), "bad.html:1: HTML that Python's parser cannot read",
+    ),
+    "QnABot q a number": (
+        "q5.json", qna({"qid": "a", "q": 5, "a": "x"}), "q5.json:qna[0] (qid a): `q` is a number, not a list",
+    ),
+    "QnABot q nested 100,000 deep": (
+        "deep.json", '{"qna": [{"qid": "a", "a": "x",\n "q": ' + "[" * N + "]" * N + "}]}",
+        "deep.json:2: JSON nested deeper than 64 levels",
+    ),
+    "Rasa responses a list": (
+        "listed", lambda path: rasa(path, "responses:\n  - utter_faq/pay\n"),
+        "listed/domain.yml: `responses` is a list, not an object; read as empty",
+    ),
+    "Rasa responses with a number as key": (
+        "numbered", lambda path: rasa(path, "responses:\n  5:\n    - text: hi\n"),
+        "numbered/domain.yml: `responses` has a key that is a number, not a response name; ignored",
+    ),
+    "Rasa billion laughs": (
+        "laughs", lambda path: rasa(path, "responses: {}\n", 'a: &a ["lol"]\n' + LAUGHS + "nlu: *i\n"),
+        "laughs/data/nlu.yml:7: its aliases (*name) stand for over 1,000,000 values; write the values out",
+    ),
+    "Rasa YAML nested 100 deep": (
+        "nested", lambda path: rasa(path, "responses: " + "[" * 100 + "]" * 100 + "\n"),
+        "nested/domain.yml:1: YAML nested deeper than 64 levels",
+    ),
+    "XLSX rows up to 5,000,000": (
+        "sparse.xlsx", lambda path: sheet_xml(path, [cells(1), cells(5_000_000, "Q?", "A.")]),
+        "sparse.xlsx [Sheet]: has over 100,000 rows; a FAQ sheet has fewer",
+    ),
+    "XLSX cells in column XFD": (
+        "wide.xlsx", lambda path: sheet_xml(path, [cells(1)] + [cells(r, "Q?", "A.", "XFD") for r in range(2, 102)]),
+        "wide.xlsx [Sheet]: has over 1,000,000 cells",
+    ),
+    "XLSX of 800 KB unzipping to 130 MiB": (
+        "bomb.xlsx", lambda path: sheet_xml(path, [cells(1)] + [b"<row><c><v>1</v></c></row>" * 160_000] * 33),
+        "bomb.xlsx: unzips to 131 MiB, over 128 MiB; save the FAQ's sheet alone",
+    ),
+    "an escape in a JSON answer": (
+        "escape.json", qna({"qid": "\x1b[2J", "q": ["How do I pay?"], "a": "\x1b]0;pwned\x07 By card."}),
+        "qna[0] (qid \\x1b[2J): skipped: its answer holds the character U+001B, which a FAQ file may not",
+    ),
+    "an escape in a YAML answer": (
+        "escaped", lambda path: rasa(path, 'responses:\n  utter_faq/pay:\n    - text: "\\e]0;pwned\\a Card."\n'),
+        "nlu.yml:line 2: skipped: its answer holds the character U+001B",
+    ),
+    "a C1 control in a JSON-LD question": (
+        "c1.html", page({"@type": "FAQPage", "mainEntity": [{"name": "Pay\u009b?", "acceptedAnswer": "So."}]}),
+        "skipped: its question holds the character U+009B",
+    ),
+    "half a surrogate pair in JSON": (
+        "surrogate.json", qna({"qid": "a", "q": ["\ud800?"], "a": "x"}), "its question holds the character U+D800",
+    ),
+}  # fmt: skip
+
+
+# Not a speed target (benchmarks/hostile.py measures those): a guard against work that grows
+# without bound, which took these inputs from 10 s to minutes of CPU; the fixed code takes < 1.5 s.
+CPU_GUARD = 20
+
+
+def written(source: Path, content) -> Path:
+    """`source` holding `content`: text, or what a function writes there."""
+    if callable(content):
+        content(source)
+    else:
+        source.write_text(content, encoding="utf-8")
+    return source
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=list(HOSTILE))
+def test_a_hostile_source_is_one_line_exit_2_and_writes_nothing(cli, workdir, case):
+    name, content, message = HOSTILE[case]
+    source = written(workdir / name, content)
+    started = time.process_time()
+    result = cli("import", str(source), "--out", "faqs/out.yaml")
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"error: {source}") and message in result.stderr, result.stderr
+    assert not CONTROL.search(result.stderr) and not (workdir / "faqs").exists()
+    assert time.process_time() - started < CPU_GUARD
+
+
+def test_a_hostile_source_leaves_the_file_it_would_replace_as_it_was(cli, workdir):
+    out = workdir / "faqs" / "shop.yaml"
+    assert cli("import", str(DATA / "table.csv"), "--out", str(out)).exit_code == 0
+    before = out.read_bytes()
+    deep = workdir / "deep.json"
+    deep.write_text('{"qna": [' + "[" * N + "]" * N + "]}", encoding="utf-8")
+    result = cli("import", str(deep), "--out", str(out), "--force")
+    assert result.exit_code == 2 and out.read_bytes() == before and list(out.parent.iterdir()) == [out]
+
+
+def test_shapes_that_mean_other_data_are_read_as_meant_and_reported(cli, workdir):
+    source = workdir / "bot.json"
+    source.write_text(qna(
+        {"qid": "cancel", "q": "How do I cancel my plan?", "a": "In Settings.", "t": {"name": "billing"}},
+        {"qid": "pay", "q": ["How do I pay?"], "a": {"text": "By card."}},
+        {"qid": "order", "q": ["Where is my order?"], "a": "{{#ifLang 'xx'}}Zz.{{/ifLang}}"
+         "{{#ifLang 'es'}}En Pedidos.{{/ifLang}}{{#defaultLang}}In Orders.{{/defaultLang}}"},
+    ), encoding="utf-8")  # fmt: skip
+    result = cli("import", str(source))
+    assert result.exit_code == 0, result.stderr
+    faq = load_faqs(workdir / "faqs" / "bot.yaml")
+    assert [(e.id, e.phrasings, e.tags) for e in faq.entries] == [
+        ("cancel", ("How do I cancel my plan?",), ()),  # one question, not 24 one-character ones
+        ("order", ("Where is my order?",), ()),
+    ]
+    assert faq.entries[1].answers == {"es": "En Pedidos."} and faq.entries[1].answer == "In Orders."
+    for warning in (
+        "qna[0] (qid cancel): `q` is one string, not a list; read as a list of one",
+        "qna[0] (qid cancel): `t` is an object, not text; read as empty",
+        "qna[1] (qid pay): `a` is an object, not text; read as empty",
+        "qna[2] (qid order): the answer in 'xx' dropped: not a language faqsearch knows",
+    ):
+        assert f"warning: {source}:{warning}" in result.stderr
+    assert "{'" not in (workdir / "faqs" / "bot.yaml").read_text(encoding="utf-8")  # no Python repr stored
+
+
+def test_a_language_faqsearch_does_not_know_is_refused_or_detected(cli, workdir):
+    source = workdir / "page.html"
+    question = {"name": "Where is my order?", "acceptedAnswer": {"text": "Open Orders."}}
+    source.write_text(page({"@type": "FAQPage", "mainEntity": [question]}).replace('"en"', '"xx"'), encoding="utf-8")
+    result = cli("import", str(source))
+    assert result.exit_code == 0 and "declares the language 'xx', not one faqsearch knows; detected" in result.stderr
+    assert load_faqs(workdir / "faqs" / "page.yaml").language == "en"
+    refused = cli("import", str(source), "--language", "xx", "--force")
+    assert refused.exit_code == 2 and "--language xx: not a language faqsearch knows" in refused.stderr
+
+
+MERGED = b'<mergeCells count="1"><mergeCell ref="A2:XFD1048576"/></mergeCells>'  # 17 billion cells
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("nested.html", html("<b>" * N + MICRODATA + "</b>" * N)),
+        ("comments.html", html(MICRODATA) + "<!--" * 50_000),
+        ("columns.csv", "question,answer," + ",".join(f"question {i}" for i in range(N)) + "\n"
+                        "Where is my order?,Open Orders.\n"),
+        ("tags.csv", "question,answer,tags\nWhere is my order?,Open Orders.,a" + " " * N + "b\n"),
+        ("iflang.json", qna({"qid": "a", "q": ["How do I pay?"], "a": "{{#ifLang 'es'}}x" * 20_000},
+                            {"qid": "b", "q": ["Where is my order?"], "a": "Open Orders."})),
+        ("merged.xlsx", lambda path: sheet_xml(path, [cells(1), cells(2, "Where is my order?", "x")], MERGED)),
+    ],
+)  # fmt: skip
+def test_a_large_hostile_source_costs_time_in_proportion_to_its_size(cli, workdir, name, content):
+    """HTML with 100,000 nested tags, or ending in 50,000 unclosed comments; a CSV with 100,000
+    question columns, or a tag cell with 100,000 spaces; an answer with 20,000 unclosed ifLang; a
+    merged range over a whole sheet: each took 10 s to without end, now under 1.5 s."""
+    source = written(workdir / name, content)
+    started = time.process_time()
+    result = cli("import", str(source))
+    assert result.exit_code == 0 and "imported 1 entries" in result.stdout, result.stderr
+    assert load_faqs(workdir / "faqs" / f"{source.stem}.yaml").entries[0].question == "Where is my order?"
+    assert time.process_time() - started < CPU_GUARD
+
+
+def test_text_from_inside_a_workbook_is_never_written_or_shown_as_control_characters(cli, workdir):
+    path = workbook(workdir / "c1.xlsx", {"FAQ\x9b": [["question", "answer"], ["How do I pay?", "By card\x9b."]],
+                                          "Other": []})  # fmt: skip
+    several = cli("import", str(path))
+    assert several.exit_code == 2 and "has 2 sheets (FAQ\\x9b, Other)" in several.stderr
+    one = cli("import", str(path), "--sheet", "FAQ\x9b")
+    assert one.exit_code == 2 and "[FAQ\\x9b]:row 2: skipped: its answer holds the character U+009B" in one.stderr
+    assert not CONTROL.search(several.stderr + one.stderr) and not (workdir / "faqs").exists()

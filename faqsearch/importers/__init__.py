@@ -3,7 +3,8 @@
 One module per source format (`qnamaker`, `qnabot`, `rasa`, `table`, `faqpage`), each reading
 its source into base.Drafts; `base.finish` makes them valid entries; faqs.save_faqs writes the
 file. Without `format`, the format is detected from the content where that is unambiguous, and
-a source in none of them gets an error saying why each did not fit.
+a source in none of them gets an error saying why each did not fit; a source in a format but
+broken (invalid JSON, nesting past base.MAX_DEPTH, a workbook past its bounds) gets that error.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from ..errors import FAQSearchError
 from ..inputs import read_text, require_file
 from . import faqpage, qnabot, qnamaker, rasa, table
-from .base import Imported, NotThisFormat, Report, finish
+from .base import KNOWN, LANGUAGES, Imported, NotThisFormat, Report, finish
 from .sheets import Table, is_xlsx, read_table
 
 FORMATS = tuple(module.NAME for module in (qnamaker, qnabot, rasa, table, faqpage))
@@ -29,6 +30,8 @@ def import_faq(
     """The FAQ entries of `source` and the report of what was read and what was not mapped."""
     if format is not None and format not in FORMATS:
         raise FAQSearchError(f"--format {format}: unknown; choose one of {', '.join(FORMATS)}")
+    if language is not None and language not in LANGUAGES:
+        raise FAQSearchError(f"--language {language}: not a language faqsearch knows; use one of its {KNOWN}")
     if not source.is_dir():
         require_file(source, f"a FAQ to import ({', '.join(FORMATS)})")
         if not is_xlsx(source):  # text that is not UTF-8 or holds a control character: said once, at its line
@@ -47,6 +50,9 @@ def import_faq(
         drafts, declared = _read(source, report, found, columns or {})
     except NotThisFormat as exc:
         raise FAQSearchError(f"{source}: not a {report.format} source: {exc}") from None
+    if declared is not None and declared not in LANGUAGES:
+        report.warn(str(source), f"declares the language {declared[:20]!r}, not one faqsearch knows; detected instead")
+        declared = None
     return finish(drafts, report, language or declared)
 
 
@@ -85,10 +91,8 @@ def detect(source: Path, sheet: str | None, report: Report) -> tuple[str, Table 
         try:
             check()
             return name, None
-        except NotThisFormat as exc:
+        except NotThisFormat as exc:  # any other error: in this format, but broken; said as is
             why[name] = str(exc)
-        except FAQSearchError as exc:  # unreadable as this format: as good a reason as any
-            why[name] = str(exc).removeprefix(f"{source}: ")
     try:
         found = read_table(source, report, sheet)
     except FAQSearchError as exc:

@@ -9,10 +9,8 @@ prompts (multi-turn) have no faqsearch equivalent: each is reported, not silentl
 
 from __future__ import annotations
 
-import json
-
 from ..errors import FAQSearchError
-from .base import Draft, NotThisFormat, Report
+from .base import Draft, NotThisFormat, Report, fields, items, parse_json, text
 from .sheets import Table
 
 NAME = "qnamaker"
@@ -29,7 +27,7 @@ def fits(table: Table) -> None:
     if missing:
         raise FAQSearchError(
             f"{table.where}: a QnA Maker export (it has {', '.join(found)}) without the column "
-            f"{' and '.join(missing)}; the columns: {', '.join(table.header)}. Export the project again, "
+            f"{' and '.join(missing)}; the columns: {table.columns()}. Export the project again, "
             "or rename the column back"
         )
 
@@ -55,8 +53,12 @@ def read(table: Table, report: Report) -> list[Draft]:
 def _note_unsupported(where: str, prompts: str, context_only: str, report: Report) -> None:
     if prompts and prompts not in ("[]", "null"):
         try:
-            shown = ", ".join(repr(p.get("displayText", "")) for p in json.loads(prompts))
-        except (ValueError, AttributeError, TypeError):
+            listed = items(parse_json(where, prompts), where, "Prompts", report)
+            shown = ", ".join(
+                repr(text(fields(p, where, "Prompts[]", report).get("displayText"), where, "displayText", report))
+                for p in listed
+            )
+        except ValueError:
             shown = prompts[:80]
         report.warn(where, f"follow-up prompts ({shown}) are not supported: imported as a plain answer")
     if context_only.casefold() == "true":

@@ -6,6 +6,11 @@ Format (Rasa docs, "Responses" and "Training data format", retrieval intents): N
 Each retrieval intent becomes an entry (its name after `/` the id, before it a tag); entity
 annotations (`[Berlin](city)`) keep their text; a response's other variations are reported.
 The assistant's language comes from config.yml.
+
+Each file's YAML events are checked before anything is built from them: nesting past MAX_DEPTH,
+and aliases (`*name`) that would stand for more than MAX_YAML_VALUES values once expanded (a
+"billion laughs": ten lines, a billion strings), are refused at their line. Each field's shape is
+checked as it is read (base.text, items, fields).
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import InputFileError
 from ..inputs import read_text
-from ..yamlfile import located
-from .base import Draft, NotThisFormat, Report
+from ..yamlfile import LOADER, located
+from .base import MAX_DEPTH, Draft, NotThisFormat, Report, fields, items, kind, text
 
 NAME = "rasa"
-ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+MAX_YAML_VALUES = 1_000_000  # values a file stands for, aliases expanded: 200,000 intents (5 values each)
+ENTITY = re.compile(r"\[([^\[\]]+)\](?:\([^()]*\)|\{[^{}]*\})")  # no bracket inside: one pass per line
 EXAMPLE = re.compile(r"^\s*-\s+(.*)$")
 
 
@@ -36,20 +43,60 @@ def files(source: Path) -> list[Path]:
     return sorted(found | ({source} if source.is_file() else set()))
 
 
-def _load(path: Path) -> tuple[dict, yaml.Node | None]:
-    _, text = read_text(path, "a Rasa YAML file")
+def _load(path: Path) -> tuple[object, yaml.Node | None]:
+    """The file's data and its root node (for line numbers), after _bounded checked its events."""
+    _, text_ = read_text(path, "a Rasa YAML file")
     with located(str(path)):
-        return yaml.safe_load(text) or {}, yaml.compose(text)
+        _bounded(str(path), text_)
+        loader = LOADER(text_)
+        try:
+            root = loader.get_single_node()
+            return (loader.construct_document(root) if root is not None else None), root
+        finally:
+            loader.dispose()
+
+
+def _bounded(where: str, text_: str) -> None:
+    """Refuse nesting past MAX_DEPTH, and aliases standing for over MAX_YAML_VALUES values, from
+    the parser's events: nothing is built, so the check costs what the file's length does."""
+    size: dict[str, int] = {}  # anchor -> the values an alias to it stands for
+    starts: list[tuple[str | None, int]] = []  # open lists and mappings: (anchor, values before them)
+    values = 0
+    for event in yaml.parse(text_, Loader=LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            values += size.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+            values += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                starts.append((event.anchor, values - 1))
+            elif event.anchor:
+                size[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, before = starts.pop()
+            if anchor:
+                size[anchor] = values - before
+        line = event.start_mark.line + 1
+        if len(starts) > MAX_DEPTH:
+            raise InputFileError(where, f"YAML nested deeper than {MAX_DEPTH} levels; Rasa files need a few", line)
+        if values > MAX_YAML_VALUES:
+            raise InputFileError(
+                where,
+                f"its aliases (*name) stand for over {MAX_YAML_VALUES:,} values; write the values out instead",
+                line,
+            )
 
 
 def fits(source: Path) -> None:
     for path in files(source):
         data, _ = _load(path)
-        if isinstance(data, dict) and any(
-            "/" in str(i.get("intent", "")) for i in data.get("nlu") or [] if isinstance(i, dict)
-        ):
+        nlu = data.get("nlu") if isinstance(data, dict) else None
+        if isinstance(nlu, list) and any(isinstance(i, dict) and "/" in _intent(i) for i in nlu):
             return
     raise NotThisFormat("no NLU file with a retrieval intent (`- intent: faq/...`)")
+
+
+def _intent(item: dict) -> str:
+    return item["intent"] if isinstance(item.get("intent"), str) else ""
 
 
 def read(source: Path, report: Report) -> tuple[list[Draft], str | None]:
@@ -59,26 +106,31 @@ def read(source: Path, report: Report) -> tuple[list[Draft], str | None]:
         data, root = _load(path)
         if not isinstance(data, dict):
             continue
-        if path.name in ("config.yml", "config.yaml") and isinstance(data.get("language"), str):
-            language = data["language"]
-        for i, item in enumerate(data.get("nlu") or []):
-            intent = str(item.get("intent", "")) if isinstance(item, dict) else ""
+        where = str(path)
+        if path.name in ("config.yml", "config.yaml") and "language" in data:
+            language = text(data["language"], where, "language", report) or None
+        at = _lines(root, "nlu")
+        for i, item in enumerate(items(data.get("nlu"), where, "nlu", report)):
+            line = f"{path}:line {at[i] if i < len(at) else '?'}"
+            item = fields(item, line, f"nlu[{i}]", report)
+            intent = _intent(item)
             if "/" in intent:
-                examples[intent] = [
-                    ENTITY.sub(r"\1", m.group(1))
-                    for m in map(EXAMPLE.match, str(item.get("examples", "")).splitlines())
-                    if m
-                ]
-                lines[intent] = f"{path}:{_line(root, 'nlu', i)}"
-        for name, variations in (data.get("responses") or {}).items():
-            if name.startswith("utter_") and "/" in name:
-                responses[name.removeprefix("utter_")] = (path, variations)
+                written = text(item.get("examples"), line, f"nlu[{i}].examples", report).splitlines()
+                examples[intent] = [ENTITY.sub(r"\1", m.group(1)) for m in map(EXAMPLE.match, written) if m]
+                lines[intent] = line
+        for name, variations in fields(data.get("responses"), where, "responses", report).items():
+            if not isinstance(name, str):
+                report.warn(where, f"`responses` has a key that is {kind(name)}, not a response name; ignored")
+            elif name.startswith("utter_") and "/" in name:
+                responses[name.removeprefix("utter_")] = (where, variations)
     drafts = []
     for intent, questions in examples.items():
         answer = ""
         if intent in responses:
-            path, variations = responses[intent]
-            texts = [v.get("text", "") for v in variations or [] if isinstance(v, dict) and v.get("text")]
+            where, variations = responses[intent]
+            found = [fields(v, where, f"responses.utter_{intent}[{i}]", report)
+                     for i, v in enumerate(items(variations, where, f"responses.utter_{intent}", report))]  # fmt: skip
+            texts = [t for v in found if (t := text(v.get("text"), where, f"utter_{intent}.text", report))]
             answer = texts[0] if texts else ""
             if len(texts) > 1:
                 report.warn(lines[intent], f"utter_{intent} has {len(texts)} variations; the first is the answer")
@@ -87,13 +139,14 @@ def read(source: Path, report: Report) -> tuple[list[Draft], str | None]:
         group, name = intent.split("/", 1)
         drafts.append(Draft(lines[intent], questions, answer, name, tags=[group]))
     for intent in sorted(set(responses) - set(examples)):
-        report.warn(str(responses[intent][0]), f"utter_{intent} has no examples of intent {intent}; not imported")
+        report.warn(responses[intent][0], f"utter_{intent} has no examples of intent {intent}; not imported")
     return drafts, language
 
 
-def _line(root: yaml.Node | None, key: str, index: int) -> str:
-    """`line N` of item `index` of the top-level list `key`."""
-    for key_node, value in getattr(root, "value", []):
-        if key_node.value == key and isinstance(value, yaml.SequenceNode) and index < len(value.value):
-            return f"line {value.value[index].start_mark.line + 1}"
-    return "line ?"
+def _lines(root: yaml.Node | None, key: str) -> list[int]:
+    """The line of each item of the top-level list `key`, found once (none if there is no such list)."""
+    if isinstance(root, yaml.MappingNode):
+        for key_node, value in root.value:
+            if key_node.value == key and isinstance(value, yaml.SequenceNode):
+                return [node.start_mark.line + 1 for node in value.value]
+    return []
