@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -25,13 +26,13 @@ def resident_mib(pid: int, field: str = "VmRSS") -> float:
 
 
 @contextmanager
-def serving(args: list[str], cwd: Path, wait: float = 60) -> Iterator[tuple[subprocess.Popen, str]]:
+def serving(
+    args: list[str], cwd: Path, wait: float = 60, stderr: int | IO = subprocess.DEVNULL
+) -> Iterator[tuple[subprocess.Popen, str]]:
     """`faqsearch serve ARGS` without a token, once its /health answers: (process, base URL)."""
     port = free_port()
     env = {**os.environ, "FAQSEARCH_TOKEN": ""}
-    serve = subprocess.Popen(
-        [FAQSEARCH, "serve", "--port", str(port), *args], cwd=cwd, env=env, stderr=subprocess.DEVNULL
-    )
+    serve = subprocess.Popen([FAQSEARCH, "serve", "--port", str(port), *args], cwd=cwd, env=env, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + wait

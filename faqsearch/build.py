@@ -36,6 +36,7 @@ from .index import (
     Index,
     Manifest,
     check_file,
+    index_folder,
     read_entries,
     read_manifest,
     row_entry,
@@ -146,10 +147,14 @@ def embed(faq: FAQFile, encoder: Encoder, known: dict[str, np.ndarray]) -> tuple
 
 
 @contextmanager
-def build_lock(directory: Path, wait: bool = True) -> Iterator[None]:
+def build_lock(directory: Path, wait: bool = True, create: bool = False) -> Iterator[None]:
     """One build (or rollback) at a time per index: a file lock beside it (`.<name>.lock`). A
     second one waits, saying so on stderr, or with `wait=False` fails at once. Holding the lock,
-    it removes what killed builds of this index left behind (versions.prune)."""
+    it removes what killed builds of this index left behind (versions.prune). Only a build
+    (`create`) locks an index that does not exist yet: nothing else leaves a lock beside nothing."""
+    index_folder(str(directory))
+    if not create and not (directory.is_symlink() or directory.exists()):
+        raise IndexUnusable(f"no index at {directory}; build one with `faqsearch build <faq file>`")
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(directory.parent / f".{directory.name}.lock")
@@ -185,7 +190,7 @@ def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str
     old one as it was. One build at a time per index (see build_lock)."""
     phrasings = sum(len(e.phrasings) for e in faq.entries)
     check_memory(phrasings, encoder.dim)
-    with build_lock(directory, wait):
+    with build_lock(directory, wait, create=True):
         return _build(faq, encoder, directory, index_type, phrasings)
 
 

@@ -1,5 +1,6 @@
 """Load and strictly validate FAQ source files (faqs/*.yaml): every error names file, line and
-field, and duplicate keys, ids and phrasings are refused. `save_faqs` writes one (`faqsearch
+field, and duplicate keys, ids and phrasings are refused, as are control characters in any text
+once its escapes are read (yamlfile.Checker.string). `save_faqs` writes one (`faqsearch
 import`), checked by the same loader before it takes its place."""
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from . import memory
 from .errors import FAQSearchError
 from .yamlfile import Checker, compose
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+# \A...\Z, not ^...$: `$` also matches before a final line break, and a quoted key "es\n" is text.
+ID_PATTERN = re.compile(r"\A[A-Za-z0-9_-]+\Z")
 # An answer is what a bot says, sent whole in every response that names its entry (up to MAX_K
 # candidates): longer belongs on a page the answer links to. A tag is a label, not a text.
 MAX_ANSWER_CHARS = 10_000
 MAX_TAG_CHARS = 100
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
+LANGUAGE_PATTERN = re.compile(r"\A[a-z]{2,3}\Z")
 
 YAML_BYTES_PER_FILE_BYTE = 20  # parsed node tree and entries per byte of FAQ file (measured: 18)
 TOP_FIELDS = {"language": True, "faqs": True}  # name -> required

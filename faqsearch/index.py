@@ -23,9 +23,11 @@ How a question is scored from these files is retrieval.py's business, not this m
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
@@ -124,6 +126,22 @@ class Index:
     def __post_init__(self) -> None:
         self.phrasings = [p for entry in self.entries for p in entry.phrasings]
         self.row_entry = self.retriever.row_entry
+        self.mapped = {path: _identity(path) for path in (self.path / VECTORS, self.path / BACKGROUND)}
+
+    def check_mapped(self) -> None:
+        """Raise IndexUnusable if a memory-mapped file changed since it was opened. Reading a page
+        of a file truncated under its mapping is a SIGBUS, which ends the whole process (every
+        tenant of a server) where no exception can be caught: a server checks before each use
+        (two stats, BENCHMARKS.md), so only a change in the milliseconds between check and
+        search can still reach the mapping."""
+        for path, opened in self.mapped.items():
+            now = _identity(path)
+            if now != opened:
+                state = "is gone" if now is None else f"is now {now[1]:,} bytes (was {opened[1]:,})"
+                raise IndexUnusable(
+                    f"{path} changed while it was open: it {state}; rebuild the index with "
+                    f"`faqsearch build {self.manifest.source_path}` rather than editing its files"
+                )
 
     @cached_property
     def tags(self) -> dict[str, np.ndarray]:
@@ -150,6 +168,15 @@ class Index:
         for tag in tags:
             entries[self.tags[tag]] = True
         return entries[self.row_entry]
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is replaced, truncated or written: inode, size, modification time."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def row_entry(entries: tuple[FAQEntry, ...]) -> np.ndarray:
@@ -216,6 +243,9 @@ def read_manifest(directory: Path) -> Manifest:
     directory = Path(directory)
     rebuild = "rebuild it with `faqsearch build <faq file>`"
     if not (directory / MANIFEST).is_file():
+        broken = broken_link(directory)
+        if broken:
+            raise IndexUnusable(broken)
         if directory.is_dir():
             raise IndexUnusable(f"{directory} is not a faqsearch index (no {MANIFEST}); {rebuild}")
         raise IndexUnusable(f"no index at {directory}; build one with `faqsearch build <faq file>`")
@@ -234,6 +264,25 @@ def read_manifest(directory: Path) -> Manifest:
         names = ", ".join(map(repr, strangers[:3]))
         raise IndexUnusable(f"{directory}/{MANIFEST} lists files that are not part of an index ({names}); {rebuild}")
     return manifest
+
+
+def broken_link(directory: Path) -> str | None:
+    """What is wrong with `directory` if it is a link that leads to no folder, else None. An
+    index is a link to its current version (versions.py), relative to the folder it is in, so
+    `cp -r indexes/en tenants/t1` copies a link that leads nowhere from tenants/."""
+    if not directory.is_symlink():
+        return None
+    try:
+        directory.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{directory} is a link that leads back to itself; remove it"
+        return (
+            f"{directory} is a link to {os.readlink(directory)}, which is not there: `cp -r` copies an index's "
+            f"link, not its files; copy it with `cp -rL SOURCE {directory}`, or build it there with "
+            f"`faqsearch build FAQ.yaml --index {directory}`"
+        )
+    return None
 
 
 def check_file(directory: Path, manifest: Manifest, name: str, full: bool) -> Path:
@@ -293,6 +342,9 @@ def open_index(directory: Path, strict: bool = False) -> Index:
     whole, working index: it is used with a one-line warning on stderr (once per process and
     index version), or refused when `strict`."""
     directory = Path(directory)
+    broken = broken_link(directory)
+    if broken:
+        raise IndexUnusable(broken)
     version = directory.resolve() if directory.is_symlink() else directory  # one version, whatever is published next
     manifest = read_manifest(version)
     rebuild = f"rebuild it with `faqsearch build {manifest.source_path}`"
@@ -352,10 +404,20 @@ def manifest_stamp(directory: Path) -> tuple:
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
+def index_folder(text: str) -> Path:
+    """The index folder an --index argument names. Its lock, versions and links sit beside it
+    as `.<name>.*`, so a path without a name of its own ('', '.', '/', 'a/..') is refused: its
+    lock would land in or above the folder meant."""
+    path = Path(text)
+    if not text.strip() or path.name in ("", ".."):
+        raise FAQSearchError(f"--index {text!r} names no index folder; pass one such as indexes/en")
+    return path
+
+
 def locate_index(name_or_path: str | None, root: Path = DEFAULT_ROOT) -> Path:
     """The index to use: an explicit folder, a name under `root`, or the only index there is."""
     if name_or_path is not None:
-        path = Path(name_or_path)
+        path = index_folder(name_or_path)
         return path if path.exists() or path.is_absolute() or len(path.parts) > 1 else root / path
     found = list_indexes(root)
     if len(found) == 1:

@@ -54,11 +54,15 @@ def size_text(size: float) -> str:
 
 
 def parse_size(text: str) -> int:
-    """ "2GiB", "512MiB", "1.5GB" or a number of bytes -> bytes; ValueError naming the units."""
+    """ "2GiB", "512MiB", "1.5GB" or a number of bytes -> bytes; ValueError naming the units. Every
+    size given is a memory bound, so none is refused: 0 would mean "no bound" by accident."""
     found = SIZE.fullmatch(text)
     if not found or found.group(2).upper() not in UNITS:
         raise ValueError(f"{text!r} is not a size; write it like 2GiB, 512MiB or 1.5GB")
-    return int(float(found.group(1)) * UNITS[found.group(2).upper()])
+    size = int(float(found.group(1)) * UNITS[found.group(2).upper()])
+    if size < 1:
+        raise ValueError(f"{text!r} is no memory at all; write a bound such as 2GiB, or leave it out for the default")
+    return size
 
 
 def require(need: int, what: str, fix: str) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
+import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import DownloadError
+from .errors import DownloadError, EncoderUnavailable
 
 MODELS_DIR_ENV = "FAQSEARCH_MODELS_DIR"
 LASER_BASE_URL = "https://dl.fbaipublicfiles.com/laser/models/"
@@ -17,6 +22,9 @@ LASER_CODES, LASER_VOCAB, LASER_CHECKPOINT = (
     "bilstm.93langs.2018-12-26.pt",
 )
 LASER_FILES = (LASER_CODES, LASER_VOCAB, LASER_CHECKPOINT)
+# What a failed download raises (each is also an OSError but for HTTPException); any other
+# OSError while a model file is written is the models folder's (unwritable, full).
+NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, ssl.SSLError)
 
 
 def models_dir() -> Path:
@@ -33,6 +41,23 @@ def vectors_cache_dir() -> Path:
 
 def _cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "faqsearch"
+
+
+@contextmanager
+def writing(folder: Path, partial: Path, what: str) -> Iterator[None]:
+    """A block that writes `what` into `folder` through the temporary file `partial`, renamed into
+    place when complete: an OSError (a folder that is not writable or not a folder, a full disk)
+    becomes one line naming the folder and the fix, and `partial` never outlives the block."""
+    try:
+        yield
+    except OSError as exc:
+        raise EncoderUnavailable(
+            f"cannot write {what} into {folder} ({exc.strerror or exc}); free space there or make it writable, "
+            f"or set ${MODELS_DIR_ENV} to a folder that is"
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):  # never written, or its folder is not one
+            partial.unlink(missing_ok=True)
 
 
 def laser_dir() -> Path:
@@ -52,25 +77,25 @@ def download_laser(timeout: float = 30.0) -> Path:
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     target = laser_dir()
-    target.mkdir(parents=True, exist_ok=True)
     with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn()) as progress:
         for name in missing_laser_files():
             url = LASER_BASE_URL + name
             part = target / (name + ".part")
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response, part.open("wb") as out:
-                    total = int(response.headers.get("Content-Length") or 0) or None
-                    task = progress.add_task(name, total=total)
-                    while chunk := response.read(1 << 20):
-                        out.write(chunk)
-                        progress.advance(task, len(chunk))
-            except (urllib.error.URLError, OSError) as exc:
-                part.unlink(missing_ok=True)
-                reason = getattr(exc, "reason", exc)
-                raise DownloadError(
-                    f"could not download {url}: {reason}. This needs internet access; on a machine "
-                    f"without it, copy {', '.join(LASER_FILES)} into {target} "
-                    f"(or point ${MODELS_DIR_ENV} at a folder with a laser/ subfolder holding them)"
-                ) from None
-            part.replace(target / name)
+            with writing(target, part, f"LASER's {name}"):
+                target.mkdir(parents=True, exist_ok=True)
+                try:
+                    with urllib.request.urlopen(url, timeout=timeout) as response, part.open("wb") as out:
+                        total = int(response.headers.get("Content-Length") or 0) or None
+                        task = progress.add_task(name, total=total)
+                        while chunk := response.read(1 << 20):
+                            out.write(chunk)
+                            progress.advance(task, len(chunk))
+                except NETWORK_ERRORS as exc:
+                    reason = getattr(exc, "reason", exc)
+                    raise DownloadError(
+                        f"could not download {url}: {reason}. This needs internet access; on a machine "
+                        f"without it, copy {', '.join(LASER_FILES)} into {target} "
+                        f"(or point ${MODELS_DIR_ENV} at a folder with a laser/ subfolder holding them)"
+                    ) from None
+                part.replace(target / name)
     return target

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .inputs import inert
+
 BATCH = 256  # sentences per encoder call while a bar is shown
 
 
@@ -18,11 +20,13 @@ def shown() -> bool:
 
 @contextmanager
 def stage(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    """A bar (with `total`) or a spinner for one step; yields `advance(n)`."""
+    """A bar (with `total`) or a spinner for one step; yields `advance(n)`. The label is shown
+    as plain text: it may name a user's file, whose name is neither markup nor terminal commands."""
     if not shown():
         yield lambda n: None
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         MofNCompleteColumn,
         Progress,
@@ -37,7 +41,7 @@ def stage(label: str, total: int | None = None) -> Iterator[Callable[[int], None
     else:
         columns = (SpinnerColumn(), *Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(file=sys.stderr), transient=True) as bar:
-        task = bar.add_task(label, total=total)
+        task = bar.add_task(escape(inert(label)), total=total)
         yield lambda n: bar.advance(task, n)
 
 

@@ -70,6 +70,23 @@ def valid_text(text: str) -> bool:
     return True
 
 
+def clean_question(text: str) -> str:
+    """A question as every entry point takes it (command line, library, HTTP, MCP): whitespace
+    collapsed first, then checked, so that each applies the same limit; ValueError says what is
+    wrong and how to send it."""
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("is empty; ask something")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ValueError(
+            f"is {len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,}: "
+            "send the customer's question, not a whole conversation"
+        )
+    if not valid_text(text):
+        raise ValueError("is not valid text (bytes that are not UTF-8, or a lone UTF-16 surrogate); send UTF-8 text")
+    return text
+
+
 class FAQSearch:
     """An index plus the encoder that built it, so queries and entries share one vector space."""
 
@@ -140,20 +157,13 @@ class FAQSearch:
         needs besides the vectors (a server encodes the questions of many indexes in one call)."""
         if not 1 <= k <= MAX_K:
             raise FAQSearchError(f"k must be between 1 and {MAX_K}, got {k}")
-        questions = [" ".join(q.split()) for q in questions]
-        for i, question in enumerate(questions):
-            if not question:
-                raise FAQSearchError(f"question {i + 1} is empty; ask something")
-            if len(question) > MAX_QUESTION_CHARS:
-                raise FAQSearchError(
-                    f"question {i + 1} is {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}: "
-                    "send the customer's question, not a whole conversation"
-                )
-            if not valid_text(question):
-                raise FAQSearchError(
-                    f"question {i + 1} is not valid text (bytes that are not UTF-8, or a lone UTF-16 surrogate); "
-                    "send UTF-8 text"
-                )
+        cleaned = []
+        for number, question in enumerate(questions, 1):
+            try:
+                cleaned.append(clean_question(question))
+            except ValueError as exc:
+                raise FAQSearchError(f"question {number} {exc}") from None
+        questions = cleaned
         threshold = self.min_confidence if min_confidence is None else min_confidence
         if not 0 <= threshold <= 1:
             raise FAQSearchError(f"min_confidence must be between 0 and 1, got {threshold}")

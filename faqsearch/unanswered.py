@@ -4,12 +4,14 @@
 by the nearest entry and counts repeats, so authors see which phrasings or entries to add.
 Customers' questions are personal data: each is redacted before it is written (redact.py), the
 file is rotated at MAX_BYTES (one previous file kept, `.1`), and lines older than the retention
-period are deleted (checked at start and hourly).
+period are deleted (checked at start and hourly). Only the server's user may read it (mode
+0600, whatever the umask; a log from before is made so on its next append).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -17,12 +19,14 @@ from pathlib import Path
 
 from .errors import InputFileError
 from .index import DEFAULT_ROOT
+from .inputs import require_file
 from .redact import redact
 from .search import Answer
 
 DEFAULT_LOG = DEFAULT_ROOT / "unanswered.jsonl"
 DEFAULT_DAYS = 30
 MAX_BYTES = 10 * 2**20
+PRIVATE = 0o600
 PRUNE_EVERY = timedelta(hours=1)
 
 
@@ -67,7 +71,7 @@ class Log:
         if self.pruned is None or now - self.pruned >= PRUNE_EVERY:
             self.prune(now)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as log:
+        with open(self.path, "a", encoding="utf-8", opener=_owner_only) as log:
             log.write("".join(record(index, a) + "\n" for a in answers))
         if self.path.stat().st_size >= self.max_bytes:
             self.path.replace(self.path.with_name(self.path.name + ".1"))
@@ -83,8 +87,17 @@ class Log:
             kept = [line for line in lines if _time(line) >= oldest]
             if len(kept) < len(lines):
                 partial = path.with_name(path.name + ".pruning")
-                partial.write_text("".join(kept), encoding="utf-8")
+                with open(partial, "w", encoding="utf-8", opener=_owner_only) as rewritten:
+                    rewritten.write("".join(kept))
                 partial.replace(path)
+
+
+def _owner_only(path: str, flags: int) -> int:
+    """An opener for `open`: the file created readable by its owner only, or made so. Non-blocking,
+    so that a FIFO put where the log was fails the write instead of stopping the server's worker."""
+    descriptor = os.open(path, flags | os.O_NONBLOCK, PRIVATE)
+    os.fchmod(descriptor, PRIVATE)
+    return descriptor
 
 
 def _time(line: str) -> str:
@@ -98,8 +111,9 @@ def _time(line: str) -> str:
 def summarise(path: Path, index: str | None = None) -> list[Group]:
     """Unanswered questions grouped by nearest entry, largest group first; within a group,
     repeats (case and spacing ignored) are counted, most frequent first."""
-    if not path.is_file():
+    if not path.exists():
         raise InputFileError(str(path), "no log here yet; `faqsearch serve` writes it when a question gets no match")
+    require_file(path, "the log `faqsearch serve --unanswered-log` writes")  # not a device or FIFO, bounded
     groups: dict[str, Counter] = defaultdict(Counter)
     reasons: dict[str, Counter] = defaultdict(Counter)
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):

@@ -7,6 +7,7 @@ encoder version and read back afterwards. Files live in vectors_cache_dir() as p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Sequence
@@ -38,9 +39,13 @@ def encode_cached(
         if progress
         else encoder.encode(texts, languages)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-    with open(partial, "wb") as out:
-        np.save(out, vectors, allow_pickle=False)
-    partial.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as out:
+            np.save(out, vectors, allow_pickle=False)
+        partial.replace(path)
+    except OSError:  # a cache folder that cannot be written (full, read-only, under a file) only costs speed
+        with contextlib.suppress(OSError):
+            partial.unlink()
     return vectors

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InputFileError
-from .inputs import read_text
+from .inputs import CONTROL, inert, read_text
 
 STR_TAG = "tag:yaml.org,2002:str"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on large FAQ files, same nodes
@@ -51,14 +51,15 @@ class Checker:
         self.where = where
 
     def fail(self, node: yaml.Node, name: str, message: str):
-        raise InputFileError(self.where, message, line=node.start_mark.line + 1, field=name)
+        """A located error; the field's name is inert, as it may hold a key read from the file."""
+        raise InputFileError(self.where, message, line=node.start_mark.line + 1, field=inert(name))
 
     def mapping(self, node: yaml.Node, name: str, fields: dict[str, bool]) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, name, "must be a mapping of `key: value` lines")
         found: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
-            key = key_node.value
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "(a list or mapping)"
             prefix = "" if name == "(top level)" else f"{name}."
             if key not in fields:
                 allowed = ", ".join(fields)
@@ -73,8 +74,16 @@ class Checker:
         return found
 
     def string(self, node: yaml.Node, name: str) -> str:
+        """The text of a string field, its whitespace collapsed. Checked once decoded: a quoted
+        YAML string writes any control character as an escape (`"\\e]0;title\\a"`) that the file's
+        own text check cannot see. Bidi controls stay allowed: right-to-left text may need them
+        (an English product name in an Arabic answer), and every command prints them inert."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
             self.fail(node, name, "must be a text string (put it in quotes if it looks like a number or yes/no)")
+        control = CONTROL.search(node.value)
+        if control:
+            code = ord(control.group())
+            self.fail(node, name, f"holds the control character U+{code:04X}, written as an escape; remove it")
         value = " ".join(node.value.split())
         if not value:
             self.fail(node, name, "is empty; write some text or remove the field")

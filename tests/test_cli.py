@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import pty
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from conftest import SMALL_FAQ
+
+from faqsearch import progress
 
 
 @pytest.fixture
@@ -109,7 +115,7 @@ def test_questions_from_stdin_and_file_keep_their_order(cli, shop, workdir):
     [
         ((), "no question given"),
         (("-k", "0", "hi"), "k must be between 1 and 100"),
-        (("--file", "missing.txt"), "cannot read questions from missing.txt"),
+        (("--file", "missing.txt"), "missing.txt: file not found; pass the path of a file of questions"),
         (("--index", "nope", "hi"), "no index at indexes/nope; build one"),
         (("caf\udce9 ok",), "question 1 is not valid text (bytes that are not UTF-8"),  # argv b"caf\xe9 ok"
     ],
@@ -118,6 +124,105 @@ def test_ask_bad_input(cli, shop, args, words):
     result = cli("ask", *args)
     assert result.exit_code == 2 and words in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+FAQSEARCH = str(Path(sys.executable).with_name("faqsearch"))
+
+
+def run_cli(*args: str, stdin=None) -> subprocess.CompletedProcess:
+    """The installed command in a child process, for what must not block: if a check regresses
+    and the command waits on a FIFO or a terminal, the test fails at the timeout instead of
+    hanging the suite (a safety net, not a timed assertion)."""
+    return subprocess.run([FAQSEARCH, *args], stdin=stdin, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_file_of_questions_must_be_a_regular_file(workdir):
+    """`--file /dev/zero` once grew to 21 GB, and `--file FIFO` waited forever for a writer."""
+    os.mkfifo(workdir / "questions.fifo")
+    for path in ("/dev/zero", "questions.fifo"):
+        result = run_cli("ask", "--file", path)
+        assert result.returncode == 2
+        assert result.stderr == f"error: {path}: is not a regular file (a device, FIFO or socket); " + (
+            "pass the path of a file of questions (one per line)\n"
+        )
+
+
+def test_stdin_that_could_never_end_is_refused_before_reading(workdir):
+    """A terminal would wait for typing, a FIFO this process holds open for writing too
+    (`ask - <> FIFO`) never sees its end, /dev/zero never ends (past the checks, the bound would
+    stop it). A pipe is read to its end, as `cat` reads it."""
+    os.mkfifo(workdir / "questions.fifo")
+    master, terminal = pty.openpty()
+    read_write = os.open(workdir / "questions.fifo", os.O_RDWR)
+    zero = os.open("/dev/zero", os.O_RDONLY)
+    try:
+        for stdin, words in ((terminal, "terminal"), (read_write, "FIFO opened for writing too"), (zero, "device")):
+            result = run_cli("ask", "-", stdin=stdin)
+            assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+            assert result.stderr.startswith(f"error: stdin: is a {words}")
+    finally:
+        for fd in (master, terminal, read_write, zero):
+            os.close(fd)
+
+
+def test_stdin_and_question_files_are_bounded_and_checked_like_every_input(cli, workdir, monkeypatch):
+    monkeypatch.setattr("faqsearch.inputs.MAX_INPUT_BYTES", 100)
+    result = cli("ask", "-", input="Where is my order?\n" * 6)  # 114 bytes
+    assert (
+        result.exit_code == 2
+        and result.stderr == "error: stdin: holds more than 100 B, the limit for an input; split it\n"
+    )
+    (workdir / "questions.txt").write_text("Where is my order?\nand \x1b]0;pwned\x07 mine?\n", encoding="utf-8")
+    control = cli("ask", "--file", "questions.txt")
+    assert control.exit_code == 2 and "questions.txt:2: holds the control character U+001B; remove it" in control.stderr
+    piped = cli("ask", "-", input="caf\xe9\n".encode("latin-1"))
+    assert piped.exit_code == 2 and "error: stdin:1: not valid UTF-8" in piped.stderr
+
+
+# Text that acts on a terminal: ESC ] 0 ; ... BEL sets the window title, U+009B (C1 CSI) starts a
+# command, U+202E (right-to-left override) and U+2066 (isolate) reorder the rest of the line.
+HOSTILE = "\x1b]0;pwned\x07 \x9b31m \u202e \u2066"
+HOSTILE_SHOWN = "\\x1b]0;pwned\\x07 \\x9b31m \\u202e \\u2066"
+RAW = ("\x1b", "\x07", "\x9b", "\u202e", "\u2066")
+
+
+def test_what_came_from_outside_is_printed_inert_and_as_escapes_in_json(cli, small_faq):
+    """A FAQ may hold bidi controls (right-to-left text needs them) but never a control character,
+    and a question may hold anything: both are printed as escapes, and JSON escapes them too
+    while reading back to the same text."""
+    small_faq.write_text(
+        SMALL_FAQ.replace("Open Orders and click Track.", "Open \u202eOrders\u2066 and click Track."), encoding="utf-8"
+    )
+    assert cli("build", str(small_faq)).exit_code == 0
+    question = f"Where is my order? {HOSTILE}"
+    text = cli("ask", "-k", "2", question, "Where is my order?").stdout
+    assert f"> Where is my order? {HOSTILE_SHOWN}" in text
+    assert "answer (en): Open \\u202eOrders\\u2066 and click Track." in text
+    lines = cli("ask", "--json", question).stdout
+    assert not any(c in lines for c in RAW) and "\\u202e" in lines
+    answer = json.loads(lines)
+    assert (
+        answer["query"] == question and answer["candidates"][0]["answer"] == "Open \u202eOrders\u2066 and click Track."
+    )
+
+
+def test_unanswered_prints_a_logs_text_inert_and_as_escapes_in_json(cli, workdir):
+    log = workdir / "unanswered.jsonl"
+    line = {"time": "2999-01-01T00:00:00+00:00", "index": "shop", "question": f"hi {HOSTILE}", "nearest": "a\u202eb"}
+    log.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = cli("unanswered", str(log)).stdout
+    assert "nearest: a\\u202eb" in text and f"hi {HOSTILE_SHOWN}" in text and not any(c in text for c in RAW)
+    printed = cli("unanswered", "--json", str(log)).stdout
+    assert not any(c in printed for c in RAW)
+    assert json.loads(printed)[0]["questions"] == [[f"hi {HOSTILE}".lower(), 1]]
+
+
+def test_a_progress_label_is_shown_as_plain_text(monkeypatch, capsys):
+    """A file named `[/x].yaml` is not rich markup (it raised MarkupError on a terminal)."""
+    monkeypatch.setattr(progress, "shown", lambda: True)
+    with progress.stage(f"reading faqs/[/x]{HOSTILE}.yaml"):
+        pass
+    assert not any(c in capsys.readouterr().err for c in RAW)
 
 
 def test_ask_needs_index_choice_when_several_exist(cli, shop, workdir):
@@ -158,6 +263,44 @@ def test_models_download_fails_cleanly_without_internet(cli, monkeypatch):
     assert os.listdir(laser_dir) == []  # no partial files left behind
     other = cli("models", "download", "e5")
     assert other.exit_code == 2 and "needs no download" in other.stderr
+
+
+def full_disk(errno_code: int):
+    """A copy that writes part of the file, then fails as a full disk (or a folder root cannot
+    write into: as root, chmod stops nothing, so a denied write is simulated the same way)."""
+
+    def copy(source, target):
+        Path(target).write_bytes(b"half a model")
+        raise OSError(errno_code, os.strerror(errno_code))
+
+    return copy
+
+
+@pytest.mark.parametrize(("errno_code", "reason"), [(errno.ENOSPC, "No space left"), (errno.EACCES, "Permission")])
+def test_a_models_folder_that_cannot_take_e5_aligned_is_one_line_and_leaves_nothing(
+    cli, small_faq, tmp_path, monkeypatch, errno_code, reason
+):
+    """e5-aligned's model file is composed in the models folder on first use (71 MB)."""
+    models = tmp_path / "models"
+    monkeypatch.setenv("FAQSEARCH_MODELS_DIR", str(models))
+    monkeypatch.setattr("faqsearch.encoders.e5_aligned.shutil.copyfile", full_disk(errno_code))
+    result = cli("build", str(small_faq), "--encoder", "e5-aligned")
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert f"cannot write e5-aligned's model file (71 MB) into {models / 'e5-aligned'} ({reason}" in result.stderr
+    assert "set $FAQSEARCH_MODELS_DIR to a folder that is" in result.stderr
+    assert os.listdir(models / "e5-aligned") == []  # no .part-PID file
+
+
+def test_a_models_folder_under_a_file_is_one_line_for_e5_aligned_and_laser(cli, small_faq, tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("a file where $XDG_CACHE_HOME should be a folder")
+    monkeypatch.delenv("FAQSEARCH_MODELS_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    built = cli("build", str(small_faq), "--encoder", "e5-aligned")
+    assert built.exit_code == 2 and len(built.stderr.splitlines()) == 1
+    assert f"into {tmp_path}/cache/faqsearch/models/e5-aligned (Not a directory)" in built.stderr
+    downloaded = cli("models", "download", "laser")
+    assert downloaded.exit_code == 2 and len(downloaded.stderr.splitlines()) == 1
+    assert f"cannot write LASER's 93langs.fcodes into {tmp_path}/cache/faqsearch/models/laser" in downloaded.stderr
 
 
 def test_one_shot_process_never_imports_torch(shop):
@@ -265,6 +408,10 @@ def test_eval_prints_the_no_match_trade_off_and_the_threshold_for_a_target(cli, 
         (("    language: en\n", "    language: english\n"), ":12: queries[3].language: must be an ISO 639-1 code"),
         (('  - question: "wo ist mein paket"\n    expected', "  - expected"), ":5: queries[1].question: missing"),
         (("queries:", "questions:"), ":1: questions: unknown field; allowed: queries"),
+        (
+            ('"wo ist mein paket"', '"wo ist mein \\e]0;pwned\\a paket"'),
+            ":5: queries[1].question: holds the control character U+001B, written as an escape",
+        ),
     ],
 )
 def test_eval_refuses_a_bad_question_file_with_its_line(cli, shop, questions, edit, message):

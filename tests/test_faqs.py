@@ -6,6 +6,7 @@ import pytest
 from conftest import SMALL_FAQ
 
 from faqsearch import load_faqs
+from faqsearch.errors import InputFileError
 
 ENTRY = "  - id: a\n    question: Q?\n    answer: A.\n"
 
@@ -21,6 +22,7 @@ BAD_FILES = [
     ("missing faqs", "language: en\n", "faqs: missing", 1),
     ("empty faqs", "language: en\nfaqs: []\n", "faqs: is empty", 2),
     ("faqs not a list", "language: en\nfaqs: hello\n", "faqs: must be a list", 2),
+    ("a list as a key", "language: en\n? [a]\n: 1\nfaqs:\n" + ENTRY, "(a list or mapping): unknown field", 2),
     ("unknown entry field", "language: en\nfaqs:\n" + ENTRY + "    anwser: x\n", "faqs[0].anwser: unknown field", 6),
     ("missing answer", "language: en\nfaqs:\n  - id: a\n    question: Q?\n", "faqs[0].answer: missing", 3),
     ("missing id", "language: en\nfaqs:\n  - question: Q?\n    answer: A.\n", "faqs[0].id: missing", 3),
@@ -165,6 +167,68 @@ def test_a_device_or_a_fifo_is_refused_without_reading_it(cli, workdir):
         result = cli("build", path)
         assert result.exit_code == 2 and f"{path}: is not a regular file (a device, FIFO or socket)" in result.stderr
     assert not (workdir / "indexes").exists()
+
+
+# Each field with a control character written as a YAML escape: the file's bytes are clean text,
+# the decoded string is not. (field, its entry, the character it decodes to)
+ESCAPED = [
+    ("faqs[0].id", '  - id: "a\\e"\n    question: Q?\n    answer: A.\n', "\x1b"),
+    ("faqs[0].question", '  - id: a\n    question: "Q\\x1b]0;pwned\\x07?"\n    answer: A.\n', "\x1b"),
+    (
+        "faqs[0].alternatives[0]",
+        '  - id: a\n    question: Q?\n    alternatives: ["R\\u009b?"]\n    answer: A.\n',
+        "\x9b",
+    ),
+    ("faqs[0].answer", '  - id: a\n    question: Q?\n    answer: "A\\x7f."\n', "\x7f"),
+    ("faqs[0].answer", '  - id: a\n    question: Q?\n    answer: "A\\N."\n', "\x85"),  # NEL: would vanish as a space
+    ("faqs[0].answers.es", '  - id: a\n    question: Q?\n    answer: A.\n    answers:\n      es: "B\\0"\n', "\x00"),
+    ("faqs[0].tags[0]", '  - id: a\n    question: Q?\n    answer: A.\n    tags: ["t\\a"]\n', "\x07"),
+]
+
+
+@pytest.mark.parametrize(("field", "entry", "character"), ESCAPED)
+def test_a_control_character_written_as_an_escape_is_refused_in_every_field(cli, workdir, field, entry, character):
+    """`ask` printed such answers raw: ESC ] 0 ; ... BEL changed the terminal's title."""
+    faq = workdir / "escaped.yaml"
+    faq.write_text("language: en\nfaqs:\n" + entry, encoding="utf-8")
+    result = cli("build", str(faq))
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"error: {faq}:")
+    assert f": {field}: holds the control character U+{ord(character):04X}, written as an escape; remove it" in (
+        result.stderr
+    )
+
+
+def test_a_control_character_in_the_language_is_refused_too(cli, workdir):
+    faq = workdir / "language.yaml"
+    faq.write_text('language: "en\\e"\nfaqs:\n' + ENTRY, encoding="utf-8")
+    assert f"{faq}:1: language: holds the control character U+001B" in cli("build", str(faq)).stderr
+
+
+def test_a_language_key_with_a_line_break_is_not_a_code(workdir):
+    """A regular expression's `$` matches before a final line break: "es\\n" passed for `es`."""
+    faq = workdir / "key.yaml"
+    faq.write_text("language: en\nfaqs:\n" + ENTRY + '    answers:\n      "es\\n": B.\n', encoding="utf-8")
+    with pytest.raises(
+        InputFileError, match=r"key\.yaml:7: faqs\[0\]\.answers\.es\\x0a: key must be an ISO 639-1 code"
+    ):
+        load_faqs(faq)
+
+
+def test_a_key_read_from_the_file_is_named_inert_in_the_error(workdir):
+    faq = workdir / "key.yaml"
+    faq.write_text("language: en\nfaqs:\n" + ENTRY + '    "x\\e]0;pwned\\a": 1\n', encoding="utf-8")
+    with pytest.raises(InputFileError) as error:
+        load_faqs(faq)
+    assert "faqs[0].x\\x1b]0;pwned\\x07: unknown field" in str(error.value) and "\x1b" not in str(error.value)
+
+
+def test_bidi_controls_are_text_a_faq_may_hold(workdir):
+    """Right-to-left text may need them (an English name inside a Hebrew answer); every command
+    prints them as escapes (test_cli: test_what_came_from_outside_is_printed_inert...)."""
+    faq = workdir / "rtl.yaml"
+    faq.write_text('language: he\nfaqs:\n  - id: a\n    question: "שאלה?"\n    answer: "ב-\u2066Settings\u2069."\n')
+    assert load_faqs(faq).entries[0].answer == "ב-\u2066Settings\u2069."
 
 
 def test_bad_file_does_not_touch_an_existing_index(cli, small_faq):

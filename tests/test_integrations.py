@@ -41,9 +41,10 @@ def test_the_mcp_tool_answers_or_says_unmistakably_to_hand_over(shop):
             answered = await client.call_tool("answer_from_faq", {"question": "¿cómo cancelo mi suscripción?"})
             refused = await client.call_tool("answer_from_faq", {"question": OFF_TOPIC})
             empty = await client.call_tool("answer_from_faq", {"question": "  "})
-            return tools, answered, refused, empty
+            spaced = await client.call_tool("answer_from_faq", {"question": "cancel" + " " * 1100 + "my plan"})
+            return tools, answered, refused, empty, spaced
 
-    tools, answered, refused, empty = asyncio.run(session())
+    tools, answered, refused, empty, spaced = asyncio.run(session())
     [tool] = tools.tools
     assert tool.name == "answer_from_faq" and "NO ANSWER" in tool.description
     assert answered.structured_content["status"] == "answered"
@@ -55,7 +56,9 @@ def test_the_mcp_tool_answers_or_says_unmistakably_to_hand_over(shop):
     read_by_the_llm = refused.content[0].text
     assert read_by_the_llm.startswith('{\n  "status": "no_answer",\n  "instruction": "NO ANSWER: ')
     assert "answer" not in refused.structured_content
-    assert empty.is_error and "send the customer's question" in empty.content[0].text
+    assert empty.is_error and "question: is empty; ask something" in empty.content[0].text
+    # The 1,000-character limit applies after whitespace is collapsed, as over HTTP and on the command line.
+    assert spaced.structured_content["entry_id"] == "cancel-subscription"
 
 
 def test_mcp_with_a_missing_index_is_a_one_line_error(tmp_path):

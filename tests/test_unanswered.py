@@ -28,6 +28,19 @@ from faqsearch.unanswered import Log
         ("call 123-4567 after six", "call [phone] after six"),
         ("iban de89 3704 0044 0532 0130 00", "iban [iban]"),
         ("order 12345 is late, it cost 9.99 for 12 months", "order 12345 is late, it cost 9.99 for 12 months"),
+        # Other keyboards: full-width forms (as a Japanese keyboard types), en dashes, other scripts' digits.
+        ("mail jane＠example.com please", "mail [email] please"),
+        ("call 555–123–4567", "call [phone]"),
+        ("電話は０９０－１２３４－５６７８です", "電話は[phone]です"),
+        ("طلب رقم ١٢٣٤٥٦٧٨", "طلب رقم [number]"),
+        # Spelled out to get past filters.
+        ("write to jane at example dot com", "write to [email]"),
+        ("jane.doe (at) mail [dot] example [dot] org", "[email]"),
+        ("look at the order, what is that dot", "look at the order, what is that dot"),
+        # Case folding: `İ` and the Kelvin sign are not IBAN letters; the next word is not taken in.
+        ("İS12 3456 7890 1234 is my iban", "İS12 [phone] is my iban"),
+        ("Kargo kodum TR34 İSTANBUL, paketim nerede?", "Kargo kodum TR34 İSTANBUL, paketim nerede?"),
+        ("\u212aS12 3456 7890 1234", "KS12 [phone]"),
     ],
 )
 def test_personal_data_is_redacted(text, expected):
@@ -65,6 +78,17 @@ def test_the_log_rotates_at_its_size_limit(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["unanswered.jsonl", "unanswered.jsonl.1"]
 
 
+def test_only_the_servers_user_may_read_the_log(tmp_path):
+    old = tmp_path / "old.jsonl"
+    old.write_text("")
+    old.chmod(0o644)  # written before logs were private
+    for path in (tmp_path / "new.jsonl", old):
+        Log(path, max_bytes=200).append("shop", [answer("a question long enough to rotate the log at 200 bytes")])
+        Log(path).append("shop", [answer("one more")])
+        for written in (path, path.with_name(path.name + ".1")):
+            assert written.stat().st_mode & 0o777 == 0o600, written
+
+
 def test_lines_older_than_the_retention_period_are_deleted(tmp_path):
     path = tmp_path / "unanswered.jsonl"
     now = datetime.now(timezone.utc)
@@ -74,6 +98,7 @@ def test_lines_older_than_the_retention_period_are_deleted(tmp_path):
     )
     Log(path, days=30).append("shop", [answer("newest")])
     assert [line["question"] for line in lines(path)] == ["new", "newest"]
+    assert path.stat().st_mode & 0o777 == 0o600  # rewritten without the old lines: private too
 
 
 def test_the_retention_must_be_at_least_a_day(cli, workdir):

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from faqsearch.index import open_index
 
 HERE = Path(__file__).parent
@@ -80,3 +82,21 @@ def test_an_index_from_before_versions_becomes_the_previous_version(small_faq, w
     write_folder(legacy, files)
     assert cli("build", str(small_faq)).exit_code == 0 and legacy.is_symlink()
     assert cli("rollback").exit_code == 0 and cli("ask", "where is my order").exit_code == 0
+
+
+def test_rollback_of_a_missing_index_creates_nothing(workdir, cli):
+    """It created `/.nonexistent.lock` for `--index /nonexistent`: a lock only beside an index."""
+    result = cli("rollback", "--index", str(workdir / "nowhere" / "en"))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: no index at {workdir}/nowhere/en; build one with `faqsearch build <faq file>`\n"
+    assert list(workdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("index", ["", " ", ".", "/", "indexes/.."])
+def test_an_index_argument_without_a_folder_name_is_refused_up_front(small_faq, workdir, cli, index):
+    """`build --index ''` took the current folder for the index and left `./..lock` beside it."""
+    for command in (("build", str(small_faq)), ("rollback",)):
+        result = cli(*command, "--index", index)
+        assert result.exit_code == 2
+        assert result.stderr == f"error: --index {index!r} names no index folder; pass one such as indexes/en\n"
+    assert sorted(p.name for p in workdir.iterdir()) == ["faqs"]

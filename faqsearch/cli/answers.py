@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import FAQSearchError
+from ..inputs import inert, inert_json, read_stdin, read_text
 from .common import (
     HeadChoice,
     IndexChoice,
@@ -54,20 +53,20 @@ def ask(
         _fail(exc)
     for answer in answers:
         if as_json:
-            typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+            typer.echo(inert_json(answer.to_dict()))
         else:
             _print_answer(answer, k, len(answers) > 1)
 
 
 def _read_questions(arguments: list[str], file: Path | None) -> list[str]:
+    """The questions of the arguments, of stdin for `-` and of --file, in that order; stdin and
+    the file are read as every input is (inputs.py): bounded, UTF-8, no control characters."""
+    what = "questions (one per line)"
     lines: list[str] = []
     for argument in arguments:
-        lines.extend(sys.stdin.read().splitlines() if argument == "-" else [argument])
+        lines.extend(read_stdin(what).splitlines() if argument == "-" else [argument])
     if file is not None:
-        try:
-            lines.extend(file.read_text(encoding="utf-8").splitlines())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FAQSearchError(f"cannot read questions from {file}: {exc}") from None
+        lines.extend(read_text(file, f"a file of {what}")[1].splitlines())
     questions = [line for line in lines if line.strip()]
     if not questions:
         raise FAQSearchError("no question given; pass one as an argument, `-` for stdin, or --file F")
@@ -75,24 +74,29 @@ def _read_questions(arguments: list[str], file: Path | None) -> list[str]:
 
 
 def _print_answer(answer, k: int, show_query: bool) -> None:
+    """An answer as lines of text; the question, phrasings and answer came from outside (inert)."""
     if show_query:
-        typer.echo(f"> {answer.query}")
+        typer.echo(f"> {inert(answer.query)}")
     if answer.match is None:
         best = answer.candidates[0] if answer.candidates else None
         closest = f" (closest: {best.id}, confidence {best.confidence:.2f})" if best else ""
         typer.echo(f"no match [{answer.language}]: {answer.no_match}{closest}")
         if answer.did_you_mean:
-            typer.echo("  did you mean: " + " / ".join(f"{h.id} ({h.matched_question})" for h in answer.did_you_mean))
+            typer.echo(
+                "  did you mean: " + " / ".join(f"{h.id} ({inert(h.matched_question)})" for h in answer.did_you_mean)
+            )
     else:
         hit = answer.match
         typer.echo(f"{hit.id}  confidence {hit.confidence:.2f}  [query language: {answer.language}]")
-        typer.echo(f"  matched: {hit.matched_question}")
-        typer.echo(f"  answer ({hit.answer_language}): {hit.answer}")
+        typer.echo(f"  matched: {inert(hit.matched_question)}")
+        typer.echo(f"  answer ({hit.answer_language}): {inert(hit.answer)}")
     if answer.sentiment is not None:
         typer.echo(f"  sentiment: {answer.sentiment.label} ({answer.sentiment.confidence:.2f})")
     if k > 1:
         for rank, hit in enumerate(answer.candidates, 1):
-            typer.echo(f"  {rank}. {hit.confidence:.2f} (score {hit.score:.3f})  {hit.id}: {hit.matched_question}")
+            typer.echo(
+                f"  {rank}. {hit.confidence:.2f} (score {hit.score:.3f})  {hit.id}: {inert(hit.matched_question)}"
+            )
     if show_query:
         typer.echo("")
 
@@ -129,7 +133,7 @@ def eval_(
         _fail(exc)
     if as_json:
         data = report.to_dict() | ({"target": asdict(target)} if target else {})
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        typer.echo(inert_json(data, indent=1))
     else:
         _print_report(report, faq.min_confidence)
         if target is not None:
@@ -163,7 +167,7 @@ def _print_report(report, threshold: float) -> None:
     if report.confusions:
         typer.echo("\nworst confusions (expected -> returned instead):")
         for c in report.confusions:
-            typer.echo(f"  {c.count:3}  {c.expected} -> {c.returned}   e.g. {c.example!r}")
+            typer.echo(f'  {c.count:3}  {c.expected} -> {c.returned}   e.g. "{inert(c.example)}"')
     if report.overall.unanswerable:
         typer.echo(f"\nno-match trade-off (the index's threshold: {threshold}):")
         typer.echo("threshold  none rejected  answered  answered right")

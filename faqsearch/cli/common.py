@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import FAQSearchError
+from ..inputs import inert
 
 app = typer.Typer(help="Multilingual FAQ semantic search.", no_args_is_help=True, add_completion=False)
 models_app = typer.Typer(help="List and download encoder models.", no_args_is_help=True)
@@ -33,5 +34,5 @@ ENCODER_CHOICES = "auto, laser, e5, e5-aligned, use or e5+use"
 
 
 def _fail(exc: FAQSearchError):
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(f"error: {inert(str(exc))}", err=True)  # a message may quote a file's or a customer's text
     raise typer.Exit(exc.exit_code)

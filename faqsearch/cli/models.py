@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ..errors import FAQSearchError
+from ..inputs import inert
 from .common import (
     _fail,
     models_app,
@@ -19,13 +20,14 @@ def models_list():
     from ..encoders import ENCODERS, resolve
     from ..models import models_dir
 
-    typer.echo(f"models folder: {models_dir()}  (set $FAQSEARCH_MODELS_DIR to change)")
+    # The paths below come from the environment ($FAQSEARCH_MODELS_DIR, $XDG_CACHE_HOME, $HOME).
+    typer.echo(inert(f"models folder: {models_dir()}  (set $FAQSEARCH_MODELS_DIR to change)"))
     width = max(map(len, ENCODERS))
     for name, cls in ENCODERS.items():
         reason = cls.unavailable_reason()
         where = cls.model_files() if reason is None else None
         files = f" ({where})" if where else ""
-        typer.echo(f"{name:{width}} {'available' + files if reason is None else 'unavailable: ' + reason}")
+        typer.echo(inert(f"{name:{width}} {'available' + files if reason is None else 'unavailable: ' + reason}"))
     typer.echo(f"{'auto':{width}} -> {resolve('auto')}")
 
 
@@ -40,4 +42,4 @@ def models_download(encoder: Annotated[str, typer.Argument(help="Only `laser` ne
         target = download_laser()
     except FAQSearchError as exc:
         _fail(exc)
-    typer.echo(f"LASER model files are in {target}")
+    typer.echo(inert(f"LASER model files are in {target}"))

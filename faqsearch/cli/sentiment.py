@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import FAQSearchError
+from ..inputs import inert, inert_json
 from .common import (
     ENCODER_CHOICES,
     HeadChoice,
@@ -67,20 +67,20 @@ def sentiment_eval(
     except FAQSearchError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        typer.echo(inert_json(report.to_dict(), indent=1))
         return
     o = report.overall
     typer.echo(f"{o.examples} examples  accuracy {o.accuracy:.3f}  macro-F1 {o.macro_f1:.3f}\n")
     width = max(len(label) for label in report.labels) + 2
     typer.echo(f"{'label':{width}} precision  recall     F1  support")
     for label, f in report.per_label.items():
-        typer.echo(f"{label:{width}} {f.precision:9.3f} {f.recall:7.3f} {f.f1:6.3f} {f.support:8}")
+        typer.echo(f"{inert(label):{width}} {f.precision:9.3f} {f.recall:7.3f} {f.f1:6.3f} {f.support:8}")
     typer.echo(
         f"\nconfusion (rows: true label, columns: predicted)\n{'':{width}}"
         + "".join(f"{label[:8]:>9}" for label in report.labels)
     )
     for label, row in zip(report.labels, report.confusion, strict=True):
-        typer.echo(f"{label:{width}}" + "".join(f"{n:9}" for n in row))
+        typer.echo(f"{inert(label):{width}}" + "".join(f"{n:9}" for n in row))
     if len(report.per_language) > 1:
         typer.echo("\nlanguage  examples  accuracy  macro-F1")
         for language, s in report.per_language.items():

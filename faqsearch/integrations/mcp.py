@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from ..errors import FAQSearchError
-from ..search import MAX_QUESTION_CHARS
+from ..search import clean_question
 from . import HANDOVER, opened, reply
 
 INSTRUCTIONS = (
@@ -41,11 +41,13 @@ def create_server(index: str | Path | None, min_confidence: float | None = None)
         structured_output=True,
     )
     def answer_from_faq(question: str, tags: list[str] | None = None) -> dict[str, Any]:
-        if not question.strip() or len(question) > MAX_QUESTION_CHARS:
-            raise ToolError(f"question: send the customer's question, 1 to {MAX_QUESTION_CHARS} characters")
+        try:
+            question = clean_question(question)
+        except ValueError as exc:
+            raise ToolError(f"question: {exc}") from None
         try:
             faq = opened(index)
-            return reply(faq.ask(" ".join(question.split()), k=3, min_confidence=min_confidence, tags=tags or ()))
+            return reply(faq.ask(question, k=3, min_confidence=min_confidence, tags=tags or ()))
         except FAQSearchError as exc:  # an unknown tag, an index removed since: the agent reads why
             raise ToolError(str(exc)) from None
 

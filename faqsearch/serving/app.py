@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import signal
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
@@ -13,20 +16,25 @@ from typing import Protocol
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from .. import unanswered
+from ..errors import FAQSearchError
 from .gate import Gate
+from .guard import JSON, Guard, error_response
 from .metrics import Measured, Metrics
 from .requests import AskRequest, BadRequest, BatchRequest, Options
 from .service import Service
 from .tenants import MAX_PAGE, PAGE, Tenants
 
 TOKEN_ENV = "FAQSEARCH_TOKEN"
+SHUTDOWN_SECONDS = 5  # on SIGTERM, requests in flight get this long before they are cut off
+TOKEN = re.compile(r"[\x21-\x7e]+")  # what an HTTP header carries as sent: visible ASCII
 PAGE_HTML = Path(__file__).parent.parent / "data" / "page.html"
 
 
@@ -35,11 +43,13 @@ def create_app(
     unanswered_log: Path | None = unanswered.DEFAULT_LOG,
     token: str | None = None,
     unanswered_days: int = unanswered.DEFAULT_DAYS,
+    on_failure: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The app of `faqsearch serve`, answering from `tenants` (tenants.py: a fixed list of
-    indexes, or a folder of them) in this process."""
+    indexes, or a folder of them) in this process; `on_failure` is told when it cannot answer
+    any more (service.py)."""
     log = None if unanswered_log is None else unanswered.Log(Path(unanswered_log), unanswered_days)
-    return build_app(Service(tenants, log), token)
+    return build_app(Service(tenants, log, on_failure), token)
 
 
 class Answering(Protocol):
@@ -67,28 +77,33 @@ def build_app(service: Answering, token: str | None = None) -> FastAPI:
         yield
         service.stop()
 
-    app = FastAPI(title="faqsearch", summary="Multilingual FAQ answers for chatbots", lifespan=lifespan, docs_url=None)
+    app = FastAPI(
+        title="faqsearch",
+        summary="Multilingual FAQ answers for chatbots",
+        lifespan=lifespan,
+        docs_url=None,
+        default_response_class=JSON,
+    )
     app.add_middleware(Gate, token=token, token_env=TOKEN_ENV)
-    app.add_middleware(Measured, metrics=service.metrics)  # outermost: refused requests count too
+    app.add_middleware(Measured, metrics=service.metrics)  # refused requests count too
+    app.add_middleware(Guard)  # outermost: a request id for every request, a JSON 500 for what escapes
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     app.state.service = service
 
     @app.exception_handler(BadRequest)
-    async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    async def bad_request(request: Request, exc: BadRequest) -> JSON:
+        return error_response(exc.status, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": _one_line(exc.errors())}, status_code=422)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSON:
+        return error_response(422, _one_line(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSON:
         message = "the body is not valid JSON (UTF-8); send a JSON object" if exc.status_code == 400 else exc.detail
-        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, status_code=500)
+        response = error_response(exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.get("/metrics", summary="Prometheus metrics: requests, latency, batches, encoder time, answers, reloads")
     async def metrics() -> Response:
@@ -123,9 +138,10 @@ def build_app(service: Answering, token: str | None = None) -> FastAPI:
     async def ask_index_batch(name: str, request: BatchRequest) -> dict:
         return {"answers": await service.answers(request, request.questions, name)}
 
-    @app.get("/health", summary="Liveness: no token needed")
-    async def health() -> dict:
-        return service.health()
+    @app.get("/health", summary="Liveness: no token needed; 503 when the server cannot answer any more")
+    async def health() -> JSON:
+        state = service.health()
+        return JSON(state, status_code=200 if state["status"] == "ok" else 503)
 
     @app.get("/indexes", summary="What is served, a page of names at a time: encoder, entries, build time")
     async def list_indexes(
@@ -138,6 +154,10 @@ def build_app(service: Answering, token: str | None = None) -> FastAPI:
     async def page() -> str:
         return PAGE_HTML.read_text(encoding="utf-8")
 
+    for route in list(app.routes):  # a client or probe that checks with HEAD gets what GET says, without a body
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            head = {"methods": ["HEAD"], "response_class": route.response_class, "include_in_schema": False}
+            app.add_api_route(route.path, route.endpoint, **head)
     return app
 
 
@@ -158,5 +178,18 @@ def loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
+def end_this_process(problem: str) -> None:
+    """`faqsearch serve`'s answer to a server that cannot answer any more: end (as SIGTERM does,
+    within SHUTDOWN_SECONDS), for its supervisor (systemd, Kubernetes) to start a new one."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def token_from_environment() -> str | None:
-    return os.environ.get(TOKEN_ENV) or None
+    """$FAQSEARCH_TOKEN, refused (one line) where no client could send it in a header as is."""
+    token = os.environ.get(TOKEN_ENV) or None
+    if token is not None and not TOKEN.fullmatch(token):
+        raise FAQSearchError(
+            f"${TOKEN_ENV} holds a character no client can send in an HTTP header as it is (a space, a control "
+            "or non-ASCII character); use letters, digits and punctuation, e.g. `openssl rand -hex 32`"
+        )
+    return token

@@ -38,7 +38,7 @@ class Gate:
             if refusal is None:
                 headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
                 scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
-                receive = _replay(body, receive)
+                receive = replay(body, receive)
         if refusal is not None:
             status, message = refusal
             await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
@@ -96,7 +96,7 @@ def _deeper_than(value: object, limit: int) -> bool:
     return any(isinstance(x, list | dict) for x in level)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the app the body already read, then what the client sends next."""
     sent = False
 

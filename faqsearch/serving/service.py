@@ -13,6 +13,12 @@ Three things make it safe under load:
 - a rebuilt index (a new manifest) is opened on that thread and swapped in by one assignment;
   requests already holding the old one finish with it, and an index that fails to open (a build
   still being renamed into place) leaves the old one serving.
+
+And nothing one request brings stops the others: an exception at any stage of answering
+(checks, language, encoder, ranking, metrics, logging) fails only the requests of that stage,
+with a JSON 500 naming their request ids in the log, and the loops go on. A worker stuck on one
+job for WORKER_STUCK_SECONDS, or a loop that ended all the same, makes /health 503 and calls
+`on_failure` (`faqsearch serve`: end the process, for its supervisor to restart).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import os
 import sys
 import time
 from collections import defaultdict, deque
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import faiss
@@ -33,9 +39,11 @@ from .. import unanswered
 from ..encoders.e5 import MAX_TOKENS
 from ..errors import FAQSearchError, IndexUnusable
 from ..search import Answer, Asked, FAQSearch
+from .guard import REQUEST_ID
 from .metrics import Metrics
 from .requests import BadRequest, Options
 from .tenants import Tenants
+from .worker import Worker
 
 BATCH_WINDOW = 0.004  # seconds to wait for more questions once one has arrived
 # What one worker round may cost, in estimated encoder tokens (`cost`): what a round makes the
@@ -46,6 +54,16 @@ BATCH_WINDOW = 0.004  # seconds to wait for more questions once one has arrived
 ROUND_COST = 8 * MAX_TOKENS
 BYTES_PER_TOKEN = 3  # UTF-8 bytes per token, about: Latin script 3-4, CJK 3, combining accents 1.5
 RELOAD_SECONDS = 1.0
+# A worker round takes at most ~1.6 s on 2 cores (BENCHMARKS.md, "Heavy questions") and opening an
+# index seconds at most: a job this long is stuck (a hung encoder, a dead network filesystem).
+WORKER_STUCK_SECONDS = 60.0
+WATCH_SECONDS = 1.0
+STOP_SECONDS = 1.0  # how long stopping waits for the worker's current job (a stuck one is left behind)
+# What the answers to one request may hold (answers, questions, ids): 64 questions with 3
+# candidates of the longest answer a FAQ may hold (faqs.MAX_ANSWER_CHARS) fit; 64 questions
+# with k=100 of such answers (65 MB) would hold the event loop for seconds.
+MAX_RESPONSE_CHARS = 4_000_000
+HIT_CHARS = 120  # a candidate's keys and numbers in JSON
 logger = logging.getLogger(__name__)
 
 
@@ -55,6 +73,7 @@ class _Pending:
     questions: list[str]
     options: tuple  # k, min_confidence, sentiment, tags
     done: asyncio.Future
+    request_id: str = "-"  # guard.REQUEST_ID of the HTTP request, for the log
     taken: int = 0  # questions handed to rounds so far (a costly request is answered over several)
     answers: list[Answer] = field(default_factory=list)  # answered so far, in order
     failed: bool = False
@@ -90,9 +109,15 @@ class _Group:
 class Service:
     """The served indexes, the batching queue and the worker thread."""
 
-    def __init__(self, tenants: Tenants, unanswered_log: unanswered.Log | None):
+    def __init__(
+        self,
+        tenants: Tenants,
+        unanswered_log: unanswered.Log | None,
+        on_failure: Callable[[str], None] | None = None,
+    ):
         self.tenants = tenants
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faqsearch-encoder")
+        self.on_failure = on_failure
+        self.worker = Worker()
         # A batch now, on the worker, loads what loads lazily (e5's torch engine, ~2 s) before the
         # first request, and on the thread that will use it: torch called from a second thread
         # starts a second set of OpenMP threads, and the two sets make it ~2x slower. With a
@@ -105,21 +130,43 @@ class Service:
         self.unanswered_log = unanswered_log
         self.metrics = Metrics()
         self.queue: asyncio.Queue[_Pending] | None = None
-        self.tasks: list[asyncio.Task] = []
+        self.tasks: list[asyncio.Task] = []  # the loops that answer requests and reload indexes
+        self.watch: asyncio.Task | None = None
 
     def start(self) -> None:
         """In the event loop that will ask: the batching queue, and the loops that answer and reload."""
         self.queue = asyncio.Queue()
-        self.tasks = [asyncio.create_task(self.batch_forever()), asyncio.create_task(self.reload_forever())]
+        self.tasks = [asyncio.create_task(loop()) for loop in (self.batch_forever, self.reload_forever)]
+        self.watch = asyncio.create_task(self.watch_forever())
 
     def stop(self) -> None:
-        for task in self.tasks:
+        for task in (*self.tasks, self.watch):
             task.cancel()
-        self.worker.shutdown(wait=True)
+        self.worker.shutdown(timeout=STOP_SECONDS)
 
     def health(self) -> dict:
+        """{"status": "ok"} or {"status": "failing", "problem": why}; open indexes, stale ones."""
         served = self.tenants.snapshot()
-        return {"status": "ok", "indexes": len(served), "stale": [s.name for s in served if s.stale]}
+        problem = self.problem()
+        status = {"status": "ok"} if problem is None else {"status": "failing", "problem": problem}
+        return status | {"indexes": len(served), "stale": [s.name for s in served if s.stale]}
+
+    def problem(self) -> str | None:
+        """Why this server cannot answer any more, or None."""
+        if not self.worker.alive() or any(task.done() for task in self.tasks):
+            return "a loop that answers requests has ended; restart the server"
+        busy = self.worker.busy_for()
+        if busy > WORKER_STUCK_SECONDS:
+            return f"the worker has been stuck on one job for {busy:.0f} s; restart the server"
+        return None
+
+    async def watch_forever(self) -> None:
+        """Tell `on_failure` once when the server cannot answer any more; /health goes on saying why."""
+        while (problem := self.problem()) is None:
+            await asyncio.sleep(WATCH_SECONDS)
+        logger.critical("%s", problem)
+        if self.on_failure is not None:
+            self.on_failure(problem)
 
     async def open(self, name: str) -> None:
         """Open the index `name` now, on the worker thread as every open is; BadRequest (4xx/503)
@@ -130,15 +177,24 @@ class Service:
             raise http_error(exc) from None
 
     async def answers(self, request: Options, questions: list[str], name: str | None = None) -> list[dict]:
-        """`ask`'s answers as the JSON objects the endpoints return."""
-        return [answer.to_dict() for answer in await self.ask(request, questions, name)]
+        """`ask`'s answers as the JSON objects the endpoints return, or a 400 where they would hold
+        more than MAX_RESPONSE_CHARS (measured before they are copied into objects)."""
+        answers = await self.ask(request, questions, name)
+        size = sum(map(response_chars, answers))
+        if size > MAX_RESPONSE_CHARS:
+            raise BadRequest(
+                400,
+                f"the answers would hold {size:,} characters, more than the {MAX_RESPONSE_CHARS:,} a response may "
+                "hold; ask for fewer candidates (k) or fewer questions at once",
+            )
+        return [answer.to_dict() for answer in answers]
 
     async def ask(self, request: Options, questions: list[str], name: str | None = None) -> list[Answer]:
         """Answers from the index `name` (else the request's `index`), in order."""
         chosen = self.tenants.check(name or request.index)
         done = asyncio.get_running_loop().create_future()
         options = (request.k, request.min_confidence, request.sentiment, tuple(request.tags))
-        await self.queue.put(_Pending(chosen, questions, options, done))
+        await self.queue.put(_Pending(chosen, questions, options, done, REQUEST_ID.get()))
         return await done
 
     async def batch_forever(self) -> None:
@@ -153,7 +209,15 @@ class Service:
             while not self.queue.empty():
                 item = self.queue.get_nowait()
                 waiting.setdefault(item.name, deque()).append(item)
-            await loop.run_in_executor(self.worker, self._answer, take_round(waiting, ROUND_COST))
+            parts: list[_Part] = []
+            try:
+                parts = take_round(waiting, ROUND_COST)
+                await loop.run_in_executor(self.worker, self._answer, parts)
+            except Exception as exc:  # a bug outside every stage's own guard: its requests fail, the loop goes on
+                if not parts:  # take_round itself failed: what waits cannot be trusted to be taken
+                    parts = [_Part(p, p.taken, len(p.questions)) for queue in waiting.values() for p in queue]
+                    waiting.clear()
+                self._fail(parts, exc)
 
     def _answer(self, parts: list[_Part]) -> None:
         """On the worker thread: group by (index, options), one encoder call per encoder for
@@ -170,7 +234,7 @@ class Service:
                 group.asked = group.faq.prepare(questions, k, min_confidence, tags)
                 ready.append(group)
             except Exception as exc:
-                self._fail(group, exc)
+                self._fail(group.items, exc)
         by_encoder: dict[int, list[_Group]] = defaultdict(list)
         for group in ready:
             by_encoder[id(group.faq.encoder)].append(group)
@@ -181,8 +245,7 @@ class Service:
             try:
                 vectors = together[0].faq.encoder.encode(questions, languages)
             except Exception as exc:
-                for group in together:
-                    self._fail(group, exc)
+                self._fail([part for group in together for part in group.items], exc)
                 continue
             self.metrics.encoder.observe(time.perf_counter() - started)
             self.metrics.batch.observe(len(questions))
@@ -194,12 +257,12 @@ class Service:
         name, (_, _, sentiment, _) = group.items[0].pending.name, group.items[0].pending.options
         try:
             answers = group.faq.answer(group.asked, vectors, sentiment)
+            label = self.tenants.label(name)
+            for answer in answers:
+                self.metrics.answers.labels(label, answer.language, str(answer.match is not None)).inc()
         except Exception as exc:
-            self._fail(group, exc)
+            self._fail(group.items, exc)
             return
-        label = self.tenants.label(name)
-        for answer in answers:
-            self.metrics.answers.labels(label, answer.language, str(answer.match is not None)).inc()
         unmatched = [a for a in answers if a.match is None]
         for part in group.items:
             part.pending.answers += answers[: len(part.questions)]
@@ -209,34 +272,50 @@ class Service:
         self._log_unanswered(name, unmatched)
 
     @staticmethod
-    def _fail(group: _Group, exc: Exception) -> None:
-        """A bug must cost these requests a 500, not hang them or the batcher; an index that
-        cannot serve costs its own requests a 503 that says why, and no other index's."""
+    def _fail(parts: list[_Part], exc: Exception) -> None:
+        """A bug must cost these requests a JSON 500 (its trace in the log, with their request
+        ids), not hang them or the batcher; an index that cannot serve costs its own requests a
+        503 that says why, and no other index's."""
+        failing = [part.pending for part in parts if not part.pending.failed]
         if isinstance(exc, FAQSearchError):
-            exc = http_error(exc)
-        for part in group.items:
-            if not part.pending.failed:
-                part.pending.settle(exc)
+            refusal = http_error(exc)
+            status, message = refusal.status, refusal.message
+        else:
+            ids = ", ".join(sorted({p.request_id for p in failing}))
+            logger.error("internal error answering request(s) %s", ids, exc_info=exc)
+            status, message = 500, f"internal error ({type(exc).__name__}); see the server log"
+        for pending in failing:
+            pending.settle(BadRequest(status, message))  # one exception each: each is raised in its own request
 
     def _log_unanswered(self, index: str, answers: list[Answer]) -> None:
-        """Append to the log; a log that cannot be written costs a warning, never an answer."""
+        """Append to the log; a log that cannot be written, for whatever reason, costs a line in
+        the server log, never an answer."""
         if self.unanswered_log is None or not answers:
             return
         try:
             self.unanswered_log.append(index, answers)
-        except OSError as exc:
-            logger.warning("cannot append to the unanswered log %s: %s", self.unanswered_log.path, exc)
+        except Exception as exc:
+            logger.warning("cannot append to the unanswered log %s: %r", self.unanswered_log.path, exc)
 
     async def reload_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(RELOAD_SECONDS)
-            await loop.run_in_executor(self.worker, self.tenants.reload, self.metrics)
+            try:
+                await loop.run_in_executor(self.worker, self.tenants.reload, self.metrics)
+            except Exception as exc:  # a bug: reloads are retried next time, answering goes on
+                logger.error("reloading indexes failed", exc_info=exc)
 
 
 def http_error(exc: FAQSearchError) -> BadRequest:
     """An index that cannot serve is the server's problem (503); any other refusal, the request's (400)."""
     return BadRequest(503 if isinstance(exc, IndexUnusable) else 400, str(exc))
+
+
+def response_chars(answer: Answer) -> int:
+    """About how many characters `answer` takes in a response."""
+    hits = [answer.match, *answer.candidates, *answer.did_you_mean]
+    return len(answer.query) + sum(len(h.answer) + len(h.matched_question) + len(h.id) + HIT_CHARS for h in hits if h)
 
 
 def cost(question: str) -> float:

@@ -31,6 +31,7 @@ from ..index import (
     ENTRIES,
     MANIFEST,
     Manifest,
+    broken_link,
     list_indexes,
     locate_index,
     manifest_stamp,
@@ -48,6 +49,7 @@ PAGE = 100  # names per GET /indexes page, by default
 MAX_PAGE = 1000
 OTHER = "other"  # the metrics label of every tenant not named with --metrics-index
 logger = logging.getLogger(__name__)
+_unreadable: set[str] = set()  # entries under a tenants folder already warned about
 
 
 @dataclass
@@ -169,26 +171,40 @@ class Tenants:
                 "or digit, at most 128 characters",
             )
         if not (self.root / name / MANIFEST).is_file():
+            broken = broken_link(self.root / name)
+            if broken:
+                raise BadRequest(503, broken)
             raise BadRequest(404, f"no index `{name}` under {self.root}; GET /indexes lists them")
         return name
 
     def first(self) -> list[str]:
         """The first index under the folder by name (what a server warms up with), or why none."""
-        for name in sorted(_folders(self.root)):
+        names = sorted(_folders(self.root))
+        for name in names:
             if (self.root / name / MANIFEST).is_file():
                 return [name]
+        broken = [why for name in names if (why := broken_link(self.root / name))]
         raise FAQSearchError(
             f"{self.root} holds no index (a folder with {MANIFEST}); build one there with "
-            f"`faqsearch build FAQ.yaml --index {self.root}/NAME`"
+            f"`faqsearch build FAQ.yaml --index {self.root}/NAME`" + "".join(f"; {why}" for why in broken[:3])
         )
 
     def get(self, name: str) -> ServedIndex:
         """The open index `name`, opened now if it is not (closing the least recently asked ones
-        past max_memory); raises FAQSearchError (IndexUnusable) for one that cannot serve."""
+        past max_memory); raises FAQSearchError (IndexUnusable) for one that cannot serve. An
+        open index whose mapped files changed under it is closed, not read (index.check_mapped):
+        its requests get a 503, its next request opens it again, or says why it cannot."""
         with self.lock:
-            if name in self.open:
+            served = self.open.get(name)
+            if served is not None:
                 self.open.move_to_end(name)
-                return self.open[name]
+        if served is not None:
+            try:
+                served.faq.index.check_mapped()
+            except IndexUnusable:
+                self._close(served)
+                raise
+            return served
         served = ServedIndex(name, self.fixed.get(name) or self.root / name, self.sentiment_head, self.strict)
         if self.budget is not None and served.cost > self.budget:
             raise TooLarge(name, served.cost, self.budget)
@@ -211,6 +227,12 @@ class Tenants:
                 f"({memory.size_text(base)} with its encoder) and one index ({memory.size_text(self.used)}); raise it"
             )
 
+    def _close(self, served: ServedIndex) -> None:
+        with self.lock:
+            if self.open.get(served.name) is served:
+                del self.open[served.name]
+                self.used -= served.cost
+
     def _fit(self) -> None:
         while self.budget is not None and self.used > self.budget and len(self.open) > 1:
             _, closed = self.open.popitem(last=False)
@@ -222,10 +244,7 @@ class Tenants:
             served = list(self.open.values())
         for one in served:
             if self.root is not None and not (one.path / MANIFEST).exists():
-                with self.lock:
-                    if self.open.get(one.name) is one:
-                        del self.open[one.name]
-                        self.used -= one.cost
+                self._close(one)
                 continue
             before = one.cost
             if one.reload_if_rebuilt(metrics, self.label(one.name)):
@@ -298,6 +317,19 @@ class TooLarge(IndexUnusable):
 
 
 def _folders(root: Path) -> list[str]:
-    """The names under `root` that can be index names (not whether each holds an index)."""
+    """The names under `root` that can be index names (not whether each holds an index): folders,
+    and links to none (listed and asked with what is wrong: index.broken_link). An entry that
+    cannot even be looked at (a loop of links) is left out, with a warning naming it once."""
+    names = []
     with os.scandir(root) as entries:
-        return [e.name for e in entries if NAME.fullmatch(e.name) and e.is_dir()]
+        for entry in entries:
+            if not NAME.fullmatch(entry.name):
+                continue
+            try:
+                if entry.is_dir() or entry.is_symlink():
+                    names.append(entry.name)
+            except OSError as exc:
+                if entry.path not in _unreadable:
+                    _unreadable.add(entry.path)
+                    logger.warning("skipping %s: %s", entry.path, exc.strerror)
+    return names
