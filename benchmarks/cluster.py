@@ -9,8 +9,9 @@
   deploy/ray-serve.yaml (proxy on the head, on loopback), with the Answerer at 1 replica, then
   at 2: the same load, and every pair's answer compared with the reference.
 - Failover, at 2 replicas: 8 clients ask with the README's retry policy; one Answerer replica is
-  kill -9ed; reported are the seconds until Ray runs its replacement, the slowest request around
-  the kill, the requests that needed a client retry, and those that failed even so.
+  kill -9ed, then the Ingress replica the proxy uses; reported for each are the seconds until Ray
+  runs its replacement, the slowest request around the kill, the requests that needed a client
+  retry, and those that failed even so.
 
 Usage: python benchmarks/cluster.py [--tenants 50] [--clients 32] [--seconds 20]
 """
@@ -76,8 +77,9 @@ def serve_config(work: Path, indexes: Path, replicas: int, port: int) -> Path:
     return path
 
 
-async def failover(url: str, cluster: LocalCluster, questions: list[str], tenants: list[str]) -> dict:
-    """8 clients with the README's retry policy; one Answerer replica killed after 3 s."""
+async def failover(url: str, cluster: LocalCluster, questions: list[str], tenants: list[str], deployment: str) -> dict:
+    """8 clients with the README's retry policy; a replica of `deployment` killed after 3 s (of
+    the Ingress, the one on the proxy's node, which the proxy prefers)."""
     latencies, retried, failed, stop = [], 0, 0, asyncio.Event()
 
     async def client(http: httpx.AsyncClient) -> None:
@@ -89,6 +91,7 @@ async def failover(url: str, cluster: LocalCluster, questions: list[str], tenant
                 try:
                     response = await http.post(path, json={"question": random.choice(questions)})
                     if response.status_code not in RETRY_STATUSES:
+                        failed += response.status_code != 200  # not retried by the policy: a client sees it
                         break
                 except httpx.HTTPError:
                     pass
@@ -97,15 +100,17 @@ async def failover(url: str, cluster: LocalCluster, questions: list[str], tenant
                 await asyncio.sleep(random.uniform(0.05, 0.2))
             latencies.append((started, time.perf_counter() - started))
 
+    proxies = deploy.proxy_nodes(cluster.address)
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         tasks = [asyncio.create_task(client(http)) for _ in range(8)]
         await asyncio.sleep(3)
-        before = deploy.replicas(deploy.applications(cluster.address)["faqsearch"], "Answerer")
-        killed = next(r["pid"] for r in before if r["state"] == "RUNNING")
+        before = deploy.replicas(deploy.applications(cluster.address)["faqsearch"], deployment)
+        before = sorted((r for r in before if r["state"] == "RUNNING"), key=lambda r: r["node_id"] not in proxies)
+        killed = before[0]["pid"]
         os.kill(killed, signal.SIGKILL)
         at = time.perf_counter()
         while True:
-            now = deploy.replicas(deploy.applications(cluster.address)["faqsearch"], "Answerer")
+            now = deploy.replicas(deploy.applications(cluster.address)["faqsearch"], deployment)
             running = {r["pid"] for r in now if r["state"] == "RUNNING"}
             if len(running) == 2 and killed not in running:
                 break
@@ -148,22 +153,23 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         with LocalCluster(nodes=2, cpus=1) as cluster:
             for replicas in (1, 2):
-                deploy.deploy(serve_config(work, indexes, replicas, port), cluster.address)
+                deploy.deploy(deploy.read_config(serve_config(work, indexes, replicas, port)), cluster.address)
                 asked = answers(url, tenants, questions[:: args.every])
                 differ = sum(a != reference[pair] for pair, a in asked.items())
                 rows[f"Ray Serve, {replicas} replica(s)"] = load(url, questions, tenants, args.clients, args.seconds)
                 rows[f"Ray Serve, {replicas} replica(s)"]["differ"] = differ
                 print(replicas, rows[f"Ray Serve, {replicas} replica(s)"], flush=True)
-            killed = asyncio.run(failover(url, cluster, questions, tenants))
+            killed = {d: asyncio.run(failover(url, cluster, questions, tenants, d)) for d in ("Answerer", "Ingress")}
         print(f"{args.tenants} tenants, {len(reference)} (tenant, question) pairs; {args.clients} clients")
         print("server                        req/s   p50 ms   p99 ms  errors  answers differing")
         for name, r in rows.items():
             print(f"{name:28} {r['rps']:6.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:7}  {r.get('differ', '-')}")
-        print(
-            f"failover: replacement running {killed['replaced_s']:.1f} s after the kill; slowest request within "
-            f"5 s of it {killed['slowest_ms']:.0f} ms; {killed['requests']} requests, {killed['retried']} client "
-            f"retries, {killed['failed']} failed after retries"
-        )
+        for deployment, k in killed.items():
+            print(
+                f"failover, {deployment} killed: replacement running {k['replaced_s']:.1f} s after the kill; slowest "
+                f"request within 5 s of it {k['slowest_ms']:.0f} ms; {k['requests']} requests, {k['retried']} client "
+                f"retries, {k['failed']} failed after retries"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import FAQSearchError
-from ..serving.deploy import DEFAULT_ADDRESS, DEPLOY_SECONDS, deploy, replicas
+from ..serving.deploy import DEFAULT_ADDRESS, DEPLOY_SECONDS, deploy, read_config, replicas
 from .common import _fail, cluster_app
 
 
@@ -19,8 +19,14 @@ def deploy_(
     wait: Annotated[float, typer.Option(help="Seconds to wait for the replicas to answer")] = DEPLOY_SECONDS,
 ):
     """Deploy (or update) faqsearch on a running Ray cluster and wait until it answers."""
+    from ..serving.app import token_from_environment  # the server's modules: not loaded for other commands
+
     try:
-        deployed = deploy(config, address, wait)
+        serve_config = read_config(config).with_token(token_from_environment())
+        unprotected = serve_config.unprotected()
+        if unprotected is not None:  # as `faqsearch serve` warns of a public address without a token
+            typer.secho(f"WARNING: {unprotected}.", err=True, fg="red", bold=True)
+        deployed = deploy(serve_config, address, wait)
     except FAQSearchError as exc:
         _fail(exc)
     for name, details in deployed.items():

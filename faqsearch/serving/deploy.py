@@ -8,12 +8,16 @@ traceback, and `faqsearch serve` never loads Ray. cluster.py holds the deploymen
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, fields
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -23,11 +27,20 @@ from ..inputs import read_text
 from ..memory import parse_size
 from ..yamlfile import located
 
+if TYPE_CHECKING:
+    from .tenants import Tenants
+
 IMPORT_PATH = "faqsearch.serving.cluster:app"
+# In the environment of `ray start` on every node: Ray's HTTP proxy there then resends a request
+# whose Ingress replica died under it (cluster.Resend) instead of answering a plain-text 500.
+PROXY_CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
+PROXY_CALLBACK = "faqsearch.serving.cluster:proxy_middlewares"
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"  # the dashboard of a head started with `ray start --head`
 SERVE_API = "/api/serve/applications/"
 DEPLOY_SECONDS = 600  # how long `deploy` waits for replicas (each loads an encoder)
 POLL_SECONDS = 1.0
+# The settings tenants.py's messages name by `faqsearch serve`'s flags, and their fields in `args`.
+SERVE_FLAGS = {"--indexes-dir": "indexes_dir", "--max-memory": "max_memory"}
 
 
 @dataclass(frozen=True)
@@ -63,15 +76,92 @@ class Settings:
             raise FAQSearchError(f"{where}.unanswered_days: must be at least 1")
         return settings
 
-    def check_indexes(self) -> None:
-        """On the cluster: the folder is there and holds an index (one-line error otherwise)."""
+    def tenants(self) -> Tenants:
+        """On the cluster: the indexes folder as an Answerer serves it, or a one-line error naming
+        the field (`args.indexes_dir: ... is not a folder`)."""
         from .tenants import Tenants  # the server's modules: not loaded where a deploy is only sent
 
-        Tenants.folder(Path(self.indexes_dir), None, None, False, frozenset())
+        bound = None if self.max_memory is None else parse_size(self.max_memory)
+        with config_terms("indexes_dir"):
+            return Tenants.folder(Path(self.indexes_dir), bound, None, False, frozenset())
 
 
-def read_config(path: Path) -> tuple[dict, list[str]]:
-    """A Serve config file and the names of its faqsearch applications, their args checked."""
+@contextmanager
+def config_terms(about: str | None = None) -> Iterator[None]:
+    """The server's errors inside the block, re-raised naming the `args` field they are about."""
+    try:
+        yield
+    except FAQSearchError as exc:
+        raise FAQSearchError(in_config_terms(str(exc), about)) from None
+
+
+def in_config_terms(message: str, about: str | None = None) -> str:
+    """A message of the server's modules as a Serve config's reader needs it: tenants.py names
+    settings by `faqsearch serve`'s flags (`--max-memory 1 MiB cannot hold...`), which on Ray are
+    fields of `args` (`args.max_memory: 1 MiB cannot hold...`); one that names no field is about
+    `about`."""
+    for flag, field in SERVE_FLAGS.items():
+        if message.startswith(flag + " "):
+            message = f"args.{field}: {message.removeprefix(flag + ' ')}"
+        message = message.replace(flag, f"args.{field}")
+    if about is not None and not message.startswith("args."):
+        message = f"args.{about}: {message}"
+    return message
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """A Serve config file: its body, and its faqsearch applications' positions by name."""
+
+    path: Path
+    body: dict
+    positions: dict[str, int]  # application name -> its index in `applications`
+
+    def with_token(self, token: str | None) -> ServeConfig:
+        """This config with `token` in the runtime_env of each faqsearch application that sets
+        none: as `faqsearch serve` does, the deploy takes $FAQSEARCH_TOKEN from its environment,
+        so the file need not hold the secret."""
+        from .app import TOKEN_ENV
+
+        if not token:
+            return self
+        body = copy.deepcopy(self.body)
+        for i in self.positions.values():
+            env = body["applications"][i].setdefault("runtime_env", {})
+            if isinstance(env, dict) and isinstance(env.setdefault("env_vars", {}), dict):
+                env["env_vars"].setdefault(TOKEN_ENV, token)
+        return replace(self, body=body)
+
+    def unprotected(self) -> str | None:
+        """Why anyone who reaches the proxy could query faqsearch, if so: the proxy binds a
+        non-loopback host (`http_options.host`) and no application holds a token."""
+        from .app import TOKEN_ENV, loopback  # the server's modules: loaded only where a deploy checks this
+
+        http = self.body.get("http_options")
+        host = http.get("host") if isinstance(http, dict) else None
+        if host is None or loopback(str(host)):
+            return None  # Ray's default host is loopback
+        bare = [i for i in self.positions.values() if not _token(self.body["applications"][i], TOKEN_ENV)]
+        if not bare:
+            return None
+        fields = ", ".join(f"applications[{i}].runtime_env.env_vars.{TOKEN_ENV}" for i in bare)
+        return (
+            f"{self.path}: http_options.host is {host} and no token is set (${TOKEN_ENV} here, or {fields}): "
+            f"anyone who can reach the proxies can query faqsearch, unless every node's environment sets it"
+        )
+
+    def failed(self, name: str, state: dict) -> FAQSearchError:
+        """Ray could not run the application `name` (its details: `state`): one line naming the
+        config field it is about (`applications[0].args.indexes_dir: ...`), else the application."""
+        reason = _reason(state)
+        where = f"{self.path}: applications[{self.positions[name]}]"
+        if reason.startswith("args."):
+            return FAQSearchError(f"{where}.{reason}")
+        return FAQSearchError(f"{where}: Ray could not run `{name}`: {reason}")
+
+
+def read_config(path: Path) -> ServeConfig:
+    """A Serve config file, its faqsearch applications' args checked."""
     where = str(path)
     _, text = read_text(path, "a Ray Serve config (deploy/ray-serve.yaml is one)")
     with located(where):
@@ -79,28 +169,27 @@ def read_config(path: Path) -> tuple[dict, list[str]]:
     applications = config.get("applications") if isinstance(config, dict) else None
     if not isinstance(applications, list):
         raise InputFileError(where, "no `applications:` list; start from deploy/ray-serve.yaml")
-    names = []
+    positions = {}
     for i, application in enumerate(applications):
         if isinstance(application, dict) and application.get("import_path") == IMPORT_PATH:
             Settings.from_args(application.get("args"), f"{where}: applications[{i}].args")
-            names.append(str(application.get("name", "default")))
-    if not names:
+            positions[str(application.get("name", "default"))] = i
+    if not positions:
         raise InputFileError(where, f"no application has `import_path: {IMPORT_PATH}`")
-    return config, names
+    return ServeConfig(path, config, positions)
 
 
-def deploy(path: Path, address: str = DEFAULT_ADDRESS, seconds: float = DEPLOY_SECONDS) -> dict:
-    """Deploy the config at `path` to the cluster whose dashboard is at `address`, and wait until
-    its faqsearch applications run: their details (status, replicas) by name."""
-    config, names = read_config(path)
-    _request(address, "PUT", config)
+def deploy(config: ServeConfig, address: str = DEFAULT_ADDRESS, seconds: float = DEPLOY_SECONDS) -> dict:
+    """Deploy `config` to the cluster whose dashboard is at `address`, and wait until its
+    faqsearch applications run: their details (status, replicas) by name."""
+    _request(address, "PUT", config.body)
     deadline = time.monotonic() + seconds
     while True:
         details = applications(address)
-        states = {name: details.get(name, {}) for name in names}
+        states = {name: details.get(name, {}) for name in config.positions}
         for name, state in states.items():
             if state.get("status") in ("DEPLOY_FAILED", "UNHEALTHY"):
-                raise FAQSearchError(f"Ray could not run `{name}`: {_last_line(state.get('message', ''))}")
+                raise config.failed(name, state)
         if all(state.get("status") == "RUNNING" for state in states.values()):
             return states
         if time.monotonic() > deadline:
@@ -112,6 +201,11 @@ def deploy(path: Path, address: str = DEFAULT_ADDRESS, seconds: float = DEPLOY_S
 def applications(address: str) -> dict:
     """The cluster's Serve applications by name, as Ray details them (status, deployments, replicas)."""
     return _request(address, "GET").get("applications") or {}
+
+
+def proxy_nodes(address: str) -> list[str]:
+    """The ids of the nodes where Ray runs an HTTP proxy."""
+    return list(_request(address, "GET").get("proxies") or {})
 
 
 def replicas(details: dict, deployment: str) -> list[dict]:
@@ -138,6 +232,23 @@ def _request(address: str, method: str, body: dict | None = None) -> dict:
     return json.loads(text)
 
 
+def _reason(state: dict) -> str:
+    """Why Ray could not run an application: the last line of its message, or of a deployment's
+    (a replica's constructor failing), without the exception's class name."""
+    messages = [state.get("message", "")]
+    messages += [d.get("message", "") for d in state.get("deployments", {}).values() if d.get("status") != "HEALTHY"]
+    reasons = [_last_line(m) for m in messages if m.strip()]
+    return reasons[-1] if reasons else "no reason given; see `serve status` on the head"
+
+
 def _last_line(message: str) -> str:
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no reason given; see `serve status` on the head"
+    last = lines[-1] if lines else ""
+    return last.split(": ", 1)[1] if last.startswith("faqsearch.errors.") else last
+
+
+def _token(application: dict, variable: str) -> bool:
+    """Whether the application's runtime_env sets the token variable."""
+    env = application.get("runtime_env")
+    variables = env.get("env_vars") if isinstance(env, dict) else None
+    return isinstance(variables, dict) and bool(variables.get(variable))

@@ -24,11 +24,20 @@ START_SECONDS = 120
 
 class LocalCluster:
     """`with LocalCluster(nodes=2) as cluster:` a head plus nodes-1 workers, `cpus` each, their
-    processes (the replicas among them) started with this environment plus `env`."""
+    processes (the replicas among them) started with this environment plus `env`, and each node's
+    HTTP proxy resending as README "Deploying" says every node's should (deploy.PROXY_CALLBACK)."""
 
     def __init__(self, nodes: int = 2, cpus: int = 1, log_dir: Path | None = None, env: dict[str, str] | None = None):
         self.nodes, self.cpus, self.log_dir = nodes, cpus, log_dir
-        self.env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"} | (env or {})
+        self.env = os.environ | {
+            "RAY_USAGE_STATS_ENABLED": "0",
+            # Ray drains a node on SIGTERM for up to 30 s, for its replicas to move elsewhere; here
+            # every node stops at once, and a head still draining at __exit__'s deadline is killed,
+            # leaving its agents behind.
+            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+            deploy.PROXY_CALLBACK_ENV: deploy.PROXY_CALLBACK,
+        }
+        self.env |= env or {}
         self.port, self.dashboard_port = free_port(), free_port()
         self.address = f"http://127.0.0.1:{self.dashboard_port}"  # the dashboard: deploy's --address
         self.processes: list[subprocess.Popen] = []
