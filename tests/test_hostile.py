@@ -19,7 +19,7 @@ import httpx
 import pytest
 from conftest import SMALL_FAQ
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from faqsearch import langid, load_faqs
@@ -97,11 +97,13 @@ def test_redaction_takes_any_text(text):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(question=st.text(st.one_of(st.characters(), st.sampled_from(FOLDING + " @-0123456789")), min_size=1))
+@example(question="\ud800 İS12 3456 7890 1234 \u212a")
 def test_random_unicode_from_every_plane_never_stops_the_server(client, question):
     """Through the whole request path and the unanswered log, with a short question first so
-    that the log sees every kind of character."""
+    that the log sees every kind of character (lone surrogates included, sent as JSON escapes)."""
     for asked in (question[:80], question[:1000]):
-        response = client.post("/ask", json={"question": asked, "min_confidence": 1})
+        body = json.dumps({"question": asked, "min_confidence": 1})  # ASCII: lone surrogates as \ud800
+        response = client.post("/ask", content=body.encode())
         assert response.status_code in (200, 422), response.text
     assert answered(client)
 
