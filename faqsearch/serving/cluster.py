@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import unanswered
 from .app import build_app, token_from_environment
 from .deploy import Settings, config_terms, in_config_terms
-from .gate import MAX_BODY_BYTES, replay
+from .gate import read_body, replay
 from .metrics import Metrics
 from .requests import BadRequest, Options
 from .service import Service
@@ -180,13 +180,9 @@ class Resend:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body, more = b"", True
-        while more and len(body) <= MAX_BODY_BYTES:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the client is gone before it finished asking: nothing to answer
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client is gone before it finished asking: nothing to answer
         for attempt in range(RETRIES + 1):
             if attempt:
                 await asyncio.sleep(random.uniform(*RETRY_PAUSE))

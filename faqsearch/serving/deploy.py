@@ -243,7 +243,7 @@ def _reason(state: dict) -> str:
 
 def _last_line(message: str) -> str:
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    last = lines[-1] if lines else ""
+    last = lines[-1] if lines else "no reason given; see `serve status` on the head"
     return last.split(": ", 1)[1] if last.startswith("faqsearch.errors.") else last
 
 

@@ -15,8 +15,9 @@ import json
 import secrets
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .guard import error_response
 
 MAX_BODY_BYTES = 1 << 20
 MAX_DEPTH = 8  # a request is an object holding a list of strings: 2 levels; deep nesting only costs the parser
@@ -41,7 +42,7 @@ class Gate:
                 receive = replay(body, receive)
         if refusal is not None:
             status, message = refusal
-            await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
+            await error_response(status, message)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -57,17 +58,26 @@ class Gate:
         return 401, f"missing or wrong bearer token; send `Authorization: Bearer <${self.token_env}>`"
 
 
-async def _read(receive: Receive) -> tuple[bytes, tuple[int, str] | None]:
-    """The whole body, or why it is refused: (status, message)."""
+async def read_body(receive: Receive) -> bytes | None:
+    """The body, read to its end or until it passes MAX_BODY_BYTES (the caller refuses or cuts
+    it: nothing past the bound is read); None if the client went away first."""
     body, more = b"", True
-    while more:
+    while more and len(body) <= MAX_BODY_BYTES:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return body, (400, "the client went away before the body arrived")
+            return None
         body += message.get("body", b"")
         more = message.get("more_body", False)
-        if len(body) > MAX_BODY_BYTES:
-            return body, (413, f"the body is over {MAX_BODY_BYTES:,} bytes; send one question or a batch of up to 64")
+    return body
+
+
+async def _read(receive: Receive) -> tuple[bytes, tuple[int, str] | None]:
+    """The whole body, or why it is refused: (status, message)."""
+    body = await read_body(receive)
+    if body is None:
+        return b"", (400, "the client went away before the body arrived")
+    if len(body) > MAX_BODY_BYTES:
+        return body, (413, f"the body is over {MAX_BODY_BYTES:,} bytes; send one question or a batch of up to 64")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

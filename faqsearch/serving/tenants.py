@@ -326,7 +326,7 @@ def _folders(root: Path) -> list[str]:
             if not NAME.fullmatch(entry.name):
                 continue
             try:
-                if entry.is_dir() or entry.is_symlink():
+                if entry.is_dir() or (entry.is_symlink() and not os.path.exists(entry.path)):
                     names.append(entry.name)
             except OSError as exc:
                 if entry.path not in _unreadable:
