@@ -13,6 +13,10 @@ are made on them together with the project's own question files.
   half's Tatoeba questions, whose English is not in the FAQ, expecting no match. Its
   multi-phrasing entries let the build fit its confidence for other languages (on simulated
   translations), and the Tatoeba questions check that fit on real ones, answerable or not.
+- tatoeba-paraphrases (`parallel/tatoeba-challenge`): English questions that share a
+  translation in some language are paraphrases of each other ("How old is she?" / "What is her
+  age?"); one of each group is a single-phrasing entry, the others are its English questions and
+  the entry's translations in LANGUAGES its questions in other languages (one half, as above).
 - the project's own: faqs/en.yaml with tests/queries.yaml (evaluation), tests/data/chat_queries.yaml
   (chat) and tests/data/queries.yaml (long).
 - general questions (no-match): sentences of parallel/ held out of faqsearch's background corpus
@@ -25,6 +29,7 @@ are made on them together with the project's own question files.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -152,9 +157,73 @@ def tatoeba_questions(data: Path, folder: Path, which: str) -> Benchmark:
     return _write(folder, f"tatoeba-q-{which}", faq, queries)
 
 
-def general_questions(data: Path, folder: Path) -> dict[str, Path]:
+def _normalized(text: str) -> str:
+    return re.sub(r"\W+", " ", text.casefold()).strip()
+
+
+def tatoeba_paraphrases(data: Path, folder: Path, which: str) -> Benchmark:
+    """English questions with a paraphrase (another English question sharing a translation in any
+    Tatoeba-Challenge language) as single-phrasing entries, asked with their paraphrases and their
+    translations in LANGUAGES (one half by hash of the entry's text)."""
+    pairs_dir = data / "parallel" / "tatoeba-challenge"
+    english_of: dict[tuple[str, str], list[str]] = {}  # (language, translation) -> English questions
+    for english_file in sorted(pairs_dir.glob("*-eng.eng")):
+        code = english_file.name.split("-")[0]
+        english = english_file.read_text(encoding="utf-8").splitlines()
+        other = (pairs_dir / f"{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
+        for en, xx in zip(english, other, strict=True):
+            if en.strip().endswith("?") and xx.strip():
+                english_of.setdefault((code, _normalized(xx)), []).append(en.strip())
+    group: dict[str, str] = {}  # union-find over English questions: paraphrases share a root
+
+    def root(text: str) -> str:
+        while group.setdefault(text, text) != text:
+            text = group[text]
+        return text
+
+    for texts in english_of.values():
+        for text in texts[1:]:
+            group[root(text)] = root(texts[0])
+    members: dict[str, dict[str, None]] = {}
+    for texts in english_of.values():
+        for text in texts:
+            members.setdefault(root(text), {})[text] = None
+    entries, queries, ids = [], [], {}
+    for texts in members.values():
+        distinct = list({_normalized(t): t for t in texts}.values())
+        if len(distinct) < 2 or half(_normalized(distinct[0])) != which:
+            continue
+        ids[distinct[0]] = f"p{len(entries)}"
+        entries.append({"id": ids[distinct[0]], "question": distinct[0], "answer": "(answer)"})
+        queries += [{"question": t, "expected": ids[distinct[0]], "language": "en"} for t in distinct[1:]]
+    for code in LANGUAGES:
+        english = (pairs_dir / f"{code}-eng.eng").read_text(encoding="utf-8").splitlines()
+        other = (pairs_dir / f"{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
+        asked = {}
+        for en, xx in zip(english, other, strict=True):
+            if en.strip() in ids and xx.strip():
+                asked.setdefault(en.strip(), xx.strip())  # one translation per entry and language
+        queries += [{"question": x, "expected": ids[e], "language": ISO1[code]} for e, x in asked.items()]
+    return _write(folder, f"tatoeba-paraphrases-{which}", entries, queries)
+
+
+def few_with_alternatives(bench: Benchmark, folder: Path, every: int = 10) -> Benchmark:
+    """`bench`'s FAQ with only the first phrasing of each entry but every `every`-th (in file
+    order), which keeps all of its own: the shape of most real FAQs, asked the same questions."""
+    entries = [e if i % every == 0 else {**e, "alternatives": []} for i, e in enumerate(bench.entries())]
+    return _write(folder, f"{bench.name}-mixed", entries, bench.asked())
+
+
+def one_phrasing(bench: Benchmark, folder: Path) -> Benchmark:
+    """`bench`'s FAQ with only the first phrasing of each entry, asked the same questions."""
+    entries = [{**e, "alternatives": []} for e in bench.entries()]
+    return _write(folder, f"{bench.name} (one phrasing)", entries, bench.asked())
+
+
+def general_questions(data: Path, folder: Path, which: str | None = None) -> dict[str, Path]:
     """Style -> a question file of general sentences held out of the background corpus, each
-    language's and its English originals, all expecting no match."""
+    language's and its English originals, all expecting no match; `which` keeps one half of them
+    (by hash of the English, publicdata.half), so a choice made on "dev" is checked on "validation"."""
     pairs_dir, flores = data / "parallel" / "tatoeba-challenge", data / "parallel" / "flores200"
     flores_english = (flores / "eng_Latn.devtest").read_text(encoding="utf-8").splitlines()
     styles: dict[str, list[dict]] = {"tatoeba": [], "flores": []}
@@ -164,14 +233,14 @@ def general_questions(data: Path, folder: Path) -> dict[str, Path]:
         en = (pairs_dir / f"{code}-eng.eng").read_text(encoding="utf-8").splitlines()
         xx = (pairs_dir / f"{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
         kept = [(e.strip(), x.strip()) for e, x in zip(en, xx, strict=True) if e.strip().endswith("?") and x.strip()]
-        kept = [(e, x) for e, x in kept if held_out(e) and len(x) <= GENERAL_MAX_CHARS]
+        kept = [(e, x) for e, x in kept if held_out(e) and len(x) <= GENERAL_MAX_CHARS and _in(which, e)]
         name = FLORES.get(language)
         other = (flores / f"{name}.devtest").read_text(encoding="utf-8").splitlines() if name else []
         other = other or [""] * len(flores_english)
         sentences = [
             (e.strip(), x.strip())
             for e, x in zip(flores_english, other, strict=True)
-            if held_out(e.strip()) and x.strip() and len(x.strip()) <= GENERAL_MAX_CHARS
+            if held_out(e.strip()) and x.strip() and len(x.strip()) <= GENERAL_MAX_CHARS and _in(which, e.strip())
         ]
         for style, rows in (("tatoeba", kept), ("flores", sentences)):
             for e, x in rows[:GENERAL_PER_LANGUAGE]:
@@ -180,9 +249,17 @@ def general_questions(data: Path, folder: Path) -> dict[str, Path]:
     files = {}
     for style, queries in styles.items():
         queries += [{"question": e, "expected": "none", "language": "en"} for e in english[style]]
-        files[style] = folder / f"general-{style}.queries.yaml"
+        files[style] = folder / f"general-{style}{'-' + which if which else ''}.queries.yaml"
         files[style].write_text(yaml.safe_dump({"queries": queries}, allow_unicode=True, sort_keys=False))
     return files
+
+
+def _in(which: str | None, english: str) -> bool:
+    """Whether a held-out general sentence falls in half `which` (None: either), by the second
+    byte of its hash: the first already chose it as held out (background.held_out), so every one
+    would fall in one half by publicdata.half."""
+    second = hashlib.sha256(" ".join(english.casefold().split()).encode()).digest()[1]
+    return which is None or ("dev" if second % 2 == 0 else "validation") == which
 
 
 def intents_left_out(bench: Benchmark, folder: Path) -> Benchmark:

@@ -20,7 +20,7 @@ from filelock import FileLock, Timeout
 
 from . import ann, background, calibration, classifier, index, memory, progress
 from .calibration import NEAR_DUPLICATE, calibrate
-from .confidence import Calibration
+from .confidence import REFERENCE_PRIOR, Calibration
 from .encoders import Encoder, split
 from .errors import FAQSearchError, IndexUnusable
 from .faqs import FAQEntry, FAQFile
@@ -237,7 +237,7 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
     with progress.stage("calibrating confidence"):
         translations = translation_differences(encoder, faq.language, offtopic.translation_differences(faq.language))
         confidence, duplicates = calibrate(retriever, vectors, faq.language, translations, offtopic, sample, folds)
-    notes += _calibration_notes(confidence) + _duplicate_notes(faq, rows, duplicates)
+    notes += _calibration_notes(confidence, phrasings) + _duplicate_notes(faq, rows, duplicates)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         language=faq.language,
@@ -293,13 +293,13 @@ def _general_notes(info: BackgroundInfo) -> list[str]:
     ]
 
 
-def _calibration_notes(confidence: Calibration) -> list[str]:
-    groups = (("the FAQ's language", confidence.same_language), ("other languages", confidence.other_languages))
+def _calibration_notes(confidence: Calibration, phrasings: int) -> list[str]:
+    if confidence.measured():
+        return []
     return [
-        f"confidence for questions in {name}: too few sampled phrasings find their own entry to calibrate on; "
-        "using the documented default weights (add alternatives to the entries)"
-        for name, model in groups
-        if not model.fitted
+        f"a FAQ of {phrasings} phrasing{'' if phrasings == 1 else 's'} is too small to measure where its own "
+        f"in-domain questions sit (that takes {REFERENCE_PRIOR}): its confidence is placed mostly where public FAQs' "
+        "sit; add entries, or alternative phrasings to them"
     ]
 
 

@@ -19,9 +19,11 @@ Answerable questions weigh ANSWERABLE_SHARE of the sample (a prior measured on p
 BENCHMARKS.md), and the kinds of unanswerable ones (entries left out, off-topic messages,
 background sentences) share the rest equally, however many of each were asked. The fit is a
 logistic regression, ridge-regularized on standardized features, whose per-candidate weights
-are kept non-negative (confidence.PER_CANDIDATE). A model
-the FAQ cannot support (fewer than MIN_RIGHT right, or wrong, answers) gets confidence.DEFAULT,
-and the build says so.
+are kept non-negative (confidence.PER_CANDIDATE), shrunk toward the public default
+(confidence.DEFAULT) placed at this FAQ's reference, the more the fewer answerable questions it
+has. A FAQ whose entries have one phrasing each has none (a lone phrasing left out leaves nothing
+to find it by) and gets the public default alone, placed at its reference: how far its own
+unanswered in-domain questions already reach.
 """
 
 from __future__ import annotations
@@ -30,7 +32,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .confidence import DEFAULT, PER_CANDIDATE, THRESHOLD, Calibration, Model, features, language_shift
+from .confidence import (
+    DEFAULT,
+    PER_CANDIDATE,
+    REFERENCE,
+    REFERENCE_PRIOR,
+    THRESHOLD,
+    Calibration,
+    Model,
+    features,
+    language_shift,
+)
 from .offsets import Differences
 from .offtopic import OfftopicSample
 from .retrieval import LeaveOut, Ranking, Retriever
@@ -38,7 +50,13 @@ from .retrieval import LeaveOut, Ranking, Retriever
 SAMPLE = 2000
 BACKGROUND_SAMPLE = 1000  # background sentences asked in the FAQ's language, and as many in the others
 HARD_SHARE = 0.5  # of them, the ones nearest to the FAQ (the rest at random): where the decision is made
-MIN_RIGHT = 20
+# How strongly a FAQ's own fit is shrunk toward the public default: (this / its number of
+# answerable sample questions) squared, against the sample's weight of 1: at 40 they weigh the
+# same; a FAQ of 3 entries with 3 phrasings each (9) gets the default all but alone; the example
+# FAQ's 280 take 98%. Chosen on public and own sets (BENCHMARKS.md): 1/n shrinkage cost
+# clinc150-N20 1.8 points of rejection already at a strength that left small FAQs' fits erratic,
+# and 80 cost the own long set 2 points of answered-right.
+PRIOR_EXAMPLES = 40.0
 ANSWERABLE_SHARE = 0.85
 RIDGE = 1e-3  # on standardized features: keeps separable data (near-duplicate FAQs) finite
 NEAR_DUPLICATE = 0.98  # centered cosine between phrasings of two entries that the build warns about
@@ -114,6 +132,8 @@ def _ask_phrasings(
     folds,
     into: Sample,
     shift: np.ndarray | None = None,
+    paraphrases: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
 ) -> list[tuple[int, int, int]]:
     """Ask sampled phrasings (row numbers `rows`, vectors `queries`) with themselves left out and
     with their entry left out, their background similarity raised by `shift` (simulated
@@ -133,6 +153,15 @@ def _ask_phrasings(
     for ranking, entry, up in zip(one_out, entries[several], shift[several], strict=True):
         ranking = replace(ranking, background=ranking.background + up)
         into.add(ranking, len(ranking.entries) > 0 and ranking.entries[0] == entry, "answerable")
+    if paraphrases is not None and len(paraphrases) and (~several).any():
+        lone = ~several
+        pick = rng.integers(len(paraphrases), size=int(lone.sum()))
+        asked = [lang for lang, s in zip(languages, lone, strict=True) if s]
+        for ranking, entry, up in zip(
+            retriever.rank(queries[lone] + paraphrases[pick], asked), entries[lone], shift[lone], strict=True
+        ):
+            ranking = replace(ranking, background=ranking.background + up)
+            into.add(ranking, len(ranking.entries) > 0 and ranking.entries[0] == entry, "answerable")
     entry_out = retriever.rank(
         queries,
         languages,
@@ -157,6 +186,7 @@ def calibrate(
     background: Background | None,
     folds=None,
     seed: int = 0,
+    paraphrases: np.ndarray | None = None,
 ) -> tuple[Calibration, list[tuple[int, int, int]]]:
     """Fit an index's confidence from its phrasing vectors (row order, FAQ language), what
     translation does to a vector (`translations`: differences and the language of each), the
@@ -166,7 +196,9 @@ def calibrate(
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.permutation(len(phrasings))[:SAMPLE])
     same, other = Sample(), Sample()
-    duplicates = _ask_phrasings(retriever, phrasings[rows], [language] * len(rows), rows, folds, same)
+    duplicates = _ask_phrasings(
+        retriever, phrasings[rows], [language] * len(rows), rows, folds, same, paraphrases=paraphrases, rng=rng
+    )
     messages = retriever.rank(offtopic.vectors, offtopic.languages)
     shifts = background_shifts(offtopic, messages, language)
     differences, translated_into = translations
@@ -174,7 +206,7 @@ def calibrate(
         pick = rng.integers(len(differences), size=len(rows))
         asked = [translated_into[i] for i in pick]
         up = np.array([language_shift(shifts, lang) for lang in asked])
-        _ask_phrasings(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other, up)
+        _ask_phrasings(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other, up, paraphrases, rng)
     for ranking, asked_in in zip(messages, offtopic.languages, strict=True):
         (same if asked_in == language else other).add(ranking, False, "off_topic")
     if background is not None and len(background.languages):
@@ -187,15 +219,22 @@ def calibrate(
             retriever.rank(background.vectors[chosen], languages, leave_out=hidden), languages, strict=True
         ):
             (same if asked_in == language else other).add(ranking, False, "background")
-    models = {
-        name: fit(examples, DEFAULT[name]) for name, examples in (("same_language", same), ("other_languages", other))
-    }
+    fits = {name: fit(examples, name) for name, examples in (("same_language", same), ("other_languages", other))}
     counts = {
         "sampled_phrasings": len(rows),
+        "answerable": same.kind.count("answerable"),  # phrasings asked with themselves left out
+        "entry_left_out": same.kind.count("entry_left_out"),  # what its reference was measured on
+        "own_weight_percent": round(100 * own_weight(same.kind.count("answerable"))),
         "right": int(sum(same.right) + sum(other.right)),
         "asked": len(same.right) + len(other.right),
     }
-    return Calibration(threshold=THRESHOLD, examples=counts, background_shifts=shifts, **models), duplicates
+    return Calibration(
+        threshold=THRESHOLD,
+        examples=counts,
+        background_shifts=shifts,
+        reference={name: list(at) for name, (_, at) in fits.items()},
+        **{name: model for name, (model, _) in fits.items()},
+    ), duplicates
 
 
 def _pick(rng: np.random.Generator, mask: np.ndarray, nearness: np.ndarray, n: int) -> np.ndarray:
@@ -206,13 +245,52 @@ def _pick(rng: np.random.Generator, mask: np.ndarray, nearness: np.ndarray, n: i
     return np.r_[hard, rest]
 
 
-def fit(examples: Sample, default: tuple[float, ...]) -> Model:
-    """One model from its sample, or `default` where the sample has too few right or wrong answers."""
-    right = np.array(examples.right, dtype=bool)
-    if right.sum() < MIN_RIGHT or (~right).sum() < MIN_RIGHT:
-        return Model(list(default[:-1]), default[-1], False)
-    weights = logistic(np.array(examples.x), right, example_weights(examples.kind))
-    return Model([round(float(w), 6) for w in weights[:-1]], round(float(weights[-1]), 6), True)
+def reference(examples: Sample, name: str) -> tuple[float, float]:
+    """Where this FAQ's in-domain questions that it does not answer sit: the mean score and
+    background of its entry-left-out questions, shrunk toward the public REFERENCE as if that
+    were REFERENCE_PRIOR more of them (3 entries of unrelated topics cannot say where a FAQ's
+    in-domain questions sit, and placed there alone the default answered general questions)."""
+    left_out = np.array([x for x, kind in zip(examples.x, examples.kind, strict=True) if kind == "entry_left_out"])
+    public = np.array(REFERENCE[name])
+    own = left_out[:, [0, 2]].sum(0) if len(left_out) else np.zeros(2)
+    at = (own + REFERENCE_PRIOR * public) / (len(left_out) + REFERENCE_PRIOR)
+    return round(float(at[0]), 4), round(float(at[1]), 4)
+
+
+def public_default(name: str, at: tuple[float, float]) -> Model:
+    """The public default (confidence.DEFAULT) for a FAQ whose reference is `at`: its weights
+    apply to the features less the reference, which moves only the bias."""
+    *weights, bias = DEFAULT[name]
+    return Model(list(weights), round(bias - weights[0] * at[0] - weights[2] * at[1], 6), False)
+
+
+def prior_strength(answerable: int) -> float:
+    """How strongly a fit of `answerable` sample questions is shrunk toward the public default."""
+    return (PRIOR_EXAMPLES / answerable) ** 2 if answerable else float("inf")
+
+
+def own_weight(answerable: int) -> float:
+    """The share of a fit that is the FAQ's own sample rather than the public default."""
+    return 1 / (1 + prior_strength(answerable))
+
+
+def fit(examples: Sample, name: str) -> tuple[Model, tuple[float, float]]:
+    """Model `name` (same_language, other_languages) from its sample, and this FAQ's reference:
+    the public default placed at the reference, moved toward the FAQ's own answerable questions
+    as far as their number supports (PRIOR_EXAMPLES)."""
+    at = reference(examples, name)
+    prior = public_default(name, at)
+    answerable = examples.kind.count("answerable")
+    if not answerable:
+        return prior, at
+    weights = logistic(
+        np.array(examples.x),
+        np.array(examples.right, dtype=bool),
+        example_weights(examples.kind),
+        np.r_[prior.weights, prior.bias],
+        prior_strength(answerable),
+    )
+    return Model([round(float(w), 6) for w in weights[:-1]], round(float(weights[-1]), 6), True), at
 
 
 def example_weights(kinds: list[str]) -> np.ndarray:
@@ -231,15 +309,21 @@ def example_weights(kinds: list[str]) -> np.ndarray:
     return weights
 
 
-def logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def logistic(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, prior: np.ndarray | None = None, strength: float = 0.0
+) -> np.ndarray:
     """Weights and bias of a weighted, ridge-regularized logistic regression on standardized
-    features, returned in the features' own units; the weights of per-candidate features are
-    kept >= 0 (a negative one would let a lower candidate outrank a higher one)."""
+    features, returned in the features' own units; with a `prior` (weights and bias, in those
+    units), shrunk toward it by `strength` (the example weights sum to 1). The weights of
+    per-candidate features are kept >= 0 (a negative one would let a lower candidate outrank a
+    higher one)."""
     mean, scale = x.mean(0), np.maximum(x.std(0), 1e-6)
     z = (x - mean) / scale
+    center = np.zeros(x.shape[1] + 1) if prior is None else np.r_[prior[:-1] * scale, prior[-1] + prior[:-1] @ mean]
     free = x.std(0) > 1e-9  # a constant feature (no background) carries nothing to fit
     while True:
-        w = _newton(np.c_[z[:, free], np.ones(len(z))], y, weight)
+        keep = np.r_[free, True]
+        w = _newton(np.c_[z[:, free], np.ones(len(z))], y, weight, center[keep], strength)
         weights = np.zeros(z.shape[1])
         weights[free] = w[:-1]
         negative = PER_CANDIDATE[: len(weights)] & (weights < 0)
@@ -250,14 +334,16 @@ def logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.r_[raw, w[-1] - raw @ mean]
 
 
-def _newton(design: np.ndarray, y: np.ndarray, weight: np.ndarray, steps: int = 50) -> np.ndarray:
-    w = np.zeros(design.shape[1])
-    ridge = RIDGE * np.r_[np.ones(design.shape[1] - 1), 0.0]  # the bias is not shrunk
+def _newton(
+    design: np.ndarray, y: np.ndarray, weight: np.ndarray, center: np.ndarray, strength: float, steps: int = 50
+) -> np.ndarray:
+    w = center.copy()
+    ridge = RIDGE * np.r_[np.ones(design.shape[1] - 1), 0.0]  # the bias is not shrunk toward 0
     for _ in range(steps):
         p = 1 / (1 + np.exp(-np.clip(design @ w, -50, 50)))
-        gradient = design.T @ (weight * (p - y)) + ridge * w
-        hessian = (design * (weight * p * (1 - p))[:, None]).T @ design + np.diag(ridge) + 1e-9 * np.eye(len(w))
-        step = np.linalg.solve(hessian, gradient)
+        gradient = design.T @ (weight * (p - y)) + ridge * w + strength * (w - center)
+        hessian = (design * (weight * p * (1 - p))[:, None]).T @ design + np.diag(ridge + strength)
+        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
         w -= step
         if np.abs(step).max() < 1e-9:
             break

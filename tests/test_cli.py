@@ -31,6 +31,9 @@ def test_build_reports_what_it_built_and_which_encoder(cli, small_faq):
         "built indexes/shop: 3 entries, 5 phrasings (5 embedded, 0 reused), encoder e5-aligned (384-d), flat"
         in result.stdout
     )
+    # 3 entries, 4 of whose phrasings have a sibling to be asked as questions: confidence says what it rests on
+    assert "confidence: its own 4 phrasings asked as questions (1%) and the public default (99%)" in result.stdout
+    assert "a FAQ of 5 phrasings is too small to measure where its own in-domain questions sit" in result.stderr
     assert (small_faq.parent.parent / "indexes" / "shop" / "manifest.json").is_file()
     again = cli("build", str(small_faq))
     assert "5 phrasings (0 embedded, 5 reused)" in again.stdout

@@ -9,7 +9,7 @@ from conftest import EXAMPLE_FAQ
 
 from faqsearch import FAQSearch, calibration, load_faqs
 from faqsearch.build import build_index
-from faqsearch.confidence import DEFAULT, FEATURES, Calibration, Model, features
+from faqsearch.confidence import DEFAULT, FEATURES, REFERENCE, REFERENCE_PRIOR, Calibration, Model, features
 from faqsearch.encoders import get_encoder
 from faqsearch.offtopic import OfftopicSample
 from faqsearch.retrieval import Ranking, Retriever
@@ -98,28 +98,70 @@ def sample(rng, n=400) -> calibration.Sample:
     return out
 
 
-def test_the_fit_learns_score_up_and_background_down():
-    model = calibration.fit(sample(np.random.default_rng(0)), DEFAULT["same_language"])
+def test_the_fit_learns_score_up_and_background_down(monkeypatch):
+    monkeypatch.setattr(calibration, "PRIOR_EXAMPLES", 0.0)  # what the sample alone says
+    model, _ = calibration.fit(sample(np.random.default_rng(0)), "same_language")
     assert model.fitted
     assert model.weights[0] > 0 and model.weights[1] >= 0
     assert model.weights[2] < 0  # nearer the background: less likely the right answer
 
 
-def test_per_candidate_weights_are_never_negative():
+def test_per_candidate_weights_are_never_negative(monkeypatch):
     """A margin that runs against being right would let a lower candidate outrank a higher one:
     its weight is dropped to zero, while the question's background may take any sign."""
+    monkeypatch.setattr(calibration, "PRIOR_EXAMPLES", 0.0)  # what the sample alone says
     data = sample(np.random.default_rng(1))
     for x, right in zip(data.x, data.right, strict=True):
         x[1] = -0.3 if right else 0.3
-    model = calibration.fit(data, DEFAULT["same_language"])
+    model, _ = calibration.fit(data, "same_language")
     assert model.weights[1] == 0 and model.weights[0] > 0
 
 
-def test_a_degenerate_sample_gets_the_defaults():
-    too_few = calibration.Sample([np.array([0.9, 0.5, 0.0])] * 5, [True] * 5, ["answerable"] * 5)
-    model = calibration.fit(too_few, DEFAULT["other_languages"])
-    assert not model.fitted and (*model.weights, model.bias) == pytest.approx(DEFAULT["other_languages"])
-    assert calibration.fit(calibration.Sample(), DEFAULT["same_language"]).fitted is False
+def unanswerable_only(left_out: int) -> calibration.Sample:
+    """A single-phrasing FAQ's sample: no answerable question, `left_out` entry-left-out ones."""
+    out = calibration.Sample()
+    for i in range(left_out):
+        out.x.append(np.array([0.40 + 0.01 * (i % 3), 0.05, 0.30]))
+        out.right.append(False)
+        out.kind.append("entry_left_out")
+    out.x.append(np.array([0.2, 0.02, 0.6]))
+    out.right.append(False)
+    out.kind.append("background")
+    return out
+
+
+def test_a_faq_without_answerable_questions_gets_the_public_default_placed_at_its_reference():
+    """One phrasing per entry: nothing answerable to fit on, so the public default applies to the
+    features less where this FAQ's own left-out entries sit (only the bias moves), that place
+    shrunk toward the public one as if it were REFERENCE_PRIOR more questions."""
+    model, at = calibration.fit(unanswerable_only(60), "other_languages")
+    public = np.array(REFERENCE["other_languages"])
+    expected = (60 * np.array([0.41, 0.30]) + REFERENCE_PRIOR * public) / (60 + REFERENCE_PRIOR)
+    assert at == pytest.approx(tuple(expected), abs=1e-4)
+    *weights, bias = DEFAULT["other_languages"]
+    assert not model.fitted and model.weights == weights
+    assert model.bias == pytest.approx(bias - weights[0] * at[0] - weights[2] * at[1], abs=1e-5)
+    # a question scoring exactly the reference gets the default's confidence at zero
+    assert model.confidence(np.array([at[0], 0.0, at[1]])) == pytest.approx(1 / (1 + np.exp(-bias)), abs=1e-4)
+
+
+def test_a_faq_without_entries_to_leave_out_sits_at_the_public_reference():
+    model, at = calibration.fit(unanswerable_only(0), "same_language")
+    assert at == pytest.approx(REFERENCE["same_language"])
+    assert model == calibration.public_default("same_language", at)
+    assert calibration.fit(calibration.Sample(), "same_language")[0].fitted is False
+
+
+def test_a_small_sample_stays_near_the_public_default_and_a_large_one_moves_away():
+    """Shrinkage instead of a switch: the fewer answerable questions, the nearer the default."""
+
+    def distance(n: int) -> float:
+        data = sample(np.random.default_rng(3), n)
+        prior = calibration.public_default("same_language", calibration.reference(data, "same_language"))
+        model, _ = calibration.fit(data, "same_language")
+        return float(np.abs(np.r_[model.weights, model.bias] - np.r_[prior.weights, prior.bias]).sum())
+
+    assert distance(40) < distance(400) < distance(4000)
 
 
 def test_a_constant_feature_gets_no_weight_and_separable_data_stays_finite():
@@ -127,8 +169,8 @@ def test_a_constant_feature_gets_no_weight_and_separable_data_stays_finite():
     for x, right in zip(data.x, data.right, strict=True):
         x[0] = 0.9 if right else 0.1  # perfectly separable
         x[2] = 0.0  # no background
-    model = calibration.fit(data, DEFAULT["same_language"])
-    assert model.weights[2] == 0 and np.isfinite([*model.weights, model.bias]).all()
+    model, _ = calibration.fit(data, "same_language")
+    assert np.isfinite([*model.weights, model.bias]).all()
 
 
 def test_each_kind_of_unanswerable_question_weighs_the_same_in_all():
@@ -196,7 +238,10 @@ def test_twin_entries_make_a_question_ambiguous_with_both_offered(tmp_path):
     faq.write_text(FAQ_WITH_TWINS, encoding="utf-8")
     encoder = get_encoder("e5-aligned")
     search = FAQSearch(build_index(load_faqs(faq), encoder, tmp_path / "idx").index, encoder)
-    answer = search.ask("reset password")
+    # a 3-entry FAQ rests on the public default: "reset password" gets reset-password (0.80), and a
+    # question that leans on neither twin gets both offered
+    assert search.ask("reset password").match.id == "reset-password"
+    answer = search.ask("password reset please")
     assert answer.match is None and answer.no_match == "ambiguous"
     assert {hit.id for hit in answer.did_you_mean} == {"reset-password", "password-reset-link"}
     assert search.ask("where is my parcel").no_match is None

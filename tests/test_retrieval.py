@@ -64,6 +64,18 @@ def test_tags_restrict_answers_inside_the_search(example, cli):
     assert all(c["id"] in tagged for c in yaml.safe_load(result.stdout)["candidates"])
 
 
+def test_a_phrasing_hidden_from_its_own_question_is_not_counted_as_missing():
+    """The build asks each phrasing with itself left out: an entry of 3 must then score as the
+    mean of its other 2 (as an entry of 2 would), not with a third at the lowest cosine, which
+    made few-phrasing FAQs look harder than real questions find them."""
+    row_entry = np.array([0, 0, 0, 1])
+    cosines, rows = np.array([0.8, 0.6, 0.2]), np.array([1, 2, 3])  # row 0 hidden
+    hidden = pool(cosines, rows, row_entry, np.bincount(row_entry), complete=False, hidden={0: 1})
+    assert hidden.scores[0] == pytest.approx((0.8 + 0.6) / 2)
+    missing = pool(cosines, rows, row_entry, np.bincount(row_entry), complete=False)
+    assert missing.scores[0] == pytest.approx((0.8 + 0.6 + 0.2) / 3)
+
+
 def test_a_one_entry_faq_does_not_answer_everything(workdir, cli):
     faq = workdir / "one.yaml"
     faq.write_text(
@@ -72,7 +84,7 @@ def test_a_one_entry_faq_does_not_answer_everything(workdir, cli):
     )
     result = cli("build", str(faq))
     assert result.exit_code == 0
-    assert "confidence for questions in the FAQ's language: too few sampled phrasings" in result.stderr
+    assert "a FAQ of 3 phrasings is too small to measure where its own in-domain questions sit" in result.stderr
     answer = FAQSearch.open(workdir / "indexes" / "one").ask("what's the weather tomorrow")
     assert answer.match is None and answer.candidates[0].confidence < 0.5
 
@@ -98,7 +110,8 @@ def test_a_faq_of_near_duplicate_entries_is_flagged_and_calibrates_sanely(workdi
     assert any("near-identical phrasings" in note for note in built.notes)
     calibration = built.index.manifest.calibration
     for model in (calibration.same_language, calibration.other_languages):
-        assert all(0 <= w < 1000 for w in model.weights) and abs(model.bias) < 1000
+        assert all(abs(w) < 1000 for w in model.weights) and abs(model.bias) < 1000
+        assert min(model.weights[:2]) >= 0  # score and margin (the background may take any sign)
     assert not all(c in (0.0, 1.0) for c in confidences)
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import EXAMPLE_FAQ
 
 from faqsearch import FAQSearch, load_faqs
@@ -152,3 +153,37 @@ def test_answer_comes_in_the_query_language_when_the_faq_has_it(example, questio
     assert answer.match is not None and answer.match.id == entry
     expected = next(e for e in example.index.entries if e.id == entry).answers[language]
     assert (answer.match.answer, answer.match.answer_language) == (expected, language)
+
+
+@pytest.fixture(scope="module")
+def one_question_per_answer(tmp_path_factory):
+    """The example FAQ with only each entry's first question: the shape of most real FAQs (a
+    QnA Maker knowledge base, a FAQ page), which cannot test its confidence on its own phrasings."""
+    data = yaml.safe_load(EXAMPLE_FAQ.read_text(encoding="utf-8"))
+    for entry in data["faqs"]:
+        entry.pop("alternatives", None)
+    folder = tmp_path_factory.mktemp("one-question")
+    path = folder / "one.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    built = build_index(load_faqs(path), get_encoder("e5-aligned"), folder / "index")
+    return built, _report(FAQSearch(built.index, get_encoder("e5-aligned")))
+
+
+def test_a_faq_of_one_question_per_answer_needs_no_fallback(one_question_per_answer):
+    built, _ = one_question_per_answer
+    assert not [note for note in built.notes if "confidence" in note]
+    calibration = built.index.manifest.calibration
+    assert calibration.measured()  # its 40 phrasings asked with their entry left out say where it sits
+    assert not calibration.same_language.fitted
+    assert calibration.basis() == (
+        "the public default, placed at this FAQ's own in-domain questions (no entry has a second phrasing)"
+    )
+
+
+def test_a_faq_of_one_question_per_answer_rejects_what_it_does_not_cover_in_every_language(one_question_per_answer):
+    """Measured (BENCHMARKS.md "One question per answer"): 0.900 rejected, 0.289 answered right,
+    0.036 wrong, in 14 languages; the default of issue #27 rejected 0.743 (0.338 right, 0.046 wrong)."""
+    _, report = one_question_per_answer
+    assert report.overall.rejected >= 0.87
+    assert report.overall.answered_correctly >= 0.27
+    assert report.overall.answered - report.overall.answered_correctly <= 0.05

@@ -58,6 +58,7 @@ def build(
         f"{m.phrasings - m.embedded} reused), encoder {m.encoder.name} ({m.encoder.dim}-d), {m.index_type.kind} index, "
         f"no match below confidence {m.calibration.threshold}, {seconds:.1f} s"
     )
+    typer.echo(f"confidence: {m.calibration.basis()}")
 
 
 @app.command()
