@@ -132,8 +132,6 @@ def _ask_phrasings(
     folds,
     into: Sample,
     shift: np.ndarray | None = None,
-    paraphrases: np.ndarray | None = None,
-    rng: np.random.Generator | None = None,
 ) -> list[tuple[int, int, int]]:
     """Ask sampled phrasings (row numbers `rows`, vectors `queries`) with themselves left out and
     with their entry left out, their background similarity raised by `shift` (simulated
@@ -153,15 +151,6 @@ def _ask_phrasings(
     for ranking, entry, up in zip(one_out, entries[several], shift[several], strict=True):
         ranking = replace(ranking, background=ranking.background + up)
         into.add(ranking, len(ranking.entries) > 0 and ranking.entries[0] == entry, "answerable")
-    if paraphrases is not None and len(paraphrases) and (~several).any():
-        lone = ~several
-        pick = rng.integers(len(paraphrases), size=int(lone.sum()))
-        asked = [lang for lang, s in zip(languages, lone, strict=True) if s]
-        for ranking, entry, up in zip(
-            retriever.rank(queries[lone] + paraphrases[pick], asked), entries[lone], shift[lone], strict=True
-        ):
-            ranking = replace(ranking, background=ranking.background + up)
-            into.add(ranking, len(ranking.entries) > 0 and ranking.entries[0] == entry, "answerable")
     entry_out = retriever.rank(
         queries,
         languages,
@@ -186,7 +175,6 @@ def calibrate(
     background: Background | None,
     folds=None,
     seed: int = 0,
-    paraphrases: np.ndarray | None = None,
 ) -> tuple[Calibration, list[tuple[int, int, int]]]:
     """Fit an index's confidence from its phrasing vectors (row order, FAQ language), what
     translation does to a vector (`translations`: differences and the language of each), the
@@ -196,9 +184,7 @@ def calibrate(
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.permutation(len(phrasings))[:SAMPLE])
     same, other = Sample(), Sample()
-    duplicates = _ask_phrasings(
-        retriever, phrasings[rows], [language] * len(rows), rows, folds, same, paraphrases=paraphrases, rng=rng
-    )
+    duplicates = _ask_phrasings(retriever, phrasings[rows], [language] * len(rows), rows, folds, same)
     messages = retriever.rank(offtopic.vectors, offtopic.languages)
     shifts = background_shifts(offtopic, messages, language)
     differences, translated_into = translations
@@ -206,7 +192,7 @@ def calibrate(
         pick = rng.integers(len(differences), size=len(rows))
         asked = [translated_into[i] for i in pick]
         up = np.array([language_shift(shifts, lang) for lang in asked])
-        _ask_phrasings(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other, up, paraphrases, rng)
+        _ask_phrasings(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other, up)
     for ranking, asked_in in zip(messages, offtopic.languages, strict=True):
         (same if asked_in == language else other).add(ranking, False, "off_topic")
     if background is not None and len(background.languages):
