@@ -45,7 +45,7 @@ from faqsearch import calibration, load_faqs
 from faqsearch.build import build_index
 from faqsearch.confidence import LOGIT_LIMIT, REFERENCE, REFERENCE_PRIOR, THRESHOLD, Calibration, features
 from faqsearch.encoders import get_encoder
-from faqsearch.evaluation import NONE, load_queries
+from faqsearch.evaluation import NONE, calibration_bins, load_queries
 
 MODELS = ("same_language", "other_languages")
 # StackFAQ is the held-out FAQ retrieval set (the same 125 entries and 1,249 questions, and
@@ -136,12 +136,10 @@ def figures(a: Asked, model: np.ndarray) -> str:
     def share(mask, of):
         return float(mask[of].mean()) if of.any() else float("nan")
 
-    bins = np.minimum((confidence * 10).astype(int), 9)
-    ece = sum(abs(right[bins == b].mean() - confidence[bins == b].mean()) * (bins == b).sum() for b in set(bins))
     return (
         f"{answerable.sum()} | {_f(share(right, answerable))} | {_f(share(answered & right, answerable))} "
         f"| {_f(share(answered & ~right, answerable))} | {(~answerable).sum()} | {_f(share(~answered, ~answerable))} "
-        f"| {ece / len(right):.3f}"
+        f"| {calibration_bins(confidence, right)[1]:.3f}"
     )
 
 

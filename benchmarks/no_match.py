@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from public_sets import Benchmark, general_questions, intents, intents_left_out, own, tatoeba_questions
 
 from faqsearch import load_faqs
-from faqsearch.build import build_index
+from faqsearch.build import Built, build_index
 from faqsearch.confidence import FEATURES, NO_MATCH, features
 from faqsearch.encoders import get_encoder
-from faqsearch.evaluation import evaluate, load_queries, reliability
+from faqsearch.evaluation import Figures, evaluate, load_queries, reliability
 from faqsearch.retrieval import POOL
 from faqsearch.search import FAQSearch
 from faqsearch.vectorcache import encode_cached
@@ -148,12 +148,28 @@ def _f(x: float) -> str:
     return "-" if x != x else f"{x:.3f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.ArgumentParser:
+    """What every benchmark of the no-match decision takes (this one and single_phrasing.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("data", type=Path, help="../shared/data")
     parser.add_argument("--encoder", default="e5-aligned")
     parser.add_argument("--set", action="append", default=[], type=assign, help="module.NAME=VALUE, repeatable")
     parser.add_argument("--only", help="run only the sets whose name contains this")
+    return parser
+
+
+def search_for(bench: Benchmark, encoder, folder: Path, searches: dict) -> tuple[FAQSearch, Built | None]:
+    """The FAQ of `bench` built once per FAQ file (`searches` keeps them), and what that build
+    returned when this call built it (None when an earlier one did)."""
+    if bench.faq in searches:
+        return searches[bench.faq], None
+    built = build_index(load_faqs(bench.faq), encoder, folder / "indexes" / bench.faq.stem.replace(" ", "_"))
+    searches[bench.faq] = FAQSearch(built.index, CachedEncoder(encoder))
+    return searches[bench.faq], built
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--curves", action="store_true")
     parser.add_argument("--weights", action="store_true")
     parser.add_argument("--ceiling", action="store_true")
@@ -167,24 +183,18 @@ def main() -> None:
         for bench in sets(args.data, Path(tmp)):
             if args.only and args.only not in bench.name:
                 continue
-            faq = load_faqs(bench.faq)
-            if bench.faq not in searches:  # one build per FAQ file
-                built = build_index(faq, encoder, Path(tmp) / "indexes" / bench.faq.stem)
+            search, built = search_for(bench, encoder, Path(tmp), searches)
+            if built:
                 weights[bench.faq.stem] = built.index.manifest.calibration
-                searches[bench.faq] = FAQSearch(built.index, CachedEncoder(encoder))
-            search = searches[bench.faq]
-            report = evaluate(search, load_queries(bench.queries, {e.id for e in faq.entries}))
+            report = evaluate(search, load_queries(bench.queries, {e.id for e in search.index.entries}))
             for group in ("en", "others", "all"):
                 members = [o for o in report.outcomes if group == "all" or (o.language == "en") == (group == "en")]
-                answerable = [o for o in members if o.answerable]
-                none = [o for o in members if not o.answerable]
-                right = np.mean([o.matched and o.correct for o in answerable]) if answerable else float("nan")
-                rejected = np.mean([not o.matched for o in none]) if none else float("nan")
-                why = Counter(o.no_match for o in none if not o.matched)
+                figures = Figures.of(members)
+                why = Counter(o.no_match for o in members if not o.answerable and not o.matched)
                 reasons = ", ".join(f"{r} {why[r] / sum(why.values()):.2f}" for r in NO_MATCH if why[r]) or "-"
                 print(
-                    f"| {bench.name} | {group} | {len(answerable)} | {_f(right)} | {len(none)} | {_f(rejected)} "
-                    f"| {reliability(members)[1]:.3f} | {reasons} |",
+                    f"| {bench.name} | {group} | {figures.answerable} | {_f(figures.answered_correctly)} "
+                    f"| {figures.unanswerable} | {_f(figures.rejected)} | {reliability(members)[1]:.3f} | {reasons} |",
                     flush=True,
                 )
             if "general" in bench.name:

@@ -24,7 +24,6 @@ Usage: python benchmarks/single_phrasing.py ../shared/data [--only clinc] [--lan
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from no_match import CachedEncoder, _f, assign
+from no_match import _f, arguments, search_for
 from public_sets import (
     Benchmark,
     few_with_alternatives,
@@ -44,11 +43,8 @@ from public_sets import (
 )
 from real_faqs import real_faq_sets
 
-from faqsearch import load_faqs
-from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
-from faqsearch.evaluation import Outcome, evaluate, load_queries, reliability
-from faqsearch.search import FAQSearch
+from faqsearch.evaluation import Figures, Outcome, evaluate, load_queries, reliability
 
 
 def sets(data: Path, folder: Path, real: list[Path]) -> list[Benchmark]:
@@ -66,25 +62,19 @@ def sets(data: Path, folder: Path, real: list[Path]) -> list[Benchmark]:
 
 
 def row(name: str, group: str, members: list[Outcome]) -> str:
-    answerable = [o for o in members if o.answerable]
-    none = [o for o in members if not o.answerable]
-    top1 = np.mean([o.correct for o in answerable]) if answerable else float("nan")
-    right = np.mean([o.matched and o.correct for o in answerable]) if answerable else float("nan")
+    figures = Figures.of(members)
+    answerable = [o for o in members if o.answerable]  # Figures has no share answered wrong
     wrong = np.mean([o.matched and not o.correct for o in answerable]) if answerable else float("nan")
-    rejected = np.mean([not o.matched for o in none]) if none else float("nan")
-    ratio = right / top1 if answerable and top1 else float("nan")
+    ratio = figures.answered_correctly / figures.accuracy_at_1 if figures.accuracy_at_1 else float("nan")
     return (
-        f"| {name} | {group} | {len(answerable)} | {_f(top1)} | {_f(right)} | {_f(ratio)} | {_f(wrong)} "
-        f"| {len(none)} | {_f(rejected)} | {reliability(members)[1]:.3f} |"
+        f"| {name} | {group} | {figures.answerable} | {_f(figures.accuracy_at_1)} | {_f(figures.answered_correctly)} "
+        f"| {_f(ratio)} | {_f(wrong)} | {figures.unanswerable} | {_f(figures.rejected)} "
+        f"| {reliability(members)[1]:.3f} |"
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="../shared/data")
-    parser.add_argument("--encoder", default="e5-aligned")
-    parser.add_argument("--set", action="append", default=[], type=assign, help="module.NAME=VALUE, repeatable")
-    parser.add_argument("--only", help="run only the sets whose name contains this")
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--languages", action="store_true", help="a row per language too")
     parser.add_argument("--real", type=Path, nargs="*", default=[], help="clones for real_faqs.py")
     args = parser.parse_args()
@@ -97,15 +87,13 @@ def main() -> None:
         for bench in sets(args.data, Path(tmp), args.real):
             if args.only and args.only not in bench.name:
                 continue
-            faq = load_faqs(bench.faq)
-            if bench.faq not in searches:  # one build per FAQ file
-                built = build_index(faq, encoder, Path(tmp) / "indexes" / bench.faq.stem.replace(" ", "_"))
+            search, built = search_for(bench, encoder, Path(tmp), searches)
+            if built:
                 notes[bench.faq.stem] = [n for n in built.notes if "confidence" in n]
-                searches[bench.faq] = FAQSearch(built.index, CachedEncoder(encoder))
-            report = evaluate(searches[bench.faq], load_queries(bench.queries, {e.id for e in faq.entries}))
-            outcomes = report.outcomes
-            groups = {faq.language: [o for o in outcomes if o.language == faq.language]}
-            groups["others"] = [o for o in outcomes if o.language != faq.language]
+            report = evaluate(search, load_queries(bench.queries, {e.id for e in search.index.entries}))
+            outcomes, language = report.outcomes, search.index.manifest.language
+            groups = {language: [o for o in outcomes if o.language == language]}
+            groups["others"] = [o for o in outcomes if o.language != language]
             if args.languages:
                 groups |= {lang: [o for o in outcomes if o.language == lang] for lang in sorted(report.per_language)}
             for group, members in groups.items():

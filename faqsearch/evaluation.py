@@ -227,19 +227,22 @@ def _confusions(outcomes: list[Outcome], top: int) -> list[Confusion]:
 def reliability(outcomes: list[Outcome]) -> tuple[list[CalibrationBin], float]:
     """Reliability table of the best candidate's confidence against its being right, and the
     expected calibration error (bin-size-weighted mean |accuracy - confidence|)."""
+    return calibration_bins(np.array([o.confidence for o in outcomes]), np.array([o.correct for o in outcomes]))
+
+
+def calibration_bins(confidence: np.ndarray, correct: np.ndarray) -> tuple[list[CalibrationBin], float]:
+    """`reliability` of confidences and whether each was right, as arrays."""
     bins, ece = [], 0.0
     for b in range(CALIBRATION_BINS):
         low, high = b / CALIBRATION_BINS, (b + 1) / CALIBRATION_BINS
-        members = [
-            o for o in outcomes if low <= o.confidence < high or (b == CALIBRATION_BINS - 1 and o.confidence == 1)
-        ]
-        if not members:
+        members = ((low <= confidence) & (confidence < high)) | ((b == CALIBRATION_BINS - 1) & (confidence == 1))
+        if not members.any():
             continue
-        confidence = _mean([o.confidence for o in members])
-        accuracy = _share(members, lambda o: o.correct)
-        bins.append(CalibrationBin(low, high, len(members), round(confidence, 4), round(accuracy, 4)))
-        ece += len(members) / len(outcomes) * abs(accuracy - confidence)
-    return bins, round(ece, 4)
+        mean = _mean(confidence[members].tolist())
+        accuracy = round(float(correct[members].sum()) / int(members.sum()), 4)
+        bins.append(CalibrationBin(low, high, int(members.sum()), mean, accuracy))
+        ece += members.sum() / len(confidence) * abs(accuracy - mean)
+    return bins, round(float(ece), 4)
 
 
 def _nan_to_none(value):
