@@ -166,24 +166,10 @@ def tatoeba_paraphrases(data: Path, folder: Path, which: str) -> Benchmark:
     Tatoeba-Challenge language) as single-phrasing entries, asked with their paraphrases and their
     translations in LANGUAGES (one half by hash of the entry's text)."""
     pairs_dir = data / "parallel" / "tatoeba-challenge"
-    english_of: dict[tuple[str, str], list[str]] = {}  # (language, translation) -> English questions
-    for english_file in sorted(pairs_dir.glob("*-eng.eng")):
-        code = english_file.name.split("-")[0]
-        english = english_file.read_text(encoding="utf-8").splitlines()
-        other = (pairs_dir / f"{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
-        for en, xx in zip(english, other, strict=True):
-            if en.strip().endswith("?") and xx.strip():
-                english_of.setdefault((code, _normalized(xx)), []).append(en.strip())
-    group: dict[str, str] = {}  # union-find over English questions: paraphrases share a root
-
-    def root(text: str) -> str:
-        while group.setdefault(text, text) != text:
-            text = group[text]
-        return text
-
-    for texts in english_of.values():
-        for text in texts[1:]:
-            group[root(text)] = root(texts[0])
+    pairs, root = _paraphrase_groups(pairs_dir)
+    english_of = {(code, _normalized(xx)): [] for code, _, xx in pairs}
+    for code, en, xx in pairs:
+        english_of[code, _normalized(xx)].append(en)
     members: dict[str, dict[str, None]] = {}
     for texts in english_of.values():
         for text in texts:
@@ -302,3 +288,57 @@ def every_set(data: Path, folder: Path) -> list[Benchmark]:
         validation,
         combined("clinc150-N20+tatoeba-q-validation", [twenty[1], validation], folder, unanswerable=dev),
     ]
+
+
+def _paraphrase_groups(pairs_dir: Path):
+    """Every (code, English question, translation) pair of Tatoeba-Challenge, and `root`: English
+    question -> its paraphrase group's (English questions sharing a translation in any language)."""
+    english_of: dict[tuple[str, str], list[str]] = {}  # (language, translation) -> English questions
+    pairs = []
+    for english_file in sorted(pairs_dir.glob("*-eng.eng")):
+        code = english_file.name.split("-")[0]
+        english = english_file.read_text(encoding="utf-8").splitlines()
+        other = (pairs_dir / f"{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
+        for en, xx in zip(english, other, strict=True):
+            if en.strip().endswith("?") and xx.strip():
+                english_of.setdefault((code, _normalized(xx)), []).append(en.strip())
+                pairs.append((code, en.strip(), xx.strip()))
+    group: dict[str, str] = {}  # union-find over English questions: paraphrases share a root
+
+    def root(text: str) -> str:
+        while group.setdefault(text, text) != text:
+            text = group[text]
+        return text
+
+    for texts in english_of.values():
+        for text in texts[1:]:
+            group[root(text)] = root(texts[0])
+    return pairs, root
+
+
+def tatoeba_traffic(data: Path, folder: Path, entries: int = 600) -> Benchmark:
+    """Customer traffic in many languages, from Tatoeba-Challenge: English questions that are
+    paraphrases of each other (sharing a translation) form one single-phrasing entry (its first
+    English question), asked with every distinct English paraphrase and every translation of any
+    of them in LANGUAGES; only entries asked in some language other than English at least twice
+    (where a label in that language can teach something), `entries` of them chosen by hash."""
+    pairs, root = _paraphrase_groups(data / "parallel" / "tatoeba-challenge")
+    asked: dict[str, dict[str, dict[str, str]]] = {}  # root -> language -> normalized -> text
+    for code, en, xx in pairs:
+        languages = asked.setdefault(root(en), {})
+        languages.setdefault("en", {}).setdefault(_normalized(en), en)
+        if code in LANGUAGES:
+            languages.setdefault(ISO1[code], {}).setdefault(_normalized(xx), xx)
+    roots = [r for r, by in asked.items() if any(len(t) >= 2 for lang, t in by.items() if lang != "en")]
+    roots = sorted(roots, key=lambda r: hashlib.sha256(r.encode()).hexdigest())[:entries]
+    faq, queries, seen = [], [], set()
+    for i, r in enumerate(roots):
+        faq.append({"id": f"t{i}", "question": r, "answer": "(answer)"})
+        seen.add(_normalized(r))
+        for language, texts in asked[r].items():
+            queries += [
+                {"question": t, "expected": f"t{i}", "language": language}
+                for key, t in texts.items()
+                if key not in seen
+            ]
+    return _write(folder, "tatoeba-traffic", faq, queries)

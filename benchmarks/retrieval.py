@@ -67,7 +67,8 @@ def rule_accuracies(bench: Benchmark, built, encoder) -> dict[str, float]:
     languages = [langid.detect(q.question, prior=index.manifest.language) for q in queries]
     vectors = encode_cached(encoder, [q.question for q in queries], languages, "bench-questions")
     r = index.retriever
-    phrasings = index_vectors(np.load(index.path / EMBEDDINGS), r.parts, r.alignments)
+    rows = [lang for e in index.entries for lang in e.phrasing_languages(index.manifest.language)]
+    phrasings = index_vectors(np.load(index.path / EMBEDDINGS), rows, r.parts, r.alignments)
     queries_in_space = r.weigh(r.align(vectors, languages), languages)
     cosines = queries_in_space @ phrasings.T
     rules = ["mean of all", "nearest", "mean of 2", "mean of 3", "mean of 5", "log-mean-exp t=0.05"]

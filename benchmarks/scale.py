@@ -127,7 +127,7 @@ def recall(index, vectors: np.ndarray) -> tuple[float, float]:
     embeddings = np.load(index.path / EMBEDDINGS, mmap_mode="r")
     for start in range(0, len(embeddings), 100_000):
         block = np.asarray(embeddings[start : start + 100_000])
-        flat.add(index_vectors(block, retriever.parts, retriever.alignments))
+        flat.add(index_vectors(block, ["en"] * len(block), retriever.parts, retriever.alignments))
     english = ["en"] * len(vectors)
     prepared = retriever.weigh(retriever.align(vectors, english), english)
     rows = float((flat.search(prepared, 1)[1][:, 0] == retriever.search(prepared, 1)[1][:, 0]).mean())

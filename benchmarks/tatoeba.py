@@ -241,7 +241,11 @@ def in_index_space(
     language offset removed, then the FAQ's mean vector removed from both, per part."""
     dims = [part.dim for part in parts]
     alignments = [Alignment(block.mean(0), {}) for block in split(faq, dims)]
-    return index_vectors(_shift(questions, offset, dims), parts, alignments), index_vectors(faq, parts, alignments)
+    shifted = _shift(questions, offset, dims)
+    return (
+        index_vectors(shifted, ["-"] * len(shifted), parts, alignments),  # no offsets: the language is not read
+        index_vectors(faq, ["-"] * len(faq), parts, alignments),
+    )
 
 
 def _shift(vectors: np.ndarray, offset: np.ndarray | None, dims: list[int]) -> np.ndarray:

@@ -134,11 +134,13 @@ def previous_classifier(directory: Path, previous: Previous, faq: FAQFile, dim: 
 
 
 def embed(faq: FAQFile, encoder: Encoder, known: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
-    """The phrasings' vectors in row order (from `known` where there, else embedded now), and
-    how many had to be embedded."""
+    """The phrasings' vectors in row order (from `known` where there, else embedded now, each in
+    its language), and how many had to be embedded."""
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
+    language = dict(zip(phrasings, faq.phrasing_languages(), strict=True))
     missing = [p for p in phrasings if p not in known]
-    fresh = progress.encode(encoder, missing, [faq.language] * len(missing), f"embedding with {encoder.name}")
+    missing_languages = [language[p] for p in missing]
+    fresh = progress.encode(encoder, missing, missing_languages, f"embedding with {encoder.name}")
     known.update(zip(missing, fresh, strict=True))
     vectors = np.empty((len(phrasings), encoder.dim), dtype=np.float32)
     for i, text in enumerate(phrasings):
@@ -216,7 +218,8 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
         Alignment(block.mean(0), {lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()})
         for k, block in enumerate(split(vectors, dims))
     ]
-    aligned = index_vectors(vectors, parts, alignments)
+    languages = faq.phrasing_languages()
+    aligned = index_vectors(vectors, languages, parts, alignments)
     centroids = None
     if chosen.kind == "ivf" and embedded <= ann.REUSE_CELLS_UP_TO * phrasings and (directory / VECTORS).is_file():
         centroids = ann.cells(directory / VECTORS, chosen, aligned.shape[1])
@@ -236,7 +239,13 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
     notes += _general_notes(info)
     with progress.stage("calibrating confidence"):
         translations = translation_differences(encoder, faq.language, offtopic.translation_differences(faq.language))
-        confidence, duplicates = calibrate(retriever, vectors, faq.language, translations, offtopic, sample, folds)
+        refused = calibration.Refused(
+            encoder.encode([t for t, _ in faq.no_match], [lang for _, lang in faq.no_match]),
+            [lang for _, lang in faq.no_match],
+        )
+        confidence, duplicates = calibrate(
+            retriever, vectors, languages, faq.language, translations, offtopic, sample, folds, refused
+        )
     notes += _calibration_notes(confidence, phrasings) + _duplicate_notes(faq, rows, duplicates)
     manifest = Manifest(
         format_version=FORMAT_VERSION,

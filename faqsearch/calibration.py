@@ -12,6 +12,9 @@ grows linearly with the FAQ):
   the parallel off-topic sample: `background_shifts`), which such a sum does not reproduce, so
   its background similarity is raised by its language's shift;
 - the off-topic sample, 48 chat messages in 40 languages (offtopic.py);
+- phrasings the owner labelled in another language (`faqsearch review --apply`) are asked in
+  theirs, with the other-language model's real questions; questions the owner labelled as not
+  for this FAQ (the FAQ file's `no_match`) are asked as they are, unanswerable;
 - BACKGROUND_SAMPLE sentences of the index's background corpus in the FAQ's language and as many in
   others (HARD_SHARE of them the nearest to the FAQ), each with its own translations left out of
   the background (general questions the FAQ does not answer).
@@ -62,7 +65,7 @@ RIDGE = 1e-3  # on standardized features: keeps separable data (near-duplicate F
 NEAR_DUPLICATE = 0.98  # centered cosine between phrasings of two entries that the build warns about
 
 
-KINDS = ("answerable", "entry_left_out", "off_topic", "background")  # of sample questions
+KINDS = ("answerable", "entry_left_out", "off_topic", "background", "labelled_no_match")  # of sample questions
 
 
 @dataclass
@@ -90,6 +93,14 @@ class Background:
     languages: list[str]
     translations: list[np.ndarray]
     nearness: np.ndarray  # each one's cosine to its nearest phrasing of the FAQ
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Questions the owner labelled as not for this FAQ: their vectors and languages."""
+
+    vectors: np.ndarray
+    languages: list[str]
 
 
 def _votes(retriever: Retriever, queries: np.ndarray, languages: list[str], rows: np.ndarray, folds):
@@ -169,14 +180,17 @@ def _ask_phrasings(
 def calibrate(
     retriever: Retriever,
     phrasings: np.ndarray,
+    row_languages: list[str],
     language: str,
     translations: Differences,
     offtopic: OfftopicSample,
     background: Background | None,
     folds=None,
+    refused: Refused | None = None,
     seed: int = 0,
 ) -> tuple[Calibration, list[tuple[int, int, int]]]:
-    """Fit an index's confidence from its phrasing vectors (row order, FAQ language), what
+    """Fit an index's confidence from its phrasing vectors (row order, each in its language of
+    `row_languages`; `language` is the FAQ's), the questions the owner `refused`, what
     translation does to a vector (`translations`: differences and the language of each), the
     off-topic sample and the index's `background` sentences (`folds`: the entry classifier's
     out-of-fold models and each row's fold, when the index has a classifier); also returns
@@ -184,21 +198,29 @@ def calibrate(
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.permutation(len(phrasings))[:SAMPLE])
     same, other = Sample(), Sample()
-    duplicates = _ask_phrasings(retriever, phrasings[rows], [language] * len(rows), rows, folds, same)
+    own = np.array([row_languages[r] == language for r in rows], dtype=bool)
+    duplicates = _ask_phrasings(retriever, phrasings[rows[own]], [language] * int(own.sum()), rows[own], folds, same)
+    foreign = [row_languages[r] for r in rows[~own]]
+    duplicates += _ask_phrasings(retriever, phrasings[rows[~own]], foreign, rows[~own], folds, other)
     messages = retriever.rank(offtopic.vectors, offtopic.languages)
     shifts = background_shifts(offtopic, messages, language)
     differences, translated_into = translations
     if len(differences):
-        pick = rng.integers(len(differences), size=len(rows))
+        pick = rng.integers(len(differences), size=int(own.sum()))
         asked = [translated_into[i] for i in pick]
         up = np.array([language_shift(shifts, lang) for lang in asked])
-        _ask_phrasings(retriever, phrasings[rows] + differences[pick], asked, rows, folds, other, up)
+        _ask_phrasings(retriever, phrasings[rows[own]] + differences[pick], asked, rows[own], folds, other, up)
     for ranking, asked_in in zip(messages, offtopic.languages, strict=True):
         (same if asked_in == language else other).add(ranking, False, "off_topic")
+    if refused is not None and len(refused.languages):
+        for ranking, asked_in in zip(
+            retriever.rank(refused.vectors, refused.languages), refused.languages, strict=True
+        ):
+            (same if asked_in == language else other).add(ranking, False, "labelled_no_match")
     if background is not None and len(background.languages):
-        own = np.array([lang == language for lang in background.languages])
+        mine = np.array([lang == language for lang in background.languages])
         near = background.nearness
-        chosen = np.sort(np.r_[_pick(rng, own, near, BACKGROUND_SAMPLE), _pick(rng, ~own, near, BACKGROUND_SAMPLE)])
+        chosen = np.sort(np.r_[_pick(rng, mine, near, BACKGROUND_SAMPLE), _pick(rng, ~mine, near, BACKGROUND_SAMPLE)])
         hidden = LeaveOut(background=[background.translations[i] for i in chosen])
         languages = [background.languages[i] for i in chosen]
         for ranking, asked_in in zip(
@@ -211,6 +233,7 @@ def calibrate(
         "answerable": same.kind.count("answerable"),  # phrasings asked with themselves left out
         "entry_left_out": same.kind.count("entry_left_out"),  # what its reference was measured on
         "own_weight_percent": round(100 * own_weight(same.kind.count("answerable"))),
+        "labelled_no_match": same.kind.count("labelled_no_match") + other.kind.count("labelled_no_match"),
         "right": int(sum(same.right) + sum(other.right)),
         "asked": len(same.right) + len(other.right),
     }

@@ -75,6 +75,10 @@ class Calibration:
 
     def basis(self) -> str:
         """What this confidence rests on, in a line for the build's output."""
+        refused = self.examples.get("labelled_no_match", 0)
+        return self._basis() + (f"; {refused:,} questions labelled not for this FAQ" if refused else "")
+
+    def _basis(self) -> str:
         if self.same_language.fitted:
             own = self.examples.get("own_weight_percent", 100)
             asked = self.examples.get("answerable", 0)

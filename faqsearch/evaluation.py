@@ -132,6 +132,30 @@ class Report:
         return _nan_to_none(data)
 
 
+@dataclass(frozen=True)
+class Gain:
+    """One language's figures before and after a change (another index, or the previous version)."""
+
+    language: str
+    answerable: int
+    accuracy_before: float
+    accuracy_after: float
+    answered_right_before: float
+    answered_right_after: float
+
+
+def gains(before: Report, after: Report) -> list[Gain]:
+    """Per language (and overall, last), accuracy@1 and answered-right before and after: what
+    labels written into the FAQ (`faqsearch review --apply`) changed, language by language."""
+    rows = [(lang, f, before.per_language.get(lang)) for lang, f in after.per_language.items()]
+    rows.append(("overall", after.overall, before.overall))
+    return [
+        Gain(lang, f.answerable, b.accuracy_at_1, f.accuracy_at_1, b.answered_correctly, f.answered_correctly)
+        for lang, f, b in rows
+        if b is not None
+    ]
+
+
 def load_queries(path: str | Path, entry_ids: set[str] | None = None) -> list[LabelledQuery]:
     """Read and validate a question file; with `entry_ids`, every `expected` must be one of them."""
     path = Path(path)

@@ -1,7 +1,12 @@
 """Load and strictly validate FAQ source files (faqs/*.yaml): every error names file, line and
 field, and duplicate keys, ids and phrasings are refused, as are control characters in any text
 once its escapes are read (yamlfile.Checker.string). `save_faqs` writes one (`faqsearch
-import`), checked by the same loader before it takes its place."""
+import`), checked by the same loader before it takes its place.
+
+A phrasing written in another language than the FAQ's (a customer's question the owner labelled,
+`faqsearch review --apply`) is an alternative `{text: ..., language: es}`; the build reads it
+as a question in that language. `no_match:` lists questions customers asked that this FAQ does
+not answer, written the same way: the build's confidence fit learns to refuse their like."""
 
 from __future__ import annotations
 
@@ -28,7 +33,8 @@ MAX_TAG_CHARS = 100
 LANGUAGE_PATTERN = re.compile(r"\A[a-z]{2,3}\Z")
 
 YAML_BYTES_PER_FILE_BYTE = 20  # parsed node tree and entries per byte of FAQ file (measured: 18)
-TOP_FIELDS = {"language": True, "faqs": True}  # name -> required
+TOP_FIELDS = {"language": True, "faqs": True, "no_match": False}  # name -> required
+PHRASING_FIELDS = {"text": True, "language": True}  # an alternative or no_match item in another language
 ENTRY_FIELDS = {
     "id": True,
     "question": True,
@@ -37,6 +43,9 @@ ENTRY_FIELDS = {
     "answers": False,
     "tags": False,
 }
+
+
+Phrasing = tuple[str, str]  # text, language
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,15 @@ class FAQEntry:
     alternatives: tuple[str, ...] = ()
     answers: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    languages: dict[str, str] = field(default_factory=dict)  # phrasing -> its language, where not the FAQ's
 
     @property
     def phrasings(self) -> tuple[str, ...]:
         return (self.question, *self.alternatives)
+
+    def phrasing_languages(self, default_language: str) -> list[str]:
+        """The language of each phrasing, in `phrasings` order."""
+        return [self.languages.get(p, default_language) for p in self.phrasings]
 
     def answer_in(self, language: str, default_language: str) -> tuple[str, str]:
         """The answer in `language` if the FAQ has one, else the default; with its language."""
@@ -69,6 +83,11 @@ class FAQFile:
     language: str
     entries: tuple[FAQEntry, ...]
     sha256: str
+    no_match: tuple[Phrasing, ...] = ()  # questions this FAQ does not answer, with their languages
+
+    def phrasing_languages(self) -> list[str]:
+        """The language of every phrasing, in row order (index.row_entry)."""
+        return [lang for entry in self.entries for lang in entry.phrasing_languages(self.language)]
 
 
 def file_sha256(path: Path) -> str:
@@ -90,13 +109,38 @@ def load_faqs(path: str | Path) -> FAQFile:
     faq_nodes = checker.sequence(top["faqs"], "faqs")
     if not faq_nodes:
         checker.fail(top["faqs"], "faqs", "is empty; add at least one entry")
+    checker.language = language
     entries = [checker.entry(node, f"faqs[{i}]") for i, node in enumerate(faq_nodes)]
     checker.unique(entries, faq_nodes)
-    return FAQFile(path=path, language=language, entries=tuple(entries), sha256=file_sha256(path))
+    no_match = checker.no_match(top["no_match"], entries) if "no_match" in top else ()
+    return FAQFile(path, language, tuple(entries), file_sha256(path), no_match)
 
 
 class _FAQChecker(Checker):
     """The FAQ-specific checks on top of the generic located ones."""
+
+    language = ""  # the FAQ's, once read
+
+    def phrasing(self, node: yaml.Node, name: str) -> Phrasing:
+        """A phrasing: a string in the FAQ's language, or `{text: ..., language: xx}`."""
+        if not isinstance(node, yaml.MappingNode):
+            return self.string(node, name), self.language
+        fields = self.mapping(node, name, PHRASING_FIELDS)
+        language = self.string(fields["language"], f"{name}.language")
+        if not LANGUAGE_PATTERN.match(language):
+            self.fail(fields["language"], f"{name}.language", "must be an ISO 639-1 code such as `es`")
+        return self.string(fields["text"], f"{name}.text"), language
+
+    def no_match(self, node: yaml.Node, entries: list[FAQEntry]) -> tuple[Phrasing, ...]:
+        owner = {p.casefold(): e.id for e in entries for p in e.phrasings}
+        items = []
+        for i, item in enumerate(self.sequence(node, "no_match")):
+            text, language = self.phrasing(item, f"no_match[{i}]")
+            if text.casefold() in owner:
+                message = f"is also a phrasing of entry `{owner[text.casefold()]}`; keep it in one place"
+                self.fail(item, f"no_match[{i}]", message)
+            items.append((text, language))
+        return tuple(items)
 
     def entry(self, node: yaml.Node, name: str) -> FAQEntry:
         fields = self.mapping(node, name, ENTRY_FIELDS)
@@ -111,15 +155,22 @@ class _FAQChecker(Checker):
                     f"{name}.tags[{i}]",
                     f"is {len(tag):,} characters; a tag has at most {MAX_TAG_CHARS}",
                 )
+        alternatives = (
+            [
+                self.phrasing(item, f"{name}.alternatives[{i}]")
+                for i, item in enumerate(self.sequence(fields["alternatives"], f"{name}.alternatives"))
+            ]
+            if "alternatives" in fields
+            else []
+        )
         return FAQEntry(
             id=entry_id,
             question=self.string(fields["question"], f"{name}.question"),
             answer=self.answer(fields["answer"], f"{name}.answer"),
-            alternatives=self.strings(fields["alternatives"], f"{name}.alternatives")
-            if "alternatives" in fields
-            else (),
+            alternatives=tuple(text for text, _ in alternatives),
             answers=self.answers(fields["answers"], f"{name}.answers") if "answers" in fields else {},
             tags=tags,
+            languages={text: lang for text, lang in alternatives if lang != self.language},
         )
 
     def answer(self, node: yaml.Node, name: str) -> str:
@@ -173,7 +224,8 @@ def dump_faqs(language: str, entries: list[FAQEntry]) -> str:
     faqs = []
     for e in entries:
         item = {"id": e.id, "question": e.question}
-        item |= {"alternatives": list(e.alternatives)} if e.alternatives else {}
+        alternatives = [{"text": a, "language": e.languages[a]} if a in e.languages else a for a in e.alternatives]
+        item |= {"alternatives": alternatives} if alternatives else {}
         item |= {"answer": e.answer}
         item |= {"answers": dict(e.answers)} if e.answers else {}
         item |= {"tags": list(e.tags)} if e.tags else {}

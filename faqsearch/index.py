@@ -4,12 +4,13 @@ Layout of `indexes/<name>/`:
 - `manifest.json`: format version, encoder (name, version, dim) and its parts, the FAISS index
   type and its parameters, the confidence calibration, source file and hash, build time and
   counts, and the size and sha256 of every other file;
-- `entries.json`: the FAQ entries; row i of the vectors is the i-th phrasing when the entries'
-  phrasings (question, then alternatives) are listed in order;
+- `entries.json`: the FAQ entries, with the language of each phrasing not in the FAQ's
+  (`languages`; absent in indexes built before it, read as none); row i of the vectors is the
+  i-th phrasing when the entries' phrasings (question, then alternatives) are listed in order;
 - `alignment.json`: per encoder part, its centre (mean phrasing vector) and the per-language
   offsets measured on the shipped parallel off-topic sample (offtopic.py);
-- `vectors.faiss`: the phrasings as retrieval.index_vectors stores them (centered, unit per
-  part), in a FAISS index of the type ann.choose picked; opened memory-mapped;
+- `vectors.faiss`: the phrasings as retrieval.index_vectors stores them (each in its language
+  aligned, centered, unit per part), in a FAISS index of the type ann.choose picked; opened memory-mapped;
 - `classifier.npy`: the entry classifier's weights and biases, (entries, dim + 1), where the
   FAQ is one it applies to (classifier.py);
 - `background.faiss`: the background sentences (background.py) this index compares questions
@@ -328,7 +329,15 @@ def read_entries(directory: Path, manifest: Manifest) -> tuple[FAQEntry, ...]:
     gc.disable()  # millions of new objects and no cycles: the collector would only slow this down 2x
     try:
         return tuple(
-            FAQEntry(e["id"], e["question"], e["answer"], tuple(e["alternatives"]), e["answers"], tuple(e["tags"]))
+            FAQEntry(
+                e["id"],
+                e["question"],
+                e["answer"],
+                tuple(e["alternatives"]),
+                e["answers"],
+                tuple(e["tags"]),
+                e.get("languages", {}),  # indexes built before phrasing languages have none
+            )
             for e in json.loads(data)["entries"]
         )
     finally:

@@ -86,13 +86,31 @@ def unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def index_vectors(vectors: np.ndarray, parts: Sequence[PartInfo], alignments: Sequence[Alignment]) -> np.ndarray:
-    """What FAISS stores for (phrasings, dim) encoder vectors: each part's block centered and
-    re-normalized, so a weighted query's inner product is the weighted sum of cosines."""
-    blocks = split(vectors, [p.dim for p in parts])
-    return np.ascontiguousarray(
-        np.hstack([unit(b - a.center) for b, a in zip(blocks, alignments, strict=True)]), dtype=np.float32
-    )
+def align(
+    vectors: np.ndarray, languages: Sequence[str], parts: Sequence[PartInfo], alignments: Sequence[Alignment]
+) -> np.ndarray:
+    """(texts, dim) encoder vectors in `languages` -> the index's space: per part, the language
+    offset removed, centered and re-normalized. Questions and phrasings alike: a phrasing a
+    customer wrote in Spanish sits where its meaning does, as a Spanish question does."""
+    blocks = []
+    for block, alignment in zip(split(vectors, [p.dim for p in parts]), alignments, strict=True):
+        offsets = [alignment.offsets.get(lang, np.zeros_like(alignment.center)) for lang in languages]
+        shifted = unit(block - (np.stack(offsets) if offsets else 0))
+        blocks.append(unit(shifted - alignment.center))
+    return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+
+
+def index_vectors(
+    vectors: np.ndarray, languages: Sequence[str], parts: Sequence[PartInfo], alignments: Sequence[Alignment]
+) -> np.ndarray:
+    """What FAISS stores for (phrasings, dim) encoder vectors: aligned (`align`), and the block of
+    a part that does not read a phrasing's language zeroed (as a question in that language weighs
+    it 0), so a weighted query's inner product is the weighted sum of the cosines that count."""
+    aligned = align(vectors, languages, parts, alignments)
+    if len(parts) > 1:
+        reads = {lang: part_weights(parts, lang) > 0 for lang in set(languages)}
+        aligned *= np.repeat(np.array([reads[lang] for lang in languages], dtype=np.float32), [p.dim for p in parts], 1)
+    return aligned
 
 
 def boost(ranking: Ranking, probabilities: np.ndarray) -> Ranking:
@@ -161,14 +179,8 @@ class Retriever:
         self._parameters = ann.search_parameters(index_type, None)
 
     def align(self, queries: np.ndarray, languages: Sequence[str]) -> np.ndarray:
-        """(questions, dim) encoder vectors -> the index's space: per part, the language offset
-        removed, centered and re-normalized (what the stored phrasings are)."""
-        blocks = []
-        for block, alignment in zip(split(queries, [p.dim for p in self.parts]), self.alignments, strict=True):
-            zero = np.zeros_like(alignment.center)
-            shifted = unit(block - np.stack([alignment.offsets.get(lang, zero) for lang in languages]))
-            blocks.append(unit(shifted - alignment.center))
-        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+        """(questions, dim) encoder vectors -> the index's space (`align`)."""
+        return align(queries, languages, self.parts, self.alignments)
 
     def weigh(self, aligned: np.ndarray, languages: Sequence[str]) -> np.ndarray:
         """Aligned questions -> FAISS queries: each part scaled by its weight for the language,

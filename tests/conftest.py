@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated models folder, a small FAQ, and a CLI runner."""
+"""Shared fixtures: an isolated models folder, a small FAQ and its index, and a CLI runner."""
 
 from __future__ import annotations
 
@@ -84,6 +84,13 @@ def small_faq(workdir) -> Path:
     path.parent.mkdir()
     path.write_text(SMALL_FAQ, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def shop_index(cli, small_faq) -> Path:
+    """The small FAQ built by `faqsearch build` into indexes/shop (the HTTP tests serve it)."""
+    assert cli("build", str(small_faq)).exit_code == 0
+    return small_faq.parent.parent / "indexes" / "shop"
 
 
 @pytest.fixture

@@ -175,11 +175,12 @@ def test_a_constant_feature_gets_no_weight_and_separable_data_stays_finite():
 
 def test_each_kind_of_unanswerable_question_weighs_the_same_in_all():
     kinds = ["answerable"] * 50 + ["entry_left_out"] * 30 + ["off_topic"] * 5 + ["background"] * 200
+    kinds += ["labelled_no_match"] * 2  # the owner's `none` labels count as much as any kind
     weights = calibration.example_weights(kinds)
     by_kind = {k: weights[np.array(kinds) == k].sum() for k in calibration.KINDS}
     assert by_kind["answerable"] == pytest.approx(calibration.ANSWERABLE_SHARE)
-    rest = (1 - calibration.ANSWERABLE_SHARE) / 3
-    assert [by_kind[k] for k in calibration.KINDS[1:]] == pytest.approx([rest] * 3)
+    rest = (1 - calibration.ANSWERABLE_SHARE) / 4
+    assert [by_kind[k] for k in calibration.KINDS[1:]] == pytest.approx([rest] * 4)
     assert calibration.example_weights(["background"] * 4) == pytest.approx([0.25] * 4)
 
 

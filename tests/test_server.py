@@ -10,6 +10,7 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,12 +29,6 @@ from faqsearch.serving.requests import MAX_BATCH, MAX_QUESTION_CHARS
 from faqsearch.serving.tenants import Tenants
 
 ANSWER_KEYS = {"query", "language", "match", "candidates", "sentiment", "no_match", "did_you_mean"}
-
-
-@pytest.fixture
-def shop_index(cli, small_faq) -> Path:
-    assert cli("build", str(small_faq)).exit_code == 0
-    return small_faq.parent.parent / "indexes" / "shop"
 
 
 @pytest.fixture
@@ -57,8 +52,12 @@ def free_port() -> int:
 def live(shop_index, log, monkeypatch):
     """A real uvicorn server on loopback, in a thread; yields its base URL."""
     monkeypatch.setattr(service, "RELOAD_SECONDS", 0.05)
+    yield from live_server(create_app(Tenants({"shop": shop_index}), unanswered_log=log))
+
+
+def live_server(app) -> Iterator[str]:
+    """`app` on uvicorn on a free loopback port, in a thread, for as long as the generator runs."""
     port = free_port()
-    app = create_app(Tenants({"shop": shop_index}), unanswered_log=log)
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

@@ -3,7 +3,7 @@ group of commands; importing them registers their commands on `app`, in the orde
 `faqsearch --help` lists them."""
 
 # isort: off
-from . import indexes, imports, answers, serving, cluster, sentiment, models  # noqa: F401
+from . import indexes, imports, answers, review, serving, cluster, sentiment, models  # noqa: F401
 from .common import app
 
 # isort: on

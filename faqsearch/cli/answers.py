@@ -11,6 +11,7 @@ import typer
 from ..errors import FAQSearchError
 from ..inputs import inert, inert_json, read_stdin, read_text
 from .common import (
+    QUESTION_LOG,
     HeadChoice,
     IndexChoice,
     JSONReport,
@@ -37,6 +38,7 @@ def ask(
         list[str] | None, typer.Option("--tag", help="Only entries carrying this tag; repeat for any of several")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question (JSON Lines)")] = False,
+    question_log: QUESTION_LOG = None,
     strict: Strict = False,
 ):
     """Answer questions in any language from an index."""
@@ -45,17 +47,33 @@ def ask(
 
     try:
         texts = _read_questions(questions or [], file)
-        faq = FAQSearch.open(locate_index(index), sentiment_head=sentiment_head, strict=strict)
+        path = locate_index(index)
+        faq = FAQSearch.open(path, sentiment_head=sentiment_head, strict=strict)
         answers = faq.ask_many(
             texts, k=k, min_confidence=min_confidence, sentiment=sentiment or bool(sentiment_head), tags=tag or ()
         )
     except FAQSearchError as exc:
         _fail(exc)
+    if question_log is not None:
+        _log_questions(question_log, path.name, faq.index.manifest.built_at, answers)
     for answer in answers:
         if as_json:
             typer.echo(inert_json(answer.to_dict()))
         else:
             _print_answer(answer, k, len(answers) > 1)
+
+
+def _log_questions(log: Path, index: str, version: str, answers: list) -> None:
+    """Append the answers to the question log as one request; a log that cannot be written costs
+    a warning, never the answers."""
+    import uuid
+
+    from ..questionlog import Log
+
+    try:
+        Log(log).questions(uuid.uuid4().hex, index, version, answers)
+    except Exception as exc:
+        typer.echo(f"warning: cannot append to the question log {inert(str(log))}: {inert(repr(exc))}", err=True)
 
 
 def _read_questions(arguments: list[str], file: Path | None) -> list[str]:
@@ -113,17 +131,24 @@ def eval_(
         float | None,
         typer.Option(min=0, max=1, help="Print the threshold at which this share of `none` questions gets no match"),
     ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(help="Also ask `previous` (the index's version before its last build) or another index: gains"),
+    ] = None,
     strict: Strict = False,
 ):
     """Measure answer quality on labelled questions: per language, overall, worst confusions, and
-    the no-match trade-off over the confidence threshold."""
-    from ..evaluation import evaluate, load_queries, threshold_for
+    the no-match trade-off over the confidence threshold; with --compare, each language's gains."""
+    from ..evaluation import evaluate, gains, load_queries, threshold_for
     from ..index import locate_index
     from ..search import FAQSearch
 
     try:
-        faq = FAQSearch.open(locate_index(index), strict=strict)
+        path = locate_index(index)
+        faq = FAQSearch.open(path, strict=strict)
         report = evaluate(faq, load_queries(queries, {e.id for e in faq.index.entries}))
+        against = None if compare is None else _compared(path, compare)
+        before = None if against is None else evaluate(FAQSearch.open(against), load_queries(queries))
         target = None if target_rejected is None else threshold_for(report.outcomes, target_rejected)
         if target_rejected is not None and target is None:
             raise FAQSearchError(
@@ -131,11 +156,15 @@ def eval_(
             )
     except FAQSearchError as exc:
         _fail(exc)
+    changed = [] if before is None else gains(before, report)
     if as_json:
         data = report.to_dict() | ({"target": asdict(target)} if target else {})
+        data |= {"compared_with": str(against), "gains": [asdict(g) for g in changed]} if before else {}
         typer.echo(inert_json(data, indent=1))
     else:
         _print_report(report, faq.min_confidence)
+        if before is not None:
+            _print_gains(changed, against)
         if target is not None:
             typer.echo(
                 f"\n--target-rejected {target_rejected}: threshold {target.threshold:.4f} rejects "
@@ -146,6 +175,30 @@ def eval_(
     if min_accuracy is not None and not accuracy >= min_accuracy:
         typer.echo(f"error: accuracy@1 {accuracy:.3f} is below --min-accuracy {min_accuracy}", err=True)
         raise typer.Exit(1)
+
+
+def _compared(path: Path, compare: str) -> Path:
+    """The index `--compare` names: `previous` is `path`'s version before its last build."""
+    from ..index import locate_index
+    from ..versions import previous
+
+    if compare != "previous":
+        return locate_index(compare)
+    earlier = previous(path)
+    if earlier is None:
+        raise FAQSearchError(f"--compare previous: {path} has no earlier version; rebuild it first, or name an index")
+    return earlier
+
+
+def _print_gains(changed, against: Path) -> None:
+    typer.echo(f"\ngains over {inert(str(against))} (accuracy@1 and answered right, before -> after):")
+    typer.echo("language  answerable  acc@1 before  after   gain  answered right before  after   gain")
+    for g in changed:
+        acc, right = g.accuracy_after - g.accuracy_before, g.answered_right_after - g.answered_right_before
+        typer.echo(
+            f"{g.language:9} {g.answerable:10}  {pct(g.accuracy_before):>12}  {pct(g.accuracy_after)}  {pct(acc)}"
+            f"  {pct(g.answered_right_before):>21}  {pct(g.answered_right_after)}  {pct(right)}"
+        )
 
 
 def pct(x: float) -> str:

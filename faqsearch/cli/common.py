@@ -30,6 +30,10 @@ Strict = Annotated[
     bool, typer.Option("--strict", help="Refuse an index whose FAQ file changed since it was built [default: warn]")
 ]
 UNANSWERED_LOG = "[default: indexes/unanswered.jsonl]"
+QUESTION_LOG = Annotated[
+    Path | None,
+    typer.Option(help="Append every question asked, redacted, and its answer's ids to this file [default: none]"),
+]
 ENCODER_CHOICES = "auto, laser, e5, e5-aligned, use or e5+use"
 
 

@@ -10,7 +10,9 @@ import typer
 
 from ..errors import FAQSearchError
 from ..inputs import inert, inert_json
+from ..jsonlog import DEFAULT_DAYS
 from .common import (
+    QUESTION_LOG,
     UNANSWERED_LOG,
     HeadChoice,
     IndexChoice,
@@ -50,13 +52,18 @@ def serve(
     ] = None,
     unanswered_days: Annotated[
         int, typer.Option(min=1, help="Delete unanswered questions older than this many days")
-    ] = 30,
+    ] = DEFAULT_DAYS,
     no_unanswered_log: Annotated[
-        bool, typer.Option("--no-unanswered-log", help="Store no customer question at all")
+        bool, typer.Option("--no-unanswered-log", help="Store no unanswered question")
     ] = False,
+    question_log: QUESTION_LOG = None,
+    question_log_days: Annotated[
+        int, typer.Option(min=1, help="Delete logged questions and feedback older than this many days")
+    ] = DEFAULT_DAYS,
     strict: Strict = False,
 ):
-    """Serve indexes over HTTP for chatbots (POST /ask, /indexes/NAME/ask; GET /health, /indexes, /docs, /)."""
+    """Serve indexes over HTTP for chatbots (POST /ask, /indexes/NAME/ask, /feedback; GET /health, /indexes,
+    /docs, /)."""
     import uvicorn
 
     from ..memory import parse_size
@@ -88,7 +95,9 @@ def serve(
             tenants = Tenants.listed(index, sentiment_head, strict)
             served = ", ".join(tenants.fixed)
         log = None if no_unanswered_log else unanswered_log or DEFAULT_LOG
-        application = create_app(tenants, log, token, unanswered_days, on_failure=end_this_process)
+        application = create_app(
+            tenants, log, token, unanswered_days, end_this_process, question_log, question_log_days
+        )
     except FAQSearchError as exc:
         _fail(exc)
     if not loopback(host) and token is None:

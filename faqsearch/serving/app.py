@@ -23,12 +23,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from .. import unanswered
+from .. import jsonlog, questionlog, unanswered
 from ..errors import FAQSearchError
+from .feedback import Questions
 from .gate import Gate
 from .guard import JSON, Guard, error_response
 from .metrics import Measured, Metrics
-from .requests import AskRequest, BadRequest, BatchRequest, Options
+from .requests import AskRequest, BadRequest, BatchRequest, FeedbackRequest, Options
+from .review_page import add_review_routes
 from .service import Service
 from .tenants import MAX_PAGE, PAGE, Tenants
 
@@ -42,14 +44,17 @@ def create_app(
     tenants: Tenants,
     unanswered_log: Path | None = unanswered.DEFAULT_LOG,
     token: str | None = None,
-    unanswered_days: int = unanswered.DEFAULT_DAYS,
+    unanswered_days: int = jsonlog.DEFAULT_DAYS,
     on_failure: Callable[[str], None] | None = None,
+    question_log: Path | None = None,
+    question_days: int = jsonlog.DEFAULT_DAYS,
 ) -> FastAPI:
     """The app of `faqsearch serve`, answering from `tenants` (tenants.py: a fixed list of
     indexes, or a folder of them) in this process; `on_failure` is told when it cannot answer
-    any more (service.py)."""
+    any more (service.py). `question_log`, when given, gets every question and POST /feedback."""
     log = None if unanswered_log is None else unanswered.Log(Path(unanswered_log), unanswered_days)
-    return build_app(Service(tenants, log, on_failure), token)
+    questions = None if question_log is None else Questions(questionlog.Log(Path(question_log), question_days))
+    return build_app(Service(tenants, log, on_failure, questions), token)
 
 
 class Answering(Protocol):
@@ -63,6 +68,7 @@ class Answering(Protocol):
     def stop(self) -> None: ...
     def health(self) -> dict: ...
     async def answers(self, request: Options, questions: list[str], name: str | None = None) -> list[dict]: ...
+    async def feedback(self, request: FeedbackRequest) -> None: ...
 
 
 def build_app(service: Answering, token: str | None = None) -> FastAPI:
@@ -138,6 +144,11 @@ def build_app(service: Answering, token: str | None = None) -> FastAPI:
     async def ask_index_batch(name: str, request: BatchRequest) -> dict:
         return {"answers": await service.answers(request, request.questions, name)}
 
+    @app.post("/feedback", summary="What the customer made of an answer (by its x-request-id), to the question log")
+    async def feedback(request: FeedbackRequest) -> dict:
+        await service.feedback(request)
+        return {"status": "recorded"}
+
     @app.get("/health", summary="Liveness: no token needed; 503 when the server cannot answer any more")
     async def health() -> JSON:
         state = service.health()
@@ -153,6 +164,8 @@ def build_app(service: Answering, token: str | None = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> str:
         return PAGE_HTML.read_text(encoding="utf-8")
+
+    add_review_routes(app, service)  # GET /review, /review/items; POST /review/apply
 
     for route in list(app.routes):  # a client or probe that checks with HEAD gets what GET says, without a body
         if isinstance(route, APIRoute) and "GET" in route.methods:

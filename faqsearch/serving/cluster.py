@@ -34,7 +34,7 @@ from .app import build_app, token_from_environment
 from .deploy import Settings, config_terms, in_config_terms
 from .gate import read_body, replay
 from .metrics import Metrics
-from .requests import BadRequest, Options
+from .requests import BadRequest, FeedbackRequest, Options
 from .service import Service
 from .tenants import Tenants
 
@@ -43,6 +43,7 @@ MODELS_PER_REPLICA = 1000  # tenant names Ray remembers per Answerer replica, fo
 RETRIES = 3  # asks of another replica after one died under the request
 RETRY_PAUSE = (0.05, 0.2)  # seconds, jittered: Ray's router drops a dead replica within this
 UNAVAILABLE = "no answering replica is available now; retry shortly"
+NO_FEEDBACK = "Ray Serve keeps no question log, so it takes no feedback; `faqsearch serve --question-log FILE` does"
 HEALTH_SECONDS = 2.0  # how often an Ingress asks an Answerer replica what it has open, and waits at most
 HEARD_SECONDS = 60.0  # what a replica said counts in /health this long (it may have been replaced since)
 
@@ -141,6 +142,10 @@ class Remote:
             raise BadRequest(result["status"], result["error"])
         return result["answers"]
 
+    async def feedback(self, request: FeedbackRequest) -> None:
+        """Not on Ray Serve: no replica keeps a question log, nor the answers feedback would name."""
+        raise BadRequest(409, NO_FEEDBACK)
+
 
 @serve.deployment(max_ongoing_requests=4 * MAX_ONGOING, ray_actor_options={"num_cpus": 0})
 @serve.ingress()
@@ -166,12 +171,13 @@ class Resend:
 
     When the replica a request was routed to dies, Ray's proxy sends the client nothing (it answers
     only 408, 429 and 503 itself; ray/serve/_private/proxy.py) and uvicorn then answers a plain-text
-    500, which clients must not retry in general. Every faqsearch endpoint only reads, so a request
-    that got no response at all is safe to send again; after RETRIES more tries it gets a JSON 503
-    that the README's client retry policy retries. The body is kept for the resend, and cut past
-    MAX_BODY_BYTES (the Ingress refuses such a body with 413 either way; Ray's proxy would read
-    it whole). For proxies that serve faqsearch alone: another application's requests may not be
-    safe to send twice, nor its bodies to cut."""
+    500, which clients must not retry in general. Every faqsearch endpoint here only reads (POST
+    /feedback, which would write, is refused on Ray Serve), so a request that got no response at
+    all is safe to send again; after RETRIES more tries it gets a JSON 503 that the README's
+    client retry policy retries. The body is kept for the resend, and cut past MAX_BODY_BYTES (the
+    Ingress refuses such a body with 413 either way; Ray's proxy would read it whole). For proxies
+    that serve faqsearch alone: another application's requests may not be safe to send twice, nor
+    its bodies to cut."""
 
     def __init__(self, app: ASGIApp):
         self.app = app

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .. import unanswered
+from .. import jsonlog
 from ..errors import FAQSearchError, InputFileError
 from ..inputs import read_text
 from ..memory import parse_size
@@ -50,7 +50,7 @@ class Settings:
     indexes_dir: str  # the folder of tenant indexes, at this path on every node
     max_memory: str | None = None  # per Answerer replica, as `serve --max-memory` [default: half of the node's RAM]
     unanswered_log: str | None = None  # a path on each node's own disk [default: none is kept]
-    unanswered_days: int = unanswered.DEFAULT_DAYS
+    unanswered_days: int = jsonlog.DEFAULT_DAYS
 
     @classmethod
     def from_args(cls, args: object, where: str = "args") -> Settings:

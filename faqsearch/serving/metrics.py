@@ -16,7 +16,9 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-ENDPOINTS = frozenset({"/", "/ask", "/ask/batch", "/health", "/indexes", "/metrics", "/docs", "/openapi.json"})
+ENDPOINTS = frozenset(
+    {"/", "/ask", "/ask/batch", "/feedback", "/health", "/indexes", "/metrics", "/docs", "/openapi.json"}
+)
 TENANT_ENDPOINT = re.compile(r"/indexes/[^/]+(/ask(/batch)?)")
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 

@@ -39,9 +39,10 @@ from .. import unanswered
 from ..encoders.e5 import MAX_TOKENS
 from ..errors import FAQSearchError, IndexUnusable
 from ..search import Answer, Asked, FAQSearch
+from .feedback import NO_LOG, Questions
 from .guard import REQUEST_ID
 from .metrics import Metrics
-from .requests import BadRequest, Options
+from .requests import BadRequest, FeedbackRequest, Options
 from .tenants import Tenants
 from .worker import Worker
 
@@ -114,6 +115,7 @@ class Service:
         tenants: Tenants,
         unanswered_log: unanswered.Log | None,
         on_failure: Callable[[str], None] | None = None,
+        questions: Questions | None = None,
     ):
         self.tenants = tenants
         self.on_failure = on_failure
@@ -128,6 +130,7 @@ class Service:
         self.worker.submit(_leave_a_core_for_http).result()
         tenants.set_budget()
         self.unanswered_log = unanswered_log
+        self.questions = questions  # the question log, and the answers feedback may name
         self.metrics = Metrics()
         self.queue: asyncio.Queue[_Pending] | None = None
         self.tasks: list[asyncio.Task] = []  # the loops that answer requests and reload indexes
@@ -197,6 +200,12 @@ class Service:
         await self.queue.put(_Pending(chosen, questions, options, done, REQUEST_ID.get()))
         return await done
 
+    async def feedback(self, request: FeedbackRequest) -> None:
+        """Log a chatbot's feedback on an answer, on the worker thread that writes every log line."""
+        if self.questions is None:
+            raise BadRequest(409, NO_LOG)
+        await asyncio.get_running_loop().run_in_executor(self.worker, self.questions.feedback, request)
+
     async def batch_forever(self) -> None:
         loop = asyncio.get_running_loop()
         waiting: dict[str, deque[_Pending]] = {}  # per index, oldest first; indexes in turn
@@ -264,12 +273,16 @@ class Service:
             self._fail(group.items, exc)
             return
         unmatched = [a for a in answers if a.match is None]
+        parts = []  # (request id, number of its first question here, answers) for the question log
         for part in group.items:
-            part.pending.answers += answers[: len(part.questions)]
-            answers = answers[len(part.questions) :]
+            mine, answers = answers[: len(part.questions)], answers[len(part.questions) :]
+            part.pending.answers += mine
+            parts.append((part.pending.request_id, part.start, mine))
             if len(part.pending.answers) == len(part.pending.questions):
                 part.pending.settle(part.pending.answers)
         self._log_unanswered(name, unmatched)
+        if self.questions is not None:
+            self.questions.answered(name, group.faq.index.manifest.built_at, parts)
 
     @staticmethod
     def _fail(parts: list[_Part], exc: Exception) -> None:
