@@ -222,3 +222,49 @@ def test_a_log_line_that_is_not_json_is_named_with_its_line(shop_index, cli, tmp
     )
     result = cli("review", str(log), "--index", "shop")
     assert result.exit_code == 2 and "questions.jsonl:2:" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+EDGES = (
+    "language: en\r\n"
+    "faqs:\r\n"
+    "- id: a\r\n"
+    "  question: How do I pay?\r\n"
+    "  alternatives: []\r\n"
+    "  answer: >\r\n"
+    "    By card.\r\n"
+    "\r\n"
+    "  # the owner's note on b\r\n"
+    "- id: b\r\n"
+    "  question: Where is it?\r\n"
+    "  answer: |\r\n"
+    "    Track it.\r\n"
+    "\r\n"
+    "# end of the FAQ"
+)
+
+
+def test_edits_keep_crlf_empty_flow_lists_block_answers_and_a_last_line_without_newline(tmp_path):
+    faq_path = tmp_path / "edges.yaml"
+    faq_path.write_bytes(EDGES.encode())
+    faq = load_faqs(faq_path)
+    labels = write_labels(
+        tmp_path / "labels.jsonl",
+        {"question": "can I pay by card", "entry": "a", "language": "en"},
+        {"question": "wo ist mein Paket", "entry": "b", "language": "de"},
+        {"question": "tell me a joke", "entry": "none", "language": "en"},
+        {"question": "do you ship abroad?", "entry": "new", "answer": "Yes: 40 countries.", "language": "en"},
+    )
+    apply(faq, load_labels(labels, faq))
+    text = faq_path.read_bytes().decode()
+    assert "\n" not in text.replace("\r\n", "")  # every line ends as the owner's do
+    assert "  alternatives: [can I pay by card]\r\n" in text
+    assert "  question: Where is it?\r\n  alternatives:\r\n    - {text: wo ist mein Paket, language: de}\r\n" in text
+    assert "    Track it.\r\n- id: do-you-ship-abroad\r\n" in text  # after the last entry, before the closing comment
+    assert text.endswith("# end of the FAQ\r\nno_match:\r\n  - tell me a joke\r\n")
+    assert "  answer: >\r\n    By card.\r\n\r\n  # the owner's note on b\r\n" in text  # the folded answer as it was
+    updated = load_faqs(faq_path)
+    assert updated.entries[0].alternatives == ("can I pay by card",)
+    assert updated.entries[0].answer == "By card."
+    assert updated.entries[1].languages == {"wo ist mein Paket": "de"}
+    assert updated.entries[2].id == "do-you-ship-abroad" and updated.entries[2].answer == "Yes: 40 countries."
+    assert updated.no_match == (("tell me a joke", "en"),)
