@@ -36,6 +36,8 @@ NEW_ENTRY_MIN = 2  # questions in a group before it is suggested as a new entry
 CANDIDATES = 3  # shown with each question
 EXAMPLES = 5  # questions shown per new entry suggestion
 MAX_QUESTIONS = 20_000  # distinct questions read (the most asked first): grouping is quadratic
+BLOCK = 1024  # questions compared with all the others in one matrix product
+WEIGHED = 2_000  # a language's neediest questions weighed against each other (x 30 labels: ~1 s)
 # The review page asks on the server's worker, which the stuck-job watchdog ends after 60 s: at
 # ~250 questions/s on 2 cores, this many take ~20 s.
 SERVED_MAX_QUESTIONS = 5_000
@@ -107,16 +109,21 @@ def merge(logged: list[Logged]) -> list[Logged]:
 
 def groups(vectors: np.ndarray, order: list[int], similar: float) -> list[list[int]]:
     """Greedy near-duplicate groups over unit `vectors`: in `order`, each question not yet
-    grouped gathers those not yet grouped within cosine `similar`."""
+    grouped gathers those not yet grouped within cosine `similar`. The pairs are found by blocks
+    of matrix products (20,000 questions: seconds), not one product per question."""
+    near: list[list[int]] = [[] for _ in range(len(vectors))]
+    for start in range(0, len(vectors), BLOCK):
+        rows, columns = np.nonzero(vectors[start : start + BLOCK] @ vectors.T >= similar)
+        for row, column in zip((rows + start).tolist(), columns.tolist(), strict=True):
+            if row != column:
+                near[row].append(column)
     free = np.ones(len(vectors), dtype=bool)
     found = []
     for i in order:
-        if not free[i]:
-            continue
-        members = np.flatnonzero(free & (vectors @ vectors[i] >= similar))
-        members = [i, *(int(j) for j in members if j != i)]
-        free[members] = False
-        found.append(members)
+        if free[i]:
+            members = [i, *(j for j in near[i] if free[j])]
+            free[members] = False
+            found.append(members)
     return found
 
 
@@ -159,8 +166,8 @@ def choose(
         else:
             open_questions.append(i)
     items, representatives = [], []
-    by_count = sorted(open_questions, key=lambda i: -questions[i].count)
-    for members in groups(aligned[open_questions], [open_questions.index(i) for i in by_count], SAME):
+    by_count = sorted(range(len(open_questions)), key=lambda k: -questions[open_questions[k]].count)
+    for members in groups(aligned[open_questions], by_count, SAME):
         members = [open_questions[m] for m in members]
         first, answer = members[0], answers[members[0]]
         feedback = next((questions[m].feedback for m in members if questions[m].feedback in entries | {NONE}), None)
@@ -184,6 +191,8 @@ def choose(
     for language in dict.fromkeys(languages[i] for i in open_questions):
         mine = [k for k, item in enumerate(items) if item.language == language]
         targets = [i for i in open_questions if languages[i] == language]
+        mine = sorted(mine, key=lambda k: -need[representatives[k]])[:WEIGHED]
+        targets = sorted(targets, key=lambda i: -need[i])[:WEIGHED]
         chosen += _covering(
             [items[k] for k in mine],
             aligned[[representatives[k] for k in mine]] @ aligned[targets].T,
