@@ -130,7 +130,7 @@ def simulate(bench: Benchmark, encoder, folder: Path, budgets: list[int], names:
     for budget in budgets:
         keys = {
             "random": lambda: [rng.random() for _ in labelled],
-            "lowest": lambda: [_confidence(a) for _, a in fresh],
+            "lowest": lambda: [review.best_confidence(a) for _, a in fresh],
         }
         for name in names:
             if name.startswith("review"):
@@ -154,10 +154,6 @@ def _confident(fresh) -> list[Label]:
         for q, a in fresh
         if a.match is not None and a.match.confidence >= review.CONFIDENT
     ]
-
-
-def _confidence(answer) -> float:
-    return answer.candidates[0].confidence if answer.candidates else 0.0
 
 
 def _reviewed(search, fresh, feedback, truth, budget, known) -> list[Label]:

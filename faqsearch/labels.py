@@ -49,6 +49,14 @@ class Applied:
     new_entries: list[str]
 
 
+def line(question: str, language: str, entry: str, covers: tuple | list = ()) -> dict:
+    """A label file line, as `load_labels` reads it (what `faqsearch review --out`, the terminal
+    review and the review page write)."""
+    return {"question": question, "language": language, "entry": entry} | (
+        {"covers": [list(c) for c in covers]} if covers else {}
+    )
+
+
 def load_labels(path: Path, faq: FAQFile) -> list[Label]:
     """Every label of the file at `path`, checked against `faq`: InputFileError naming the line."""
     _, text = read_text(path, "a label file (JSON Lines, `faqsearch review --json` or the review page writes it)")

@@ -94,4 +94,8 @@ def read(path: Path) -> Iterator[tuple[int, dict]]:
                 raise InputFileError(
                     str(path), f"missing or not text (every {kind} line holds it): {fix}", line=number, field=name
                 )
+        if not isinstance(item.get("number", 0), int) or isinstance(item.get("number"), bool):
+            raise InputFileError(str(path), f"must be a whole number: {fix}", line=number, field="number")
+        if not isinstance(item.get("entry"), str | None):
+            raise InputFileError(str(path), f"must be an entry id or null: {fix}", line=number, field="entry")
         yield number, item

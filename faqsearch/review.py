@@ -185,7 +185,7 @@ def choose(
                 worth=0.0,
             )
         )
-    need = np.array([q.count * (1 - _confidence(a)) for q, a in zip(questions, answers, strict=True)])
+    need = np.array([q.count * (1 - best_confidence(a)) for q, a in zip(questions, answers, strict=True)])
     reached = np.array([_best_score(a) for a in answers])
     chosen = []
     for language in dict.fromkeys(languages[i] for i in open_questions):
@@ -209,7 +209,8 @@ def _best_score(answer) -> float:
     return answer.candidates[0].score if answer.candidates else 0.0
 
 
-def _confidence(answer) -> float:
+def best_confidence(answer) -> float:
+    """The confidence of an answer's best candidate (0 without one): how sure the index is."""
     return answer.candidates[0].confidence if answer.candidates else 0.0
 
 

@@ -194,6 +194,10 @@ def test_the_question_log_rotates_and_prunes_as_the_unanswered_log(tmp_path):
         ('{"question": "hi", "request_id": "r"}', "questions.jsonl:2: kind: must be question or feedback"),
         ('{"kind": "question", "request_id": "r"}', "questions.jsonl:2: question: missing or not text"),
         ('{"kind": "feedback", "request_id": "r"}', "questions.jsonl:2: feedback: missing or not text"),
+        # what a review hashes and compares: a list or mapping there would stop it with a traceback
+        ('{"kind": "feedback", "request_id": "r", "feedback": "helped", "number": [0]}', ":2: number: must be a whole"),
+        ('{"kind": "question", "request_id": "r", "question": "hi", "number": true}', ":2: number: must be a whole"),
+        ('{"kind": "feedback", "request_id": "r", "feedback": "chose", "entry": ["a"]}', ":2: entry: must be an entry"),
     ],
 )
 def test_reading_a_log_names_the_bad_line_and_the_fix(tmp_path, text, message):

@@ -36,9 +36,11 @@ def review(
         _apply(apply, path, index)
         return
     from ..index import locate_index
+    from ..labels import line
     from ..review import choose_from_log
     from ..search import FAQSearch
 
+    target = out or Path("labels.jsonl")
     try:
         folder = locate_index(index)
         chosen, notes = choose_from_log(path, FAQSearch.open(folder), folder.name, per_language)
@@ -49,14 +51,13 @@ def review(
             if chosen.confident and typer.confirm(_accept_question(chosen), default=True):
                 labels += _accepted(chosen)
         else:
-            labels = [_suggested(item) for item in chosen.items] + _accepted(chosen)
+            labels = [line(i.question, i.language, i.suggested, i.covers) for i in chosen.items] + _accepted(chosen)
         if out is not None or interactive:
-            target = out or Path("labels.jsonl")
             target.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in labels), encoding="utf-8")
     except FAQSearchError as exc:
         _fail(exc)
     except OSError as exc:
-        _fail(FAQSearchError(f"cannot write {out} ({exc.strerror or exc}); choose a writable --out"))
+        _fail(FAQSearchError(f"cannot write {target} ({exc.strerror or exc}); choose a writable --out"))
     for note in notes:
         typer.echo(f"note: {inert(note)}", err=True)
     if as_json:
@@ -64,21 +65,14 @@ def review(
     elif not interactive:
         _print(chosen)
     if out is not None or interactive:
-        typer.echo(
-            f"{len(labels)} labels written to {out or 'labels.jsonl'}; apply them with `faqsearch review --apply`"
-        )
-
-
-def _suggested(item) -> dict:
-    """A label file line for `item`, its label the suggested one (to check before applying)."""
-    return {"question": item.question, "language": item.language, "entry": item.suggested} | (
-        {"covers": [list(c) for c in item.covers]} if item.covers else {}
-    )
+        typer.echo(f"{len(labels)} labels written to {target}; apply them with `faqsearch review --apply`")
 
 
 def _accepted(chosen) -> list[dict]:
     """Label file lines accepting the confidently answered questions with the entry they got."""
-    return [{"question": q, "language": lang, "entry": entry} for q, lang, entry in chosen.confident]
+    from ..labels import line
+
+    return [line(q, lang, entry) for q, lang, entry in chosen.confident]
 
 
 def _accept_question(chosen) -> str:

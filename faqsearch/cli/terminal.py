@@ -4,7 +4,6 @@ Apart from review.py so that tests can drive it with scripted keys and capture w
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable, Iterable
 
@@ -13,8 +12,8 @@ import typer
 
 from ..errors import FAQSearchError
 from ..inputs import inert
+from ..labels import line
 from ..review import NONE, Item
-from .review import _suggested
 
 # Arrows arrive as escape sequences: ANSI (ESC [ A, or ESC O A in a terminal's application mode)
 # and Windows (a 0xE0 or NUL prefix); click.getchar returns each sequence whole.
@@ -77,7 +76,7 @@ def label_interactively(
     except KeyboardInterrupt:
         write("")
     labels = [
-        _suggested(dataclasses.replace(i, suggested=p))
+        line(i.question, i.language, p, i.covers)
         for i, p in zip(items[: len(picked)], picked, strict=True)
         if p is not SKIP
     ]
