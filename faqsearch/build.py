@@ -263,6 +263,7 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
         embedded=embedded,
         background=info,
         files={},
+        default_answer=faq.default_answer,
     )
     try:
         with new_version(directory) as folder:
@@ -319,8 +320,9 @@ def _duplicate_notes(faq: FAQFile, rows: np.ndarray, duplicates: list[tuple[int,
         ids = tuple(sorted((faq.entries[rows[row]].id, faq.entries[entry].id)))
         pairs.setdefault(ids, (phrasings[row], phrasings[other]))
     notes = [
-        f"entries `{a}` and `{b}` have near-identical phrasings ({x!r} / {y!r}, cosine >= {NEAR_DUPLICATE}): "
-        "merge them or make them distinct, or questions will hesitate between them"
+        f"entries `{a}` and `{b}` have near-identical phrasings ({x!r} / {y!r}, centered cosine >= "
+        f"{NEAR_DUPLICATE}): check whether they mean the same; if so merge them, if not reword one so they "
+        "differ, or questions will hesitate between them"
         for (a, b), (x, y) in list(pairs.items())[:5]
     ]
     if len(pairs) > 5:

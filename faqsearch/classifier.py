@@ -60,13 +60,16 @@ def fit(
     from sklearn.linear_model import LogisticRegression
 
     present = np.unique(row_entry)
+    weights = np.zeros((entries, vectors.shape[1]), dtype=np.float32)
+    bias = np.full(entries, -1e4, dtype=np.float32)
+    if len(present) == 1:  # a fold of a two-entry FAQ may hold one entry only: all its vote, sklearn refuses to fit
+        bias[present[0]] = 0.0
+        return Classifier(weights, bias)
     solver = "newton-cg" if len(vectors) * entries <= NEWTON_CG_UP_TO else "lbfgs"
     model = LogisticRegression(C=C, solver=solver, max_iter=300, random_state=seed, warm_start=start is not None)
     if start is not None and len(present) > 2:
         model.coef_, model.intercept_ = start.weights[present], start.bias[present]
     model.fit(vectors, row_entry)
-    weights = np.zeros((entries, vectors.shape[1]), dtype=np.float32)
-    bias = np.full(entries, -1e4, dtype=np.float32)
     if len(present) == 2:  # sklearn fits one direction for two classes
         weights[present[1]], bias[present[1]] = model.coef_[0], model.intercept_[0]
         bias[present[0]] = 0.0

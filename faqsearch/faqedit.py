@@ -28,6 +28,15 @@ def scalar(value: str | dict) -> str:
     return yaml.safe_dump([value], default_flow_style=True, allow_unicode=True, width=WIDE, sort_keys=False)[1:-2]
 
 
+def _value(value: str, indent: str) -> str:
+    """A field's value: an answer of several lines as a `|-` block, its lines as they are (faqs.
+    answer_text left none with trailing spaces or leading blank lines); anything else on one line.
+    A line or paragraph separator, which YAML reads as a line break, keeps it quoted."""
+    if "\n" not in value or any(c in value for c in "\x85\u2028\u2029"):
+        return scalar(value)
+    return "|-" + "".join(f"\n{indent}  {line}" if line else "\n" for line in value.split("\n"))
+
+
 @dataclass
 class FAQText:
     """A FAQ file's text and what is to be added to it, applied at once by `result`."""
@@ -73,10 +82,11 @@ class FAQText:
         first = faqs.value[0].value[0][0]  # the first entry's first key
         line = self._line(first.start_mark.line)[: first.start_mark.column]
         indent = " " * first.start_mark.column
-        lines = [f"{line if i == 0 else indent}{k}: {scalar(v)}" for i, (k, v) in enumerate(fields.items())]
+        lines = [f"{line if i == 0 else indent}{k}: {_value(v, indent)}" for i, (k, v) in enumerate(fields.items())]
         if alternatives:
             lines[2:2] = [f"{indent}alternatives:"] + [f"{indent}  - {scalar(x)}" for x in alternatives]
-        self._insert(self._after(faqs.value[-1]), "".join(x + self.newline for x in lines))
+        block = "".join(x + "\n" for x in lines)  # a block answer's lines too, in the file's line endings
+        self._insert(self._after(faqs.value[-1]), block.replace("\n", self.newline))
 
     def result(self) -> str:
         text = self.text

@@ -6,7 +6,13 @@ import`), checked by the same loader before it takes its place.
 A phrasing written in another language than the FAQ's (a customer's question the owner labelled,
 `faqsearch review --apply`) is an alternative `{text: ..., language: es}`; the build reads it
 as a question in that language. `no_match:` lists questions customers asked that this FAQ does
-not answer, written the same way: the build's confidence fit learns to refuse their like."""
+not answer, written the same way: the build's confidence fit learns to refuse their like.
+
+An answer keeps its line breaks and paragraphs (Markdown lists and steps reach customers as
+written; only CRLF, trailing spaces and runs of blank lines are normalized, `answer_text`), where
+every other text is one line. `related:` lists the entries a bot offers after this one (a
+follow-up prompt, a button), each `{entry: ID, text: ...}` or just `ID` (shown as its question);
+`default_answer:` is what the FAQ's owner wants said when nothing matches."""
 
 from __future__ import annotations
 
@@ -33,8 +39,9 @@ MAX_TAG_CHARS = 100
 LANGUAGE_PATTERN = re.compile(r"\A[a-z]{2,3}\Z")
 
 YAML_BYTES_PER_FILE_BYTE = 20  # parsed node tree and entries per byte of FAQ file (measured: 18)
-TOP_FIELDS = {"language": True, "faqs": True, "no_match": False}  # name -> required
+TOP_FIELDS = {"language": True, "faqs": True, "no_match": False, "default_answer": False}  # name -> required
 PHRASING_FIELDS = {"text": True, "language": True}  # an alternative or no_match item in another language
+RELATED_FIELDS = {"entry": True, "text": True}
 ENTRY_FIELDS = {
     "id": True,
     "question": True,
@@ -42,10 +49,21 @@ ENTRY_FIELDS = {
     "answer": True,
     "answers": False,
     "tags": False,
+    "related": False,
 }
+BLANK_LINES = re.compile(r"\n{3,}")
 
 
 Phrasing = tuple[str, str]  # text, language
+
+
+@dataclass(frozen=True)
+class Related:
+    """An entry offered after another (a follow-up prompt, a button): its id, and the text the
+    customer sees for it (by default its question)."""
+
+    entry: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,7 @@ class FAQEntry:
     answers: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     languages: dict[str, str] = field(default_factory=dict)  # phrasing -> its language, where not the FAQ's
+    related: tuple[Related, ...] = ()  # entries offered after this one, in order
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -84,10 +103,19 @@ class FAQFile:
     entries: tuple[FAQEntry, ...]
     sha256: str
     no_match: tuple[Phrasing, ...] = ()  # questions this FAQ does not answer, with their languages
+    default_answer: str | None = None  # said when nothing matches
 
     def phrasing_languages(self) -> list[str]:
         """The language of every phrasing, in row order (index.row_entry)."""
         return [lang for entry in self.entries for lang in entry.phrasing_languages(self.language)]
+
+
+def answer_text(text: str) -> str:
+    """An answer as a FAQ holds it: line breaks, paragraphs and indentation kept; CRLF and lone CR
+    as line breaks, trailing spaces dropped, blank lines at its ends dropped and runs of them made
+    one (a paragraph break)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return BLANK_LINES.sub("\n\n", "\n".join(line.rstrip() for line in lines).strip())
 
 
 def file_sha256(path: Path) -> str:
@@ -112,14 +140,45 @@ def load_faqs(path: str | Path) -> FAQFile:
     checker.language = language
     entries = [checker.entry(node, f"faqs[{i}]") for i, node in enumerate(faq_nodes)]
     checker.unique(entries, faq_nodes)
+    entries = checker.resolve_related(entries)
     no_match = checker.no_match(top["no_match"], entries) if "no_match" in top else ()
-    return FAQFile(path, language, tuple(entries), file_sha256(path), no_match)
+    default = checker.answer(top["default_answer"], "default_answer") if "default_answer" in top else None
+    return FAQFile(path, language, tuple(entries), file_sha256(path), no_match, default)
 
 
 class _FAQChecker(Checker):
     """The FAQ-specific checks on top of the generic located ones."""
 
     language = ""  # the FAQ's, once read
+
+    def __init__(self, where: str):
+        super().__init__(where)
+        self.related: dict[str, list[tuple[yaml.Node, str, str, str | None]]] = {}  # id -> (node, name, entry, text)
+
+    def reference(self, node: yaml.Node, name: str) -> tuple[yaml.Node, str, str, str | None]:
+        """A related entry as written: `ID`, or `{entry: ID, text: ...}`; checked once all ids are known."""
+        if not isinstance(node, yaml.MappingNode):
+            return node, name, self.string(node, name), None
+        fields = self.mapping(node, name, RELATED_FIELDS)
+        return node, name, self.string(fields["entry"], f"{name}.entry"), self.string(fields["text"], f"{name}.text")
+
+    def resolve_related(self, entries: list[FAQEntry]) -> list[FAQEntry]:
+        """Each entry with its related entries: ids of other entries of this FAQ, each once, a
+        missing text given by the entry's question."""
+        questions = {e.id: e.question for e in entries}
+        resolved = []
+        for entry in entries:
+            related, seen = [], set()
+            for node, name, target, text in self.related.get(entry.id, ()):
+                if target not in questions:
+                    self.fail(node, name, f"no entry `{target}` in this FAQ; name the id of one of its entries")
+                if target == entry.id or target in seen:
+                    why = "the entry itself" if target == entry.id else "listed twice"
+                    self.fail(node, name, f"`{target}` is {why}; list each other entry once")
+                seen.add(target)
+                related.append(Related(target, text or questions[target]))
+            resolved.append(dataclasses.replace(entry, related=tuple(related)) if related else entry)
+        return resolved
 
     def phrasing(self, node: yaml.Node, name: str) -> Phrasing:
         """A phrasing: a string in the FAQ's language, or `{text: ..., language: xx}`."""
@@ -155,6 +214,11 @@ class _FAQChecker(Checker):
                     f"{name}.tags[{i}]",
                     f"is {len(tag):,} characters; a tag has at most {MAX_TAG_CHARS}",
                 )
+        if "related" in fields:
+            self.related[entry_id] = [
+                self.reference(item, f"{name}.related[{i}]")
+                for i, item in enumerate(self.sequence(fields["related"], f"{name}.related"))
+            ]
         alternatives = (
             [
                 self.phrasing(item, f"{name}.alternatives[{i}]")
@@ -174,7 +238,9 @@ class _FAQChecker(Checker):
         )
 
     def answer(self, node: yaml.Node, name: str) -> str:
-        text = self.string(node, name)
+        text = answer_text(self.raw(node, name))
+        if not text:
+            self.fail(node, name, "is empty; write some text or remove the field")
         if len(text) > MAX_ANSWER_CHARS:
             self.fail(
                 node,
@@ -219,7 +285,12 @@ class _FAQChecker(Checker):
                     )
 
 
-def dump_faqs(language: str, entries: list[FAQEntry]) -> str:
+def dump_faqs(
+    language: str,
+    entries: list[FAQEntry],
+    no_match: list[Phrasing] | tuple[Phrasing, ...] = (),
+    default_answer: str | None = None,
+) -> str:
     """The FAQ file's text: fields in the documented order, multi-line answers as `|` blocks."""
     faqs = []
     for e in entries:
@@ -229,13 +300,26 @@ def dump_faqs(language: str, entries: list[FAQEntry]) -> str:
         item |= {"answer": e.answer}
         item |= {"answers": dict(e.answers)} if e.answers else {}
         item |= {"tags": list(e.tags)} if e.tags else {}
+        item |= {"related": [{"entry": r.entry, "text": r.text} for r in e.related]} if e.related else {}
         faqs.append(item)
-    return yaml.dump(
-        {"language": language, "faqs": faqs}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100
+    top = {"language": language, "faqs": faqs}
+    top |= (
+        {"no_match": [t if lang == language else {"text": t, "language": lang} for t, lang in no_match]}
+        if no_match
+        else {}
     )
+    top |= {"default_answer": default_answer} if default_answer else {}
+    return yaml.dump(top, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
 
 
-def save_faqs(path: Path, language: str, entries: list[FAQEntry], force: bool = False) -> FAQFile:
+def save_faqs(
+    path: Path,
+    language: str,
+    entries: list[FAQEntry],
+    force: bool = False,
+    no_match: list[Phrasing] | tuple[Phrasing, ...] = (),
+    default_answer: str | None = None,
+) -> FAQFile:
     """Write a FAQ file whole or not at all: validated beside `path`, then renamed onto it; an
     existing file is replaced only with `force`."""
     if path.exists() and not force:
@@ -243,7 +327,7 @@ def save_faqs(path: Path, language: str, entries: list[FAQEntry], force: bool = 
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(dump_faqs(language, entries), encoding="utf-8")
+        partial.write_text(dump_faqs(language, entries, no_match, default_answer), encoding="utf-8")
         faq = load_faqs(partial)
         os.replace(partial, path)
     except OSError as exc:

@@ -40,7 +40,7 @@ from . import ann
 from .classifier import Classifier
 from .confidence import Calibration
 from .errors import FAQSearchError, IndexUnusable
-from .faqs import MAX_TAG_CHARS, FAQEntry, file_sha256
+from .faqs import MAX_TAG_CHARS, FAQEntry, Related, file_sha256
 from .retrieval import Alignment, PartInfo, Retriever
 
 FORMAT_VERSION = 5
@@ -99,6 +99,7 @@ class Manifest:
     embedded: int  # phrasings the encoder embedded in this build (the rest were reused)
     background: BackgroundInfo
     files: dict[str, FileInfo]
+    default_answer: str | None = None  # the FAQ's, said when nothing matches
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
@@ -126,8 +127,12 @@ class Index:
 
     def __post_init__(self) -> None:
         self.phrasings = [p for entry in self.entries for p in entry.phrasings]
+        self._by_id = {entry.id: entry for entry in self.entries}
         self.row_entry = self.retriever.row_entry
         self.mapped = {path: _identity(path) for path in (self.path / VECTORS, self.path / BACKGROUND)}
+
+    def entry(self, entry_id: str) -> FAQEntry:
+        return self._by_id[entry_id]
 
     def check_mapped(self) -> None:
         """Raise IndexUnusable if a memory-mapped file changed since it was opened. Reading a page
@@ -204,7 +209,8 @@ def write(
 
 
 def _entries_json(entries: tuple[FAQEntry, ...]) -> bytes:
-    return json.dumps({"entries": [vars(e) for e in entries]}, ensure_ascii=False, separators=(",", ":")).encode()
+    listed = [{**vars(e), "related": [[r.entry, r.text] for r in e.related]} for e in entries]
+    return json.dumps({"entries": listed}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _alignment_json(parts: list[PartInfo], alignments: list[Alignment]) -> bytes:
@@ -337,6 +343,7 @@ def read_entries(directory: Path, manifest: Manifest) -> tuple[FAQEntry, ...]:
                 e["answers"],
                 tuple(e["tags"]),
                 e.get("languages", {}),  # indexes built before phrasing languages have none
+                tuple(Related(*r) for r in e.get("related", ())),  # nor before related entries
             )
             for e in json.loads(data)["entries"]
         )

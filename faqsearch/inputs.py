@@ -42,15 +42,20 @@ def read_text(path: Path, what: str) -> tuple[bytes, str]:
     should be, for the messages. Only a regular file is read (a device never ends, a FIFO may
     never answer), at most MAX_INPUT_BYTES of it, and text with a control character is refused
     at its line."""
+    raw = read_bytes(path, what)
+    return raw, decoded(raw, str(path))
+
+
+def read_bytes(path: Path, what: str) -> bytes:
+    """The bytes of a regular file of at most MAX_INPUT_BYTES, with read_text's errors."""
     require_file(path, what)
     try:
         with path.open("rb") as stream:
-            raw = _bounded(stream, str(path))
+            return _bounded(stream, str(path))
     except PermissionError:
         raise InputFileError(str(path), "cannot be read (permission denied); check the file's permissions") from None
     except OSError as exc:
         raise InputFileError(str(path), f"cannot be read ({exc.strerror or exc})") from None
-    return raw, _decoded(raw, str(path))
 
 
 def read_stdin(what: str) -> str:
@@ -78,7 +83,7 @@ def read_stdin(what: str) -> str:
             raise InputFileError(
                 "stdin", f"is a FIFO opened for writing too (`<>`): it never ends; give {what} with `<`"
             )
-    return _decoded(_bounded(stream, "stdin"), "stdin")
+    return decoded(_bounded(stream, "stdin"), "stdin")
 
 
 def require_file(path: Path, what: str) -> None:
@@ -113,7 +118,7 @@ def _too_large(where: str) -> InputFileError:
     return InputFileError(where, f"holds more than {size_text(MAX_INPUT_BYTES)}, the limit for an input; split it")
 
 
-def _decoded(raw: bytes, where: str) -> str:
+def decoded(raw: bytes, where: str) -> str:
     """`raw` as UTF-8 text (a byte-order mark dropped); not UTF-8, or a control character, is
     refused at its line."""
     try:
@@ -132,6 +137,13 @@ def inert(text: str) -> str:
     """Text from outside made safe to print on a terminal: each character that would act (ACTIVE)
     shown as its escape (`\\x1b`, `\\u202e`) instead."""
     return ACTIVE.sub(_escaped, text)
+
+
+def inert_lines(text: str, indent: str) -> str:
+    """Text of several lines (an answer) made inert line by line, each line after the first
+    indented by `indent` (a blank one left blank): its line breaks show as breaks, and none can
+    pass for another line of the command's own output."""
+    return "\n".join((indent if i and line else "") + inert(line) for i, line in enumerate(text.split("\n")))
 
 
 def inert_json(data: Any, indent: int | None = None) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import langid
 from .errors import FAQSearchError, InputFileError
 from .faqedit import FAQText
-from .faqs import ID_PATTERN, LANGUAGE_PATTERN, MAX_ANSWER_CHARS, FAQFile, Phrasing, load_faqs
+from .faqs import ID_PATTERN, LANGUAGE_PATTERN, MAX_ANSWER_CHARS, FAQFile, Phrasing, answer_text, load_faqs
 from .inputs import CONTROL, inert, read_text
 from .review import NEW, NONE
 from .search import clean_question
@@ -140,14 +140,15 @@ def _text(where: str, number: int, item: dict, name: str, required: bool = False
     if not isinstance(value, str):
         _fail(where, number, f"field `{name}` {'is missing' if value is None else 'must be a text string'}")
     try:
-        return _clean(value) if name in ("question", "new_question") else _answer(value)
+        return _clean(value) if name in ("question", "new_question") else _answer(value, name)
     except ValueError as exc:
         _fail(where, number, f"field `{name}` {exc}")
 
 
-def _answer(text: str) -> str:
-    """An answer or id as the FAQ will hold it (faqs.py checks the same when it loads)."""
-    text = " ".join(text.split())
+def _answer(text: str, name: str) -> str:
+    """An answer (its lines kept) or an id (one line) as the FAQ will hold it (faqs.py checks the
+    same when it loads)."""
+    text = answer_text(text) if name == "answer" else " ".join(text.split())
     if not text:
         raise ValueError("is empty; write some text")
     if len(text) > MAX_ANSWER_CHARS:

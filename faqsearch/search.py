@@ -20,6 +20,16 @@ MAX_QUESTION_CHARS = 1000  # the same limit on the command line, in the library 
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """An entry the FAQ offers after an answer: its id, the text to show for it, and its question
+    (what a bot asks when the customer picks it)."""
+
+    id: str
+    text: str
+    question: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """One FAQ entry as an answer to a question."""
 
@@ -29,13 +39,15 @@ class Hit:
     answer_language: str
     score: float  # mean cosine of its 3 nearest phrasings (+ the entry classifier's vote): within one index only
     confidence: float  # calibrated probability that this entry is the right answer
+    related: tuple[FollowUp, ...] = ()  # entries to offer after this answer (follow-ups, buttons)
 
 
 @dataclass(frozen=True)
 class Answer:
     """The result for one question: `match` is None when the best candidate's confidence is
     below the threshold, and `no_match` then says why (confidence.NO_MATCH): "off_topic",
-    "ambiguous" (`did_you_mean` lists the entries to offer) or "low_confidence"."""
+    "ambiguous" (`did_you_mean` lists the entries to offer) or "low_confidence"; and
+    `default_answer` is the FAQ's `default_answer`, if it has one."""
 
     query: str
     language: str
@@ -44,6 +56,7 @@ class Answer:
     sentiment: Sentiment | None = None  # when asked for
     no_match: str | None = None
     did_you_mean: list[Hit] = field(default_factory=list)
+    default_answer: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -195,7 +208,8 @@ class FAQSearch:
                 answers.append(Answer(question, language, hits[0], hits[: asked.k], feeling))
                 continue
             reason, offered = calibration.no_match(ranking, language, same_language, asked.threshold)
-            answers.append(Answer(question, language, None, hits[: asked.k], feeling, reason, hits[:offered]))
+            default = self.index.manifest.default_answer
+            answers.append(Answer(question, language, None, hits[: asked.k], feeling, reason, hits[:offered], default))
         return answers
 
     def _hit(self, entry_index: int, row: int, score: float, confidence: float, language: str) -> Hit:
@@ -208,4 +222,5 @@ class FAQSearch:
             answer_language,
             round(float(score), 4),
             round(float(confidence), 4),
+            tuple(FollowUp(r.entry, r.text, self.index.entry(r.entry).question) for r in entry.related),
         )

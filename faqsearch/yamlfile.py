@@ -73,18 +73,22 @@ class Checker:
                 self.fail(node, label, "missing; this field is required")
         return found
 
-    def string(self, node: yaml.Node, name: str) -> str:
-        """The text of a string field, its whitespace collapsed. Checked once decoded: a quoted
-        YAML string writes any control character as an escape (`"\\e]0;title\\a"`) that the file's
-        own text check cannot see. Bidi controls stay allowed: right-to-left text may need them
-        (an English product name in an Arabic answer), and every command prints them inert."""
+    def raw(self, node: yaml.Node, name: str) -> str:
+        """The text of a string field as written. Checked once decoded: a quoted YAML string
+        writes any control character as an escape (`"\\e]0;title\\a"`) that the file's own text
+        check cannot see. Bidi controls stay allowed: right-to-left text may need them (an English
+        product name in an Arabic answer), and every command prints them inert."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
             self.fail(node, name, "must be a text string (put it in quotes if it looks like a number or yes/no)")
         control = CONTROL.search(node.value)
         if control:
             code = ord(control.group())
             self.fail(node, name, f"holds the control character U+{code:04X}, written as an escape; remove it")
-        value = " ".join(node.value.split())
+        return node.value
+
+    def string(self, node: yaml.Node, name: str) -> str:
+        """The text of a one-line field (a question, an id, a tag): its whitespace collapsed."""
+        value = " ".join(self.raw(node, name).split())
         if not value:
             self.fail(node, name, "is empty; write some text or remove the field")
         return value

@@ -35,6 +35,27 @@ faqs:
     answer: Open Orders and click Track.
 """
 
+# An entry that leads on: an answer of several lines, the entries it offers next, and what the
+# FAQ says when nothing matches (appended to SMALL_FAQ).
+BILLING = """\
+  - id: billing-help
+    question: I have a question about my bill
+    answer: |
+      Choose one of the options below.
+
+      - Cancelling
+      - Passwords
+    related:
+      - entry: cancel-subscription
+        text: Cancel my plan
+      - reset-password
+default_answer: Sorry, I cannot help with that yet.
+"""
+OPTIONS = [
+    {"entry_id": "cancel-subscription", "text": "Cancel my plan", "question": "How do I cancel my subscription?"},
+    {"entry_id": "reset-password", "text": "How do I reset my password?", "question": "How do I reset my password?"},
+]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory):

@@ -61,11 +61,15 @@ def test_ask_json_schema(cli, shop):
     assert result.exit_code == 0
     [line] = result.stdout.splitlines()
     answer = json.loads(line)
-    assert set(answer) == {"query", "language", "match", "candidates", "sentiment", "no_match", "did_you_mean"}
+    assert set(answer) == {
+        "query", "language", "match", "candidates", "sentiment", "no_match", "did_you_mean", "default_answer"
+    }  # fmt: skip
     assert answer["query"] == "Wie setze ich mein Passwort zurück?" and answer["language"] == "de"
     assert answer["no_match"] is None and answer["did_you_mean"] == []
     assert answer["match"]["id"] == "reset-password"
-    assert set(answer["match"]) == {"id", "matched_question", "answer", "answer_language", "score", "confidence"}
+    assert set(answer["match"]) == {
+        "id", "matched_question", "answer", "answer_language", "score", "confidence", "related"
+    }  # fmt: skip
     assert answer["match"]["answer_language"] == "en"  # the FAQ has no German answer for it
     ids = [c["id"] for c in answer["candidates"]]
     assert len(ids) == 3 == len(set(ids)) and ids[0] == "reset-password"

@@ -123,6 +123,29 @@ BAD_FILES = [
         6,
     ),
     ("shared phrasing", "language: en\nfaqs:\n" + ENTRY + ENTRY.replace("id: a", "id: b"), "also used by entry `a`", 6),
+    (
+        "related entry that is not there",
+        "language: en\nfaqs:\n" + ENTRY + "    related:\n      - b\n",
+        "faqs[0].related[0]: no entry `b` in this FAQ",
+        7,
+    ),
+    ("related to itself", "language: en\nfaqs:\n" + ENTRY + "    related: [a]\n", "`a` is the entry itself", 6),
+    (
+        "related twice",
+        "language: en\nfaqs:\n"
+        + ENTRY
+        + "    related: [b, {entry: b, text: B}]\n"
+        + ENTRY.replace("id: a", "id: b").replace("Q", "R"),
+        "faqs[0].related[1]: `b` is listed twice",
+        6,
+    ),
+    (
+        "related without its text",
+        "language: en\nfaqs:\n" + ENTRY + "    related:\n      - entry: a\n",
+        "faqs[0].related[0].text: missing",
+        7,
+    ),
+    ("empty default answer", "language: en\ndefault_answer: ' '\nfaqs:\n" + ENTRY, "default_answer: is empty", 2),
 ]
 
 
@@ -251,6 +274,20 @@ def test_valid_file_loads_into_entries(small_faq):
     assert cancel.answer_in("es", "en") == ("Ve a Ajustes > Facturación > Cancelar plan.", "es")
     assert cancel.answer_in("de", "en") == ("Go to Settings > Billing > Cancel plan.", "en")
     assert len(faq.sha256) == 64
+
+
+def test_an_answer_keeps_its_line_breaks_and_related_entries_their_text(workdir):
+    source = workdir / "faq.yaml"
+    answer = "answer: |\n      Steps:  \n\n      1. Open *Settings*\n         - then Billing\n\n\n\n      2. Cancel\n"
+    entry = ENTRY.replace("answer: A.\n", answer) + "    related: [b, {entry: b2, text: Other}]\n"
+    others = ENTRY.replace("id: a", "id: b").replace("Q", "R") + ENTRY.replace("id: a", "id: b2").replace("Q", "S")
+    text = "language: en\ndefault_answer: Sorry.\nfaqs:\n" + entry + others
+    source.write_bytes(text.replace("\n", "\r\n").encode())
+    faq = load_faqs(source)
+    # CRLF, trailing spaces and the run of blank lines normalized; the lines, the paragraph and the indent kept
+    assert faq.entries[0].answer == "Steps:\n\n1. Open *Settings*\n   - then Billing\n\n2. Cancel"
+    assert [(r.entry, r.text) for r in faq.entries[0].related] == [("b", "R?"), ("b2", "Other")]
+    assert faq.default_answer == "Sorry." and faq.entries[1].related == ()
 
 
 def test_shipped_example_faq_is_valid_and_realistic():

@@ -74,9 +74,8 @@ def test_every_format_round_trips_to_a_faq_that_builds_and_answers_its_own_quest
 def test_what_each_format_maps_and_reports(tmp_path):
     qna = import_faq(DATA / "qnamaker.tsv")
     assert qna.entries[0].alternatives == ("I want to stop my plan",) and qna.entries[0].tags == ("category:billing",)
-    assert qna.report.warnings == [
-        f"{DATA / 'qnamaker.tsv'}:row 4: follow-up prompts ('It is late') are not supported: imported as a plain answer"
-    ]
+    assert [(r.entry, r.text) for r in qna.entries[1].related] == [("qna-3", "It is late")]  # a follow-up prompt
+    assert qna.report.warnings == []
     bot = import_faq(DATA / "qnabot.json")
     assert bot.entries[0].answer == "Go to Settings > Billing > Cancel plan."
     assert bot.entries[0].answers == {"es": "Ve a Ajustes > Facturación > Cancelar plan."}
@@ -91,9 +90,9 @@ def test_what_each_format_maps_and_reports(tmp_path):
     assert table.entries[0].tags == ("billing", "plans")
     assert table.report.warnings == [f"{DATA / 'table.csv'}:row 7: skipped: no answer"]
     page = import_faq(DATA / "faqpage-jsonld.html")
-    assert page.entries[0].answer == "<p>Go to <b>Settings &gt; Billing</b> and choose Cancel plan.</p>"  # kept as text
+    assert page.entries[0].answer == "Go to **Settings > Billing** and choose Cancel plan."  # HTML as Markdown
     micro = import_faq(DATA / "faqpage-microdata.html")
-    assert micro.entries[1].answer == "Open Orders and click Track."
+    assert micro.entries[1].answer == "Open Orders\nand click Track."  # <br> a line break
 
 
 def test_duplicate_phrasings_are_reported_and_kept_in_the_first_entry(tmp_path):
@@ -205,7 +204,7 @@ def test_an_html_page_without_faqpage_data_is_an_error_with_format_faqpage(cli, 
     path.write_text("<html><body><p>hi</p></body></html>", encoding="utf-8")
     result = cli("import", str(path), "--format", "faqpage")
     assert result.exit_code == 2
-    assert result.stderr == f"error: {path}: not a faqpage source: no schema.org FAQPage in JSON-LD or microdata\n"
+    assert result.stderr == f"error: {path}: not in the faqpage format: no schema.org FAQPage in JSON-LD or microdata\n"
 
 
 def test_an_existing_output_is_kept_without_force(cli, workdir):
@@ -484,3 +483,99 @@ def test_text_from_inside_a_workbook_is_never_written_or_shown_as_control_charac
     one = cli("import", str(path), "--sheet", "FAQ\x9b")
     assert one.exit_code == 2 and "[FAQ\\x9b]:row 2: skipped: its answer holds the character U+009B" in one.stderr
     assert not CONTROL.search(several.stderr + one.stderr) and not (workdir / "faqs").exists()
+
+
+def test_short_questions_take_their_language_from_their_answers_and_a_split_vote_is_said(workdir):
+    shop = workdir / "shop.csv"
+    shop.write_text(
+        "question,answer\n"
+        "Returns?,You can return any item within 30 days of its delivery.\n"
+        "Warranty,Every product comes with a two year warranty from the maker.\n"
+        "Privacy,We never sell your personal data and you can ask us to delete it.\n"
+        "Refunds,Your money is back on your card within five working days.\n",
+        encoding="utf-8",
+    )
+    imported = import_faq(shop)
+    assert imported.language == "en" and not imported.report.warnings  # alone, the questions read as la, om, sk, is
+    mixed = workdir / "mixed.csv"
+    mixed.write_text(
+        shop.read_text(encoding="utf-8")
+        + "Rücksendung?,Sie können jeden Artikel innerhalb von 30 Tagen nach der Lieferung zurückgeben.\n"
+        + "Datenschutz,Wir verkaufen Ihre persönlichen Daten niemals und löschen sie auf Wunsch.\n",
+        encoding="utf-8",
+    )
+    [warning] = import_faq(mixed).report.warnings
+    assert "the language detected is en (4 of 6 entries; de 2); if that is wrong, pass --language" in warning
+
+
+def test_long_ids_end_at_a_whole_word(workdir):
+    long = "How do I change the email address and the phone number on my account settings page"
+    (workdir / "long.csv").write_text(f"question,answer\n{long},In Settings.\n", encoding="utf-8")
+    [entry] = import_faq(workdir / "long.csv").entries
+    assert entry.id == "how-do-i-change-the-email-address-and-the-phone-number-on-my"
+
+
+def test_warnings_of_one_kind_are_summarized_after_a_few_examples(cli, workdir):
+    rows = "".join(f"Question {i}?,\n" for i in range(50))
+    (workdir / "many.csv").write_text(f"question,answer\nHow?,Like this.\n{rows}", encoding="utf-8")
+    result = cli("import", str(workdir / "many.csv"), "--out", "faqs/many.yaml")
+    warnings = result.stderr.splitlines()
+    assert [w.split(": ", 2)[-1] for w in warnings[:3]] == ["skipped: no answer"] * 3
+    assert warnings[3:] == ["warning: ... and 47 more like: skipped: no answer"]
+    assert "; 50 warning(s)" in result.stdout
+
+
+def test_follow_ups_resolve_to_entry_ids_and_no_match_drafts_become_the_faqs_no_match(tmp_path):
+    from faqsearch.faqs import Related
+    from faqsearch.importers.base import Draft, Report, finish
+
+    drafts = [
+        Draft("f:1", ["Billing?"], "Choose one:\r\n\r\n- Cancel  \r\n- Refund", "b1", related=[("c9", "Cancel"),
+              ("how do i get a REFUND?", ""), ("nothing-here", "Gone"), ("b1", "Itself")]),
+        Draft("f:2", ["How do I cancel?"], "In Settings.", "c9"),
+        Draft("f:3", ["How do I get a refund?"], "Please select from one of the options below.", None),
+        Draft("f:4", ["tell me a joke", "How do I cancel?", "¿qué tiempo hace?"], "", None, no_match=True,
+              languages={"¿qué tiempo hace?": "es"}),
+    ]  # fmt: skip
+    report = Report("f", "test")
+    imported = finish(drafts, report, "en")
+    billing = imported.entries[0]
+    assert billing.answer == "Choose one:\n\n- Cancel\n- Refund"  # lines kept; CRLF and trailing spaces gone
+    assert billing.related == (Related("c9", "Cancel"), Related("how-do-i-get-a-refund", "How do I get a refund?"))
+    assert imported.no_match == [("tell me a joke", "en"), ("¿qué tiempo hace?", "es")]
+    assert [w.split(": ", 1)[1] for w in report.warnings] == [
+        "follow-up 'nothing-here' names no imported entry; dropped",
+        "the answer offers options below, but none were imported: add them as `related:`",
+        "'How do I cancel?' is a no-match example and a phrasing of `c9`; kept there",
+    ]
+
+
+RICH = {  # a fixture of each format -> the question of an entry with lines, links or follow-ups
+    "qnamaker-multiturn.tsv": "How do I return an item?",
+    "azure-project": "¿Cómo cancelo mi suscripción?",
+    "qnabot-card.json": "Which plans do you offer?",
+    "rasa-shop": "Where is my order?",
+    "faqpage-markup.html": "How do I pay?",
+}
+LINKS = {  # what of each answer's Markdown the customer must get
+    "qnamaker-multiturn.tsv": "\n\n- Print the label from [Orders](https://example.com/orders)\n",
+    "azure-project": "Ve a **Ajustes > Facturación**.\n\nLa",
+    "qnabot-card.json": "\n\n![Our plans](https://example.com/plans.png)",
+    "rasa-shop": "\n\n![](https://shop.example/help/track.png)",
+    "faqpage-markup.html": "\n- **cards**, see [our card guide](https://shop.example/help/cards)\n",
+}
+
+
+@pytest.mark.parametrize("name", RICH)
+def test_answers_lines_links_and_follow_ups_survive_import_build_and_ask(cli, workdir, name):
+    """Each format's richest entry: imported, built and asked, the customer gets the answer as the
+    source wrote it, and the entries it leads on to."""
+    assert cli("import", str(DATA / name), "--out", "faqs/rich.yaml").exit_code == 0
+    faq = load_faqs(workdir / "faqs" / "rich.yaml")
+    [entry] = [e for e in faq.entries if e.question == RICH[name]]
+    built = build_index(faq, get_encoder("e5-aligned"), workdir / "indexes" / "rich")
+    match = FAQSearch(built.index, get_encoder("e5-aligned")).ask(RICH[name], min_confidence=0.0).match
+    assert match.id == entry.id and match.answer == import_faq(DATA / name).entries[faq.entries.index(entry)].answer
+    assert "\n" in match.answer and LINKS[name] in match.answer
+    assert [(r.id, r.text) for r in match.related] == [(r.entry, r.text) for r in entry.related]
+    assert bool(entry.related) == (name in ("qnamaker-multiturn.tsv", "qnabot-card.json", "rasa-shop"))

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_FAQ
+from conftest import BILLING, OPTIONS, SMALL_FAQ
 
 from faqsearch import load_faqs
 from faqsearch.build import build_index
@@ -25,7 +25,7 @@ OFF_TOPIC = "what is the capital of Australia?"
 def shop(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("shop")
     faq = root / "shop.yaml"
-    faq.write_text(SMALL_FAQ, encoding="utf-8")
+    faq.write_text(SMALL_FAQ + BILLING, encoding="utf-8")
     return build_index(load_faqs(faq), get_encoder("e5-aligned"), root / "indexes" / "shop").index.path
 
 
@@ -42,9 +42,10 @@ def test_the_mcp_tool_answers_or_says_unmistakably_to_hand_over(shop):
             refused = await client.call_tool("answer_from_faq", {"question": OFF_TOPIC})
             empty = await client.call_tool("answer_from_faq", {"question": "  "})
             spaced = await client.call_tool("answer_from_faq", {"question": "cancel" + " " * 1100 + "my plan"})
-            return tools, answered, refused, empty, spaced
+            options = await client.call_tool("answer_from_faq", {"question": "I have a question about my bill"})
+            return tools, answered, refused, empty, spaced, options
 
-    tools, answered, refused, empty, spaced = asyncio.run(session())
+    tools, answered, refused, empty, spaced, options = asyncio.run(session())
     [tool] = tools.tools
     assert tool.name == "answer_from_faq" and "NO ANSWER" in tool.description
     assert answered.structured_content["status"] == "answered"
@@ -59,6 +60,10 @@ def test_the_mcp_tool_answers_or_says_unmistakably_to_hand_over(shop):
     assert empty.is_error and "question: is empty; ask something" in empty.content[0].text
     # The 1,000-character limit applies after whitespace is collapsed, as over HTTP and on the command line.
     assert spaced.structured_content["entry_id"] == "cancel-subscription"
+    # "Choose one of the options below" comes with its options, and its lines as written.
+    assert options.structured_content["answer"] == "Choose one of the options below.\n\n- Cancelling\n- Passwords"
+    assert options.structured_content["related"] == OPTIONS
+    assert refused.structured_content["default_answer"] == "Sorry, I cannot help with that yet."
 
 
 def test_mcp_with_a_missing_index_is_a_one_line_error(tmp_path):
@@ -77,6 +82,9 @@ def test_the_langchain_retriever_returns_the_entry_or_nothing(shop):
     assert document.metadata["entry_id"] == "track-order" and document.metadata["question_language"] == "de"
     assert document.metadata["answer_language"] == "en" and 0.5 <= document.metadata["confidence"] <= 1
     assert retriever.invoke(OFF_TOPIC) == []
+    [options] = retriever.invoke("I have a question about my bill")
+    assert options.page_content.endswith("below.\n\n- Cancelling\n- Passwords")
+    assert options.metadata["related"] == OPTIONS
     assert FAQRetriever(index=shop, tags=["billing"]).invoke("where is my order") == []  # not a billing entry
 
 
@@ -117,6 +125,8 @@ def test_the_rasa_action_answers_or_triggers_the_fallback_with_did_you_mean(shop
     assert refused.events[-1] == {"event": "followup", "timestamp": None, "name": "action_default_fallback"}
     slots = {e["name"]: e["value"] for e in refused.events if e["event"] == "slot"}
     assert slots["faqsearch_entry"] is None and isinstance(slots["faqsearch_did_you_mean"], list)
+    [options] = asyncio.run(executor.run(action_call("I have a question about my bill"))).responses
+    assert options["buttons"] == [{"title": o["text"], "payload": o["question"]} for o in OPTIONS]
     monkeypatch.setenv("FAQSEARCH_MIN_CONFIDENCE", "1.0")  # the bot owner's threshold is passed on
     monkeypatch.setenv("FAQSEARCH_FALLBACK", "utter_ask_rephrase")
     strict = asyncio.run(executor.run(action_call("how do I cancel my subscription?")))

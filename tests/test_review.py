@@ -252,7 +252,12 @@ def test_edits_keep_crlf_empty_flow_lists_block_answers_and_a_last_line_without_
         {"question": "can I pay by card", "entry": "a", "language": "en"},
         {"question": "wo ist mein Paket", "entry": "b", "language": "de"},
         {"question": "tell me a joke", "entry": "none", "language": "en"},
-        {"question": "do you ship abroad?", "entry": "new", "answer": "Yes: 40 countries.", "language": "en"},
+        {
+            "question": "do you ship abroad?",
+            "entry": "new",
+            "answer": "Yes:\r\n\n- by air  \n- by sea",
+            "language": "en",
+        },
     )
     apply(faq, load_labels(labels, faq))
     text = faq_path.read_bytes().decode()
@@ -266,5 +271,6 @@ def test_edits_keep_crlf_empty_flow_lists_block_answers_and_a_last_line_without_
     assert updated.entries[0].alternatives == ("can I pay by card",)
     assert updated.entries[0].answer == "By card."
     assert updated.entries[1].languages == {"wo ist mein Paket": "de"}
-    assert updated.entries[2].id == "do-you-ship-abroad" and updated.entries[2].answer == "Yes: 40 countries."
+    assert "  answer: |-\r\n    Yes:\r\n\r\n    - by air\r\n    - by sea\r\n" in text  # its lines, as a block
+    assert updated.entries[2].id == "do-you-ship-abroad" and updated.entries[2].answer == "Yes:\n\n- by air\n- by sea"
     assert updated.no_match == (("tell me a joke", "en"),)

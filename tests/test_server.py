@@ -28,7 +28,7 @@ from faqsearch.serving.metrics import Metrics
 from faqsearch.serving.requests import MAX_BATCH, MAX_QUESTION_CHARS
 from faqsearch.serving.tenants import Tenants
 
-ANSWER_KEYS = {"query", "language", "match", "candidates", "sentiment", "no_match", "did_you_mean"}
+ANSWER_KEYS = {"query", "language", "match", "candidates", "sentiment", "no_match", "did_you_mean", "default_answer"}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import FAQSearchError
-from ..inputs import inert, inert_json, read_stdin, read_text
+from ..inputs import inert, inert_json, inert_lines, read_stdin, read_text
 from .common import (
     QUESTION_LOG,
     HeadChoice,
@@ -103,11 +103,15 @@ def _print_answer(answer, k: int, show_query: bool) -> None:
             typer.echo(
                 "  did you mean: " + " / ".join(f"{h.id} ({inert(h.matched_question)})" for h in answer.did_you_mean)
             )
+        if answer.default_answer:
+            typer.echo(f"  default answer: {inert_lines(answer.default_answer, '    ')}")
     else:
         hit = answer.match
         typer.echo(f"{hit.id}  confidence {hit.confidence:.2f}  [query language: {answer.language}]")
         typer.echo(f"  matched: {inert(hit.matched_question)}")
-        typer.echo(f"  answer ({hit.answer_language}): {inert(hit.answer)}")
+        typer.echo(f"  answer ({hit.answer_language}): {inert_lines(hit.answer, '    ')}")
+        for related in hit.related:
+            typer.echo(f"  related: {related.id} ({inert(related.text)})")
     if answer.sentiment is not None:
         typer.echo(f"  sentiment: {answer.sentiment.label} ({answer.sentiment.confidence:.2f})")
     if k > 1:

@@ -44,15 +44,17 @@ def import_(
             columns.setdefault(role, []).append(name)
         imported = import_faq(source, format, language, sheet, columns)
         target = out or Path("faqs") / f"{source.stem or 'imported'}.yaml"
-        save_faqs(target, imported.language, imported.entries, force)
+        save_faqs(target, imported.language, imported.entries, force, imported.no_match, imported.default_answer)
     except FAQSearchError as exc:
         _fail(exc)
     r = imported.report
-    for warning in r.warnings:
+    for warning in r.summary():
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(
         f"imported {r.entries} entries ({r.phrasings} phrasings) from {source} ({r.format}); "
         f"language {r.language}, answers in {', '.join(r.languages)}; "
-        f"tags: {', '.join(r.tags) or 'none'}; {len(r.warnings)} warning(s)"
+        f"tags: {', '.join(r.tags) or 'none'}; "
+        + (f"{len(imported.no_match)} no-match question(s); " if imported.no_match else "")
+        + f"{len(r.warnings)} warning(s)"
     )
     typer.echo(f"wrote {target}; next: faqsearch build {target}")

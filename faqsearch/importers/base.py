@@ -16,6 +16,7 @@ recursive parser (and any walk of the result) sees it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -24,11 +25,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..errors import FAQSearchError, InputFileError
-from ..faqs import MAX_ANSWER_CHARS, MAX_TAG_CHARS, FAQEntry
+from ..faqs import MAX_ANSWER_CHARS, MAX_TAG_CHARS, FAQEntry, Related, answer_text
 from ..inputs import CONTROL, inert
 from ..langid import ENCODER_LANGUAGES, detect
 
 MAX_ID_CHARS = 60
+# The FAQ language is detected from the first LANGUAGE_SAMPLE entries; the import says so when the
+# winner had under SURE_SHARE of their votes.
+LANGUAGE_SAMPLE, SURE_SHARE = 200, 0.8
+# An answer that promises options ("Please select from one of the options below"): without its
+# follow-ups, it would reach a customer with nothing to select.
+OPTIONS_BELOW = re.compile(r"\b(?:select|choose|pick)\b[^\n]{0,60}?\bbelow\b", re.IGNORECASE)
+SHOWN_PER_KIND = 3  # warnings printed of each kind; the rest are counted
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`|\d[\d,.]*")  # what differs between warnings of one kind
 # Nesting (JSON, YAML, microdata) a FAQ source may have: real exports use under 10 levels, and
 # past ~1,000 Python's JSON parser, and any recursive walk, fails with a traceback.
 MAX_DEPTH = 64
@@ -52,6 +61,11 @@ class Draft:
     key: str | None = None  # the source's own id (QnA id, qid, intent), for a stable entry id
     answers: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    # Entries offered after this one: (reference, display text), the reference another draft's
+    # `key` or one of its questions; `finish` resolves it to that entry's id, or reports it.
+    related: list[tuple[str, str]] = field(default_factory=list)
+    no_match: bool = False  # its questions are ones the FAQ does not answer (written under `no_match:`)
+    languages: dict[str, str] = field(default_factory=dict)  # question -> its language, where not the FAQ's
 
 
 @dataclass
@@ -67,10 +81,25 @@ class Report:
     languages: list[str] = field(default_factory=list)  # of the answers
     tags: list[str] = field(default_factory=list)
 
+    kinds: list[str] = field(default_factory=list)  # each warning's kind (its message, quotes and numbers out)
+
     def warn(self, where: str, message: str) -> None:
         """Note a problem; `where` and `message` may quote the source, so a control character in
         them is shown as its escape instead of acting on the terminal."""
         self.warnings.append(inert(f"{where}: {message}"))
+        self.kinds.append(inert(QUOTED.sub("…", message)))
+
+    def summary(self) -> list[str]:
+        """The warnings to print: the first SHOWN_PER_KIND of each kind, then one line per kind
+        saying how many more there were (one QnABot export gave 71,306 warnings, most alike)."""
+        counts = Counter(self.kinds)
+        shown, seen = [], Counter()
+        for warning, kind_ in zip(self.warnings, self.kinds, strict=True):
+            seen[kind_] += 1
+            if seen[kind_] <= SHOWN_PER_KIND:
+                shown.append(warning)
+        more = [(n - SHOWN_PER_KIND, k) for k, n in counts.items() if n > SHOWN_PER_KIND]
+        return shown + [f"... and {n:,} more like: {k}" for n, k in more]
 
 
 @dataclass
@@ -78,6 +107,8 @@ class Imported:
     language: str
     entries: list[FAQEntry]
     report: Report
+    no_match: list[tuple[str, str]] = field(default_factory=list)  # (question, language) the FAQ does not answer
+    default_answer: str | None = None  # what the source said when nothing matched
 
 
 class NotThisFormat(FAQSearchError):
@@ -156,10 +187,13 @@ def fields(value: object, where: str, name: str, report: Report) -> dict:
 
 def finish(drafts: list[Draft], report: Report, language: str | None) -> Imported:
     """Valid FAQ entries from the drafts; see the module's docstring."""
-    kept = []
+    kept, refused = [], []
     for draft in drafts:
         draft.questions = [q for q in (clean(q) for q in draft.questions) if q]
-        draft.answer = draft.answer.strip()
+        draft.answer = answer_text(draft.answer)
+        if draft.no_match:
+            refused.append(draft)
+            continue
         if not draft.questions or not draft.answer:
             report.warn(draft.where, f"skipped: no {'question' if not draft.questions else 'answer'}")
             continue
@@ -175,12 +209,12 @@ def finish(drafts: list[Draft], report: Report, language: str | None) -> Importe
     if not kept:
         first = f" ({len(report.warnings)} warning(s); the first: {report.warnings[0]})" if report.warnings else ""
         raise FAQSearchError(f"{report.source}: no entry with both a question and an answer was found{first}")
-    language = language or _language(kept)
-    entries, owners, ids, suffixes = [], {}, set(), {}
+    language = language or _language(kept, report)
+    made, owners, ids, suffixes, keys = [], {}, set(), {}, {}
     for draft in kept:
         entry_id = _unique(_id(draft), ids, suffixes)
         phrasings, seen = [], set()
-        for question in draft.questions:
+        for question in sorted(draft.questions, key=lambda q: draft.languages.get(q, language) != language):
             owner = owners.setdefault(question.casefold(), entry_id)
             if owner != entry_id:
                 report.warn(draft.where, f"phrasing {question!r} is also used by entry `{owner}`; kept there only")
@@ -200,28 +234,82 @@ def finish(drafts: list[Draft], report: Report, language: str | None) -> Importe
         for lang, answer in draft.answers.items():
             if lang not in LANGUAGES:
                 report.warn(draft.where, f"the answer in {lang!r} dropped: not a language faqsearch knows ({KNOWN})")
-            elif answer.strip() and lang != language:
-                answers[lang] = answer.strip()
+            elif answer_text(answer) and lang != language:
+                answers[lang] = answer_text(answer)
         ids.add(entry_id)
-        entries.append(FAQEntry(entry_id, phrasings[0], draft.answer, tuple(phrasings[1:]), answers, tuple(tags)))
+        if draft.key:
+            keys.setdefault(draft.key, entry_id)
+        languages = {q: lang for q in phrasings[1:] if (lang := draft.languages.get(q, language)) != language}
+        entry = FAQEntry(entry_id, phrasings[0], draft.answer, tuple(phrasings[1:]), answers, tuple(tags), languages)
+        made.append((entry, draft))
+    entries = _related(made, keys, owners, report)
+    for entry, (_, draft) in zip(entries, made, strict=True):
+        if not entry.related and OPTIONS_BELOW.search(entry.answer):
+            report.warn(draft.where, "the answer offers options below, but none were imported: add them as `related:`")
     report.language, report.entries = language, len(entries)
     report.phrasings = sum(len(e.phrasings) for e in entries)
     report.languages = sorted({language} | {lang for e in entries for lang in e.answers})
     report.tags = sorted({t for e in entries for t in e.tags})
-    return Imported(language, entries, report)
+    return Imported(language, entries, report, _no_match(refused, owners, language, report))
+
+
+def _related(
+    made: list[tuple[FAQEntry, Draft]], keys: dict[str | None, str], owners: dict[str, str], report: Report
+) -> list[FAQEntry]:
+    """The entries with their drafts' related references resolved to entry ids: a source key
+    first, else a question (any case); one naming no entry is reported, the entry itself or a
+    repeat dropped. Without a display text, the target's question is shown."""
+    questions = {entry.id: entry.question for entry, _ in made}
+    entries = []
+    for entry, draft in made:
+        related, seen = [], {entry.id}
+        for reference, shown in draft.related:
+            target = keys.get(reference) or owners.get(clean(reference).casefold())
+            if target is None:
+                report.warn(draft.where, f"follow-up {clean(reference)[:60]!r} names no imported entry; dropped")
+            elif target not in seen:
+                seen.add(target)
+                related.append(Related(target, clean(shown) or questions[target]))
+        entries.append(dataclasses.replace(entry, related=tuple(related)) if related else entry)
+    return entries
+
+
+def _no_match(drafts: list[Draft], owners: dict[str, str], language: str, report: Report) -> list[tuple[str, str]]:
+    """The questions of the no-match drafts, each once, but those an entry answers (reported)."""
+    found: dict[str, tuple[str, str]] = {}
+    for draft in drafts:
+        for question in draft.questions:
+            if match := UNWRITABLE.search(question):
+                report.warn(draft.where, f"no-match question left out: it holds U+{ord(match.group()):04X}")
+            elif question.casefold() in owners:
+                owner = owners[question.casefold()]
+                report.warn(draft.where, f"{question!r} is a no-match example and a phrasing of `{owner}`; kept there")
+            else:
+                asked_in = draft.languages.get(question) or detect(question, language)  # off-topic: any language
+                found.setdefault(question.casefold(), (question, asked_in))
+    return list(found.values())
 
 
 def slug(text: str) -> str:
     """`How do I cancel?` -> `how-do-i-cancel`; text without Latin letters or digits -> ''."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:MAX_ID_CHARS].rstrip("-")
+    return _shortened(re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-"), "-")
+
+
+def _shortened(made: str, separator: str) -> str:
+    """`made` cut to MAX_ID_CHARS at the last `separator` within them (a whole word), or mid-word
+    when its first word alone is longer."""
+    if len(made) <= MAX_ID_CHARS:
+        return made
+    cut = made[: MAX_ID_CHARS + 1].rfind(separator)
+    return (made[:cut] if cut > 0 else made[:MAX_ID_CHARS]).rstrip(separator)
 
 
 def _id(draft: Draft) -> str:
     """From the source's id, else the first question; a question in another script gets a
     short hash of itself, which stays the same from one import to the next."""
     if draft.key:
-        made = re.sub(r"[^A-Za-z0-9_-]+", "-", draft.key).strip("-")[:MAX_ID_CHARS]
+        made = _shortened(re.sub(r"[^A-Za-z0-9_-]+", "-", draft.key).strip("-"), "-")
         if made:
             return made
     return slug(draft.questions[0]) or "q-" + hashlib.sha1(draft.questions[0].encode()).hexdigest()[:10]
@@ -240,6 +328,7 @@ def _unique(entry_id: str, taken: set[str], suffixes: dict[str, int]) -> str:
 def _unwritable(draft: Draft) -> str | None:
     """What in `draft` a FAQ file may not hold (see UNWRITABLE), with its field, or None."""
     found = {"question": draft.questions, "answer": [draft.answer], "tag": draft.tags}
+    found["follow-up"] = [shown for _, shown in draft.related]
     found |= {f"answer in {lang!r}": [answer] for lang, answer in draft.answers.items()}
     for name, values in found.items():
         for value in values:
@@ -248,7 +337,16 @@ def _unwritable(draft: Draft) -> str | None:
     return None
 
 
-def _language(drafts: list[Draft]) -> str:
-    """The language most of the questions are in."""
-    votes = Counter(detect(draft.questions[0]) for draft in drafts[:200])
-    return votes.most_common(1)[0][0]
+def _language(drafts: list[Draft], report: Report) -> str:
+    """The language most entries are in, each voting with its question and answer (a question
+    alone is often too short: "Shipping costs?" reads as Italian); said when the vote is close."""
+    votes = Counter(detect(f"{d.questions[0]}\n{d.answer[:300]}") for d in drafts[:LANGUAGE_SAMPLE])
+    (language, count), total = votes.most_common(1)[0], sum(votes.values())
+    if count < SURE_SHARE * total:
+        others = ", ".join(f"{lang} {n}" for lang, n in votes.most_common(4)[1:])
+        report.warn(
+            report.source,
+            f"the language detected is {language} ({count} of {total} entries{'; ' + others if others else ''}); "
+            "if that is wrong, pass --language",
+        )
+    return language

@@ -30,8 +30,10 @@ def opened(index: str | Path | None) -> FAQSearch:
 
 def reply(answer: Answer) -> dict:
     """What a bot acts on: `status` "answered" with the entry, its answer in the customer's
-    language (where the FAQ has it) and the confidence; or "no_answer" with HANDOVER, the reason
-    and the entries a bot may offer as "did you mean"."""
+    language (where the FAQ has it), the confidence and the entries to offer next (`related`:
+    an answer such as "choose one of the options below" needs them); or "no_answer" with
+    HANDOVER, the reason, the entries a bot may offer as "did you mean" and the FAQ's
+    `default_answer` (None without one)."""
     if answer.match is not None:
         hit = answer.match
         return {
@@ -42,6 +44,7 @@ def reply(answer: Answer) -> dict:
             "matched_question": hit.matched_question,
             "confidence": round(hit.confidence, 4),
             "question_language": answer.language,
+            "related": [{"entry_id": r.id, "text": r.text, "question": r.question} for r in hit.related],
         }
     return {
         "status": "no_answer",
@@ -49,4 +52,5 @@ def reply(answer: Answer) -> dict:
         "reason": answer.no_match,
         "did_you_mean": [{"entry_id": h.id, "question": h.matched_question} for h in answer.did_you_mean],
         "question_language": answer.language,
+        "default_answer": answer.default_answer,
     }

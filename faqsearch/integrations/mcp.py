@@ -22,8 +22,10 @@ from . import HANDOVER, opened, reply
 INSTRUCTIONS = (
     "Answers customers' questions from the support team's FAQ, in any language. Call answer_from_faq with the "
     "customer's question as they wrote it. If it returns status 'answered', reply with its `answer` (you may "
-    "shorten it, never add to it). If it returns status 'no_answer', do not answer from your own knowledge: "
-    "tell the customer a person will help and hand the conversation over; you may offer `did_you_mean`."
+    "shorten it, never add to it), and offer each of its `related` entries by its `text`; when the customer "
+    "picks one, call answer_from_faq with that entry's `question`. If it returns status 'no_answer', do not "
+    "answer from your own knowledge: tell the customer a person will help and hand the conversation over; "
+    "you may offer `did_you_mean`."
 )
 
 

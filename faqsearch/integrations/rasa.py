@@ -6,7 +6,8 @@ FAQSEARCH_INDEX naming the index (a name under indexes/ or a folder). A rule or 
 language, or, when the FAQ has none, hands over to the fallback action (FAQSEARCH_FALLBACK,
 default `action_default_fallback`). Either way it sets the slots
 `faqsearch_entry`, `faqsearch_confidence`, `faqsearch_threshold` and `faqsearch_did_you_mean`
-(the questions a bot may offer as buttons). FAQSEARCH_MIN_CONFIDENCE overrides the index's
+(the questions a bot may offer as buttons). An answer's related entries (follow-up prompts)
+come with it as buttons, each sending its entry's question. FAQSEARCH_MIN_CONFIDENCE overrides the index's
 threshold. Subclass it to set `index`, `min_confidence` or `fallback` in code instead.
 """
 
@@ -51,8 +52,9 @@ class ActionFAQSearch(Action):
             SlotSet("faqsearch_did_you_mean", [d["question"] for d in found.get("did_you_mean", [])]),
         ]
         answered = found["status"] == "answered"
-        if answered:
-            dispatcher.utter_message(text=found["answer"])
+        if answered:  # a related entry as a button whose payload asks its question
+            buttons = [{"title": r["text"], "payload": r["question"]} for r in found["related"]]
+            dispatcher.utter_message(text=found["answer"], buttons=buttons)
         best = answer.candidates[0].confidence if answer.candidates else 0.0
         events += [
             SlotSet("faqsearch_entry", found.get("entry_id")),

@@ -328,7 +328,14 @@ def http_error(exc: FAQSearchError) -> BadRequest:
 def response_chars(answer: Answer) -> int:
     """About how many characters `answer` takes in a response."""
     hits = [answer.match, *answer.candidates, *answer.did_you_mean]
-    return len(answer.query) + sum(len(h.answer) + len(h.matched_question) + len(h.id) + HIT_CHARS for h in hits if h)
+    related = sum(len(r.id) + len(r.text) + len(r.question) + HIT_CHARS for h in hits if h for r in h.related)
+    default = len(answer.default_answer or "")
+    return (
+        len(answer.query)
+        + default
+        + related
+        + sum(len(h.answer) + len(h.matched_question) + len(h.id) + HIT_CHARS for h in hits if h)
+    )
 
 
 def cost(question: str) -> float:
