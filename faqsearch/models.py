@@ -39,6 +39,11 @@ def vectors_cache_dir() -> Path:
     return _cache_root() / "vectors"
 
 
+def langid_cache_dir() -> Path:
+    """Where the language identifier's model is kept unpacked (langid.py)."""
+    return _cache_root() / "langid"
+
+
 def _cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "faqsearch"
 
