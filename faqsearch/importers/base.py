@@ -234,8 +234,8 @@ def finish(drafts: list[Draft], report: Report, language: str | None) -> Importe
         for lang, answer in draft.answers.items():
             if lang not in LANGUAGES:
                 report.warn(draft.where, f"the answer in {lang!r} dropped: not a language faqsearch knows ({KNOWN})")
-            elif answer_text(answer) and lang != language:
-                answers[lang] = answer_text(answer)
+            elif (text_ := answer_text(answer)) and lang != language:
+                answers[lang] = text_
         ids.add(entry_id)
         if draft.key:
             keys.setdefault(draft.key, entry_id)

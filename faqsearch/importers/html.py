@@ -21,6 +21,8 @@ from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
+from ..faqs import answer_text
+
 GAPS = ("", " ", "\n", "\n\n")  # what may separate two texts, weakest first: none, space, line, paragraph
 SPACE, LINE, PARAGRAPH = 1, 2, 3
 BLOCKS = frozenset(
@@ -230,8 +232,8 @@ def _read(fragment: str, writer: Markdown) -> str:
 
 
 def _text(fragment: str) -> str:
-    lines = "\n".join(" ".join(line.split()) for line in unescape(fragment).splitlines())
-    return re.sub(r"\n{3,}", "\n\n", lines).strip()
+    """Text without markup: entities decoded, spaces within a line collapsed, then normalized as every answer is."""
+    return answer_text("\n".join(" ".join(line.split()) for line in unescape(fragment).splitlines()))
 
 
 def _absolute(url: str) -> bool:
