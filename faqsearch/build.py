@@ -4,6 +4,7 @@ the index atomically."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -11,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from .index import (
     FILES,
     FORMAT_VERSION,
     MANIFEST,
+    NEARNESS,
     VECTORS,
     BackgroundInfo,
     EncoderInfo,
@@ -42,7 +44,7 @@ from .index import (
     row_entry,
 )
 from .offsets import language_offsets, translation_differences
-from .offtopic import encode_sample
+from .offtopic import OfftopicSample, encode_sample
 from .retrieval import Alignment, PartInfo, Retriever, index_vectors
 from .versions import new_version, prune
 
@@ -55,12 +57,19 @@ BYTES_PER_PHRASING_TEXT = 1200
 # FAQ is as general as the corpus itself, and the build says so.
 IN_SCOPE = 0.85
 GENERAL = 0.5
+# A rebuild of a FAQ too large for its confidence fit to ask every phrasing keeps the previous
+# fit, and updates which background sentences are in scope instead of searching them all again,
+# while the phrasings added, removed, reworded or moved since that fit are at most this share of
+# the FAQ and nothing else the fit rests on changed (kept_fit): editing one entry of a
+# 100,000-phrasing FAQ then takes seconds, not a new fit
+REFIT_AFTER = 0.01
 
 
 @dataclass
 class Built:
     index: Index
     notes: list[str] = field(default_factory=list)  # what the user should know (fallbacks, duplicates)
+    timings: progress.Timings = field(default_factory=progress.Timings)  # seconds per stage (--profile)
 
 
 def part_infos(encoder: Encoder) -> list[PartInfo]:
@@ -94,23 +103,28 @@ def previous_index(directory: Path) -> Previous:
         return None
 
 
-def reusable_vectors(directory: Path, previous: Previous, encoder: Encoder, language: str) -> dict[str, np.ndarray]:
-    """Phrasing text -> its vector from the `previous` index at `directory`, when it was built
-    by this encoder version in this language (empty otherwise: everything is embedded again)."""
+Reusable = tuple[dict[str, int], np.ndarray]  # phrasing text -> its row of the previous vectors, and those
+
+
+def reusable_vectors(directory: Path, previous: Previous, encoder: Encoder, language: str) -> Reusable:
+    """The vectors of the `previous` index at `directory` and each phrasing's row of them, when it
+    was built by this encoder version in this language (none otherwise: everything is embedded
+    again). Rows, not vectors: 100,000 vectors taken one by one took a rebuild 0.7 s."""
+    nothing: Reusable = ({}, np.zeros((0, encoder.dim), dtype=np.float32))
     if previous is None:
-        return {}
+        return nothing
     manifest, entries = previous
     same = (manifest.encoder.name, manifest.encoder.version, manifest.encoder.dim, manifest.language)
     if same != (encoder.name, encoder.version, encoder.dim, language):
-        return {}
+        return nothing
     phrasings = [p for entry in entries for p in entry.phrasings]
     try:
         vectors = np.load(check_file(directory, manifest, EMBEDDINGS, True), mmap_mode="r", allow_pickle=False)
     except (IndexUnusable, OSError, ValueError):
-        return {}
+        return nothing
     if vectors.shape != (len(phrasings), encoder.dim):
-        return {}
-    return dict(zip(phrasings, vectors, strict=True))
+        return nothing
+    return {text: row for row, text in enumerate(phrasings)}, vectors
 
 
 def previous_classifier(directory: Path, previous: Previous, faq: FAQFile, dim: int) -> classifier.Classifier | None:
@@ -133,18 +147,22 @@ def previous_classifier(directory: Path, previous: Previous, faq: FAQFile, dim: 
     return classifier.Classifier.from_array(start)
 
 
-def embed(faq: FAQFile, encoder: Encoder, known: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
-    """The phrasings' vectors in row order (from `known` where there, else embedded now, each in
-    its language), and how many had to be embedded."""
+def embed(faq: FAQFile, encoder: Encoder, known: Reusable) -> tuple[np.ndarray, int]:
+    """The phrasings' vectors in row order (from the `known` ones where there, else embedded now,
+    each in its language), and how many had to be embedded."""
+    rows, previous = known
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
-    language = dict(zip(phrasings, faq.phrasing_languages(), strict=True))
-    missing = [p for p in phrasings if p not in known]
-    missing_languages = [language[p] for p in missing]
-    fresh = progress.encode(encoder, missing, missing_languages, f"embedding with {encoder.name}")
-    known.update(zip(missing, fresh, strict=True))
+    where = np.fromiter((rows.get(p, -1) for p in phrasings), dtype=np.intp, count=len(phrasings))
+    missing = np.flatnonzero(where < 0)
+    languages = faq.phrasing_languages()
+    fresh = progress.encode(
+        encoder, [phrasings[i] for i in missing], [languages[i] for i in missing], f"embedding with {encoder.name}"
+    )
+    if len(missing) == len(phrasings):  # a first build: the encoder's vectors as they are, not a copy
+        return np.ascontiguousarray(fresh, dtype=np.float32), len(missing)
     vectors = np.empty((len(phrasings), encoder.dim), dtype=np.float32)
-    for i, text in enumerate(phrasings):
-        vectors[i] = known[text]
+    vectors[where >= 0] = previous[where[where >= 0]]
+    vectors[missing] = fresh
     return vectors, len(missing)
 
 
@@ -186,14 +204,23 @@ def build_lock(directory: Path, wait: bool = True, create: bool = False) -> Iter
         lock.release()
 
 
-def build_index(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str = "auto", wait: bool = True) -> Built:
+def build_index(
+    faq: FAQFile,
+    encoder: Encoder,
+    directory: Path,
+    index_type: str = "auto",
+    wait: bool = True,
+    timings: progress.Timings | None = None,
+) -> Built:
     """Build (or rebuild) the index of `faq` at `directory` as a new version (versions.py):
     readers see the old version or the new one whole, and a failed or killed build leaves the
-    old one as it was. One build at a time per index (see build_lock)."""
+    old one as it was. One build at a time per index (see build_lock). Each stage's seconds go
+    to `timings` (one that already holds the FAQ's reading, for `faqsearch build --profile`)."""
     phrasings = sum(len(e.phrasings) for e in faq.entries)
     check_memory(phrasings, encoder.dim)
-    with build_lock(directory, wait, create=True):
-        return _build(faq, encoder, directory, index_type, phrasings)
+    timings = timings or progress.Timings()
+    with build_lock(directory, wait, create=True), memory.collector_paused():
+        return _build(faq, encoder, directory, index_type, phrasings, timings)
 
 
 def _unwritable(directory: Path, exc: OSError) -> FAQSearchError:
@@ -202,50 +229,67 @@ def _unwritable(directory: Path, exc: OSError) -> FAQSearchError:
     )
 
 
-def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phrasings: int) -> Built:
+def _build(
+    faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phrasings: int, timings: progress.Timings
+) -> Built:
     started = time.perf_counter()
     built_at = datetime.now(timezone.utc)
     _refuse_to_replace_non_index(directory)
     chosen, note = ann.choose(index_type, phrasings)
     notes = [note] if note else []
-    previous = previous_index(directory)
-    vectors, embedded = embed(faq, encoder, reusable_vectors(directory, previous, encoder, faq.language))
-    offtopic, general = encode_sample(encoder), background.load(encoder)
-    parts = part_infos(encoder)
-    dims = [p.dim for p in parts]
-    offsets = language_offsets(encoder, faq.language, offtopic.language_offsets(faq.language), dims)
-    alignments = [
-        Alignment(block.mean(0), {lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()})
-        for k, block in enumerate(split(vectors, dims))
-    ]
-    languages = faq.phrasing_languages()
-    aligned = index_vectors(vectors, languages, parts, alignments)
-    centroids = None
-    if chosen.kind == "ivf" and embedded <= ann.REUSE_CELLS_UP_TO * phrasings and (directory / VECTORS).is_file():
-        centroids = ann.cells(directory / VECTORS, chosen, aligned.shape[1])
-    with progress.stage(f"indexing {phrasings:,} phrasings ({chosen.kind})"):
+    with timings.stage("embed"):
+        previous = previous_index(directory)
+        vectors, embedded = embed(faq, encoder, reusable_vectors(directory, previous, encoder, faq.language))
+        offtopic = encode_sample(encoder)
+    with timings.stage("index", f"indexing {phrasings:,} phrasings ({chosen.kind})"):
+        parts = part_infos(encoder)
+        dims = [p.dim for p in parts]
+        offsets = language_offsets(encoder, faq.language, offtopic.language_offsets(faq.language), dims)
+        alignments = [
+            Alignment(block.mean(0), {lang: split(v[None, :], dims)[k][0] for lang, v in offsets.items()})
+            for k, block in enumerate(split(vectors, dims))
+        ]
+        languages = faq.phrasing_languages()
+        aligned = index_vectors(vectors, languages, parts, alignments)
+        centroids = None
+        if chosen.kind == "ivf" and embedded <= ann.REUSE_CELLS_UP_TO * phrasings and (directory / VECTORS).is_file():
+            centroids = ann.cells(directory / VECTORS, chosen, aligned.shape[1])
         stored = ann.build(aligned, chosen, centroids)
     rows = row_entry(faq.entries)
-    entry_classifier, folds = None, None
-    if classifier.applies(len(faq.entries), phrasings):
-        with progress.stage("fitting the entry classifier"):
-            first_part = aligned[:, : parts[0].dim]  # see Retriever.votes
+    voting = classifier.applies(len(faq.entries), phrasings)
+    first_part = aligned[:, : parts[0].dim]  # what the classifier reads: see Retriever.votes
+    entry_classifier = None
+    if voting:
+        with timings.stage("classifier", "fitting the entry classifier"):
             start = previous_classifier(directory, previous, faq, parts[0].dim)
             entry_classifier = classifier.fit(first_part, rows, len(faq.entries), start)
-            folds = classifier.out_of_fold(first_part, rows, entry_classifier)
     retriever = Retriever(stored, chosen, parts, alignments, rows, entry_classifier)
-    with progress.stage("choosing background sentences"):
-        sample, info = background_sample(retriever, general)
+    with timings.stage("background", "choosing background sentences"):
+        corpus = background.load(encoder)
+        inputs = fit_inputs(faq, encoder, chosen, voting, corpus, offtopic)
+        kept = kept_fit(directory, previous, faq, inputs)
+        sample, info, nearness = background_sample(retriever, corpus, kept, aligned)
     notes += _general_notes(info)
-    with progress.stage("calibrating confidence"):
-        translations = translation_differences(encoder, faq.language, offtopic.translation_differences(faq.language))
-        refused = calibration.Refused(
-            encoder.encode([t for t, _ in faq.no_match], [lang for _, lang in faq.no_match]),
-            [lang for _, lang in faq.no_match],
-        )
-        confidence, duplicates = calibrate(
-            retriever, vectors, languages, faq.language, translations, offtopic, sample, folds, refused
-        )
+    with timings.stage("calibration", "calibrating confidence"):
+        if kept is not None:
+            confidence = kept.calibration
+            fresh = [languages[r] for r in kept.fresh]
+            duplicates = calibration.near_duplicates(retriever, vectors[kept.fresh], fresh, kept.fresh)
+        else:
+            translations = translation_differences(
+                encoder, faq.language, offtopic.translation_differences(faq.language)
+            )
+            refused = calibration.Refused(
+                encoder.encode([t for t, _ in faq.no_match], [lang for _, lang in faq.no_match]),
+                [lang for _, lang in faq.no_match],
+            )
+            folds = None  # the classifier's fold models: they serve this fit only
+            if entry_classifier is not None:
+                folds = classifier.out_of_fold(first_part, rows, entry_classifier, calibration.sample(phrasings)[0])
+            confidence, duplicates = calibrate(
+                retriever, vectors, languages, faq.language, translations, offtopic, sample, folds, refused
+            )
+            confidence = replace(confidence, fitted_for=inputs)
     notes += _calibration_notes(confidence, phrasings) + _duplicate_notes(faq, rows, duplicates)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
@@ -266,31 +310,110 @@ def _build(faq: FAQFile, encoder: Encoder, directory: Path, index_type: str, phr
         default_answer=faq.default_answer,
     )
     try:
-        with new_version(directory) as folder:
-            manifest = index.write(folder, manifest, faq.entries, retriever, vectors)
+        with timings.stage("write", "writing the index"), new_version(directory) as folder:
+            manifest = index.write(folder, manifest, faq.entries, retriever, vectors, nearness)
     except OSError as exc:  # the previous index, if any, is left as it was
         raise _unwritable(directory, exc) from None
-    return Built(Index(directory, manifest, faq.entries, retriever), notes)
+    return Built(Index(directory, manifest, faq.entries, retriever), notes, timings)
+
+
+def fit_inputs(
+    faq: FAQFile,
+    encoder: Encoder,
+    index_type: ann.IndexType,
+    voting: bool,
+    corpus: background.Background,
+    offtopic: OfftopicSample,
+) -> str:
+    """A digest of what a confidence fit rests on besides the phrasings: the FAQ's language and
+    the questions labelled not for it, the encoder, the index type, whether an entry classifier
+    votes, the background corpus and the off-topic sample."""
+    settings = [faq.language, faq.no_match, encoder.name, encoder.version, index_type.kind, voting]
+    digest = hashlib.sha256(json.dumps([*settings, corpus.corpus.sha256]).encode())
+    digest.update(offtopic.vectors.tobytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a rebuild keeps of the previous index's confidence work (kept_fit)."""
+
+    calibration: Calibration  # the previous fit, its `changed` counted up to this build
+    nearness: np.ndarray  # the previous nearness.npy, its rows renumbered for this build (-1: changed since)
+    fresh: np.ndarray  # this build's rows whose phrasing (text and language) the previous build did not have
+
+
+def _phrasings(entries: tuple[FAQEntry, ...], language: str) -> list[tuple[str, str, str]]:
+    """Each row's (text, language, entry id), in row order."""
+    return [(text, entry.languages.get(text, language), entry.id) for entry in entries for text in entry.phrasings]
+
+
+def kept_fit(directory: Path, previous: Previous, faq: FAQFile, inputs: str) -> Kept | None:
+    """The previous index's confidence fit and background nearness, where a rebuild keeps them:
+    a FAQ of more than calibration.SAMPLE phrasings (its fit asks a sample of them anyway) whose
+    phrasings added, removed, reworded or moved since that fit are at most REFIT_AFTER of them,
+    the fit resting on the same `inputs` (fit_inputs); None where everything is measured again."""
+    now = _phrasings(faq.entries, faq.language)
+    if previous is None or len(now) <= calibration.SAMPLE:
+        return None
+    manifest, entries = previous
+    before = _phrasings(entries, manifest.language)
+    changed = manifest.calibration.changed + len(set(now) ^ set(before))
+    if manifest.calibration.fitted_for != inputs or changed > REFIT_AFTER * len(now):
+        return None
+    try:
+        nearness = np.load(check_file(directory, manifest, NEARNESS, True), allow_pickle=False)
+    except (IndexUnusable, OSError, ValueError):
+        return None
+    if nearness.shape != (manifest.background.sentences, 2):
+        return None
+    row = {(text, language): i for i, (text, language, _) in enumerate(now)}
+    renumbered = np.array([row.get((text, language), -1) for text, language, _ in before] + [-1])  # [-1]: none
+    old = {(text, language) for text, language, _ in before}
+    fresh = np.array([i for i, (text, language, _) in enumerate(now) if (text, language) not in old], dtype=np.int64)
+    nearness = np.c_[nearness[:, 0], renumbered[nearness[:, 1].astype(np.int64)]]
+    return Kept(replace(manifest.calibration, changed=changed), nearness, fresh)
 
 
 def background_sample(
-    retriever: Retriever, corpus: background.Background
-) -> tuple[calibration.Background, BackgroundInfo]:
+    retriever: Retriever, corpus: background.Background, kept: Kept | None, stored: np.ndarray
+) -> tuple[calibration.Background, BackgroundInfo, np.ndarray]:
     """Give `retriever` the background sentences that are not paraphrases of its phrasings
-    (IN_SCOPE); return them as the confidence fit asks them, with what the manifest records."""
+    (IN_SCOPE); return them as the confidence fit asks them, what the manifest records, and each
+    sentence's nearness (nearness.npy). Where the previous fit is `kept`, its nearness is
+    updated instead of searched: the sentences whose nearest phrasing changed are searched again,
+    and every one is compared with the phrasings that are new (`stored`: the index's vectors)."""
     languages = corpus.corpus.languages
     aligned = retriever.align(corpus.vectors, languages)
-    nearest, _ = retriever.search(retriever.weigh(aligned, languages), 1)
-    kept = np.flatnonzero(nearest[:, 0] < IN_SCOPE)
-    retriever.background = ann.background(aligned[kept])
-    groups = corpus.corpus.groups[kept]
+    prepared = retriever.weigh(aligned, languages)
+    if kept is None:
+        cosines, rows = retriever.search(prepared, 1)
+        nearness = np.c_[cosines[:, 0], rows[:, 0]].astype(np.float64)
+    else:
+        nearness = kept.nearness.copy()
+        gone = np.flatnonzero(nearness[:, 1] < 0)
+        if len(gone):
+            cosines, rows = retriever.search(prepared[gone], 1)
+            nearness[gone] = np.c_[cosines[:, 0], rows[:, 0]]
+        if len(kept.fresh):
+            cosines, rows = ann.build(stored[kept.fresh], ann.IndexType("flat")).search(prepared, 1)
+            nearer = np.flatnonzero(cosines[:, 0] > nearness[:, 0])
+            nearness[nearer] = np.c_[cosines[nearer, 0], kept.fresh[rows[nearer, 0]]]
+    nearest = nearness[:, 0].astype(np.float32)
+    keep = np.flatnonzero(nearest < IN_SCOPE)
+    whole = len(keep) == len(languages)  # most FAQs paraphrase none: no copy of the corpus (27 MB each)
+    del prepared  # the aligned corpus, once: it is most of this step's memory
+    retriever.background = ann.background(aligned if whole else aligned[keep])
+    del aligned
+    groups = corpus.corpus.groups[keep]
     order = np.argsort(groups, kind="stable")
     starts = np.searchsorted(groups[order], groups)
     ends = np.searchsorted(groups[order], groups, side="right")
     translations = [order[a:b] for a, b in zip(starts, ends, strict=True)]
-    info = BackgroundInfo(corpus.corpus.sha256, len(languages), len(languages) - len(kept), len(kept))
-    sample = calibration.Background(corpus.vectors[kept], [languages[i] for i in kept], translations, nearest[kept, 0])
-    return sample, info
+    info = BackgroundInfo(corpus.corpus.sha256, len(languages), len(languages) - len(keep), len(keep))
+    vectors = corpus.vectors if whole else corpus.vectors[keep]
+    sample = calibration.Background(vectors, [languages[i] for i in keep], translations, nearest[keep])
+    return sample, info, nearness
 
 
 def _general_notes(info: BackgroundInfo) -> list[str]:

@@ -154,18 +154,7 @@ def _ask_phrasings(
     votes = _votes(retriever, queries, languages, rows, folds)
     entries = retriever.row_entry[rows]
     starts = np.r_[0, np.cumsum(retriever.sizes)]
-    several = retriever.sizes[entries] > 1  # a lone phrasing has no other to find it by
-    one_out = retriever.rank(
-        queries[several],
-        [lang for lang, s in zip(languages, several, strict=True) if s],
-        leave_out=LeaveOut(
-            rows=[np.array([r]) for r in rows[several]], votes=None if votes is None else votes[several]
-        ),
-    )
     shift = np.zeros(len(rows)) if shift is None else shift
-    for ranking, entry, up in zip(one_out, entries[several], shift[several], strict=True):
-        ranking = replace(ranking, background=ranking.background + up)
-        into.add(ranking, len(ranking.entries) > 0 and ranking.entries[0] == entry, "answerable")
     entry_out = retriever.rank(
         queries,
         languages,
@@ -173,6 +162,18 @@ def _ask_phrasings(
             rows=[np.arange(starts[e], starts[e + 1]) for e in entries], votes=without_own_entry(votes, entries)
         ),
     )
+    several = retriever.sizes[entries] > 1  # a lone phrasing has no other to find it by
+    one_out = retriever.rank(
+        queries[several],
+        [lang for lang, s in zip(languages, several, strict=True) if s],
+        leave_out=LeaveOut(
+            rows=[np.array([r]) for r in rows[several]], votes=None if votes is None else votes[several]
+        ),
+        background=np.array([r.background for r in entry_out])[several],  # the same questions: measured once
+    )
+    for ranking, entry, up in zip(one_out, entries[several], shift[several], strict=True):
+        ranking = replace(ranking, background=ranking.background + up)
+        into.add(ranking, len(ranking.entries) > 0 and ranking.entries[0] == entry, "answerable")
     for ranking, up in zip(entry_out, shift, strict=True):
         into.add(replace(ranking, background=ranking.background + up), False, "entry_left_out")
 
@@ -219,8 +220,7 @@ def calibrate(
     off-topic sample and the index's `background` sentences (`folds`: the entry classifier's
     out-of-fold models and each row's fold, when the index has a classifier); also returns
     near-duplicate phrasings of different entries."""
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.permutation(len(phrasings))[:SAMPLE])
+    rows, rng = sample(len(phrasings), seed)
     same, other = Sample(), Sample()
     own = np.array([row_languages[r] == language for r in rows], dtype=bool)
     _ask_phrasings(retriever, phrasings[rows[own]], [language] * int(own.sum()), rows[own], folds, same)
@@ -269,6 +269,13 @@ def calibrate(
         reference={name: list(at) for name, (_, at) in fits.items()},
         **{name: model for name, (model, _) in fits.items()},
     ), duplicates
+
+
+def sample(phrasings: int, seed: int = 0) -> tuple[np.ndarray, np.random.Generator]:
+    """The rows a fit asks (up to SAMPLE, at random, in row order), and the generator that drew
+    them for the fit's other draws; the build fits the classifier's fold models without them."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.permutation(phrasings)[:SAMPLE]), rng
 
 
 def _pick(rng: np.random.Generator, mask: np.ndarray, nearness: np.ndarray, n: int) -> np.ndarray:

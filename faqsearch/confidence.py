@@ -67,6 +67,10 @@ class Calibration:
     # model -> (score, background) of the FAQ's entry-left-out questions (shrunk toward REFERENCE),
     # where the public default was placed
     reference: dict[str, list[float]] = field(default_factory=dict)
+    # What the fit rests on besides the phrasings (build.fit_inputs), and how many phrasings were
+    # added, removed, reworded or moved since it was fitted: a rebuild keeps it while few were
+    fitted_for: str = ""
+    changed: int = 0
 
     @classmethod
     def from_json(cls, data: dict) -> Calibration:

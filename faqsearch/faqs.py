@@ -128,6 +128,11 @@ def load_faqs(path: str | Path) -> FAQFile:
     if path.is_file():
         size = path.stat().st_size
         memory.require(YAML_BYTES_PER_FILE_BYTE * size, f"reading {path} ({size / 2**20:.0f} MiB)", "split the FAQ")
+    with memory.collector_paused():
+        return _load(path)
+
+
+def _load(path: Path) -> FAQFile:
     root = compose(path, "a FAQ YAML file with `language:` and `faqs:`")
     checker = _FAQChecker(str(path))
     top = checker.mapping(root, "(top level)", TOP_FIELDS)

@@ -17,7 +17,11 @@ Layout of `indexes/<name>/`:
   with, stored like the phrasings (ann.background); those as near to a phrasing as its own
   paraphrases are left out at build time (the manifest says how many);
 - `embeddings.npy`: the encoder's own vectors of the phrasings, read only by the next build,
-  which re-embeds just the phrasings whose text changed.
+  which re-embeds just the phrasings whose text changed;
+- `nearness.npy`: each sentence of the background corpus with its cosine to its nearest phrasing
+  and that phrasing's row, (sentences, 2) float64, read only by the next build, which updates it
+  for the phrasings that changed instead of searching every sentence again (absent in indexes
+  built before it: that build searches them all).
 
 How a question is scored from these files is retrieval.py's business, not this module's.
 """
@@ -25,7 +29,6 @@ How a question is scored from these files is retrieval.py's business, not this m
 from __future__ import annotations
 
 import errno
-import gc
 import hashlib
 import json
 import os
@@ -36,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ann
+from . import ann, memory
 from .classifier import Classifier
 from .confidence import Calibration
 from .errors import FAQSearchError, IndexUnusable
@@ -44,7 +47,7 @@ from .faqs import MAX_TAG_CHARS, FAQEntry, Related, file_sha256
 from .retrieval import Alignment, PartInfo, Retriever
 
 FORMAT_VERSION = 5
-MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND = (
+MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND, NEARNESS = (
     "manifest.json",
     "entries.json",
     "alignment.json",
@@ -52,8 +55,10 @@ MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND = (
     "embeddings.npy",
     "classifier.npy",
     "background.faiss",
+    "nearness.npy",
 )
-FILES = frozenset({MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND})  # all an index may hold
+# all an index may hold
+FILES = frozenset({MANIFEST, ENTRIES, ALIGNMENT, VECTORS, EMBEDDINGS, CLASSIFIER, BACKGROUND, NEARNESS})
 CHECKSUM_AT_OPEN = 64 << 20  # larger files are checked by size when opened, by sha256 when built
 DEFAULT_ROOT = Path("indexes")
 LISTED_TAGS = 20  # an error about tags names at most this many (an index may hold thousands)
@@ -191,7 +196,12 @@ def row_entry(entries: tuple[FAQEntry, ...]) -> np.ndarray:
 
 
 def write(
-    folder: Path, manifest: Manifest, entries: tuple[FAQEntry, ...], retriever: Retriever, embeddings
+    folder: Path,
+    manifest: Manifest,
+    entries: tuple[FAQEntry, ...],
+    retriever: Retriever,
+    embeddings: np.ndarray,
+    nearness: np.ndarray,
 ) -> Manifest:
     """Write every file of an index into the empty `folder`, then the manifest listing them
     (`manifest`'s own `files` are ignored); returns the manifest written."""
@@ -200,6 +210,7 @@ def write(
     ann.write(retriever.vectors, folder / VECTORS)
     ann.write(retriever.background, folder / BACKGROUND)
     np.save(folder / EMBEDDINGS, embeddings, allow_pickle=False)
+    np.save(folder / NEARNESS, nearness, allow_pickle=False)
     if retriever.classifier is not None:
         np.save(folder / CLASSIFIER, retriever.classifier.to_array(), allow_pickle=False)
     files = {name: file_info(folder / name) for name in sorted(p.name for p in folder.iterdir())}
@@ -331,9 +342,7 @@ def source_changed(manifest: Manifest) -> bool:
 
 def read_entries(directory: Path, manifest: Manifest) -> tuple[FAQEntry, ...]:
     data = check_file(directory, manifest, ENTRIES, False).read_bytes()
-    collecting = gc.isenabled()
-    gc.disable()  # millions of new objects and no cycles: the collector would only slow this down 2x
-    try:
+    with memory.collector_paused():
         return tuple(
             FAQEntry(
                 e["id"],
@@ -347,9 +356,6 @@ def read_entries(directory: Path, manifest: Manifest) -> tuple[FAQEntry, ...]:
             )
             for e in json.loads(data)["entries"]
         )
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def open_index(directory: Path, strict: bool = False) -> Index:

@@ -3,12 +3,29 @@ can act on instead of an out-of-memory kill), and sizes as people write them ("2
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .errors import FAQSearchError
 
 UNITS = {"": 1, "B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9}
 SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for the block: reading a FAQ and building its index make
+    millions of objects (YAML nodes, entries, dicts of phrasings) and no cycles, and each full
+    collection walks every object alive: a 100,000-entry FAQ took 9.6 s to read instead of 2.0."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def available() -> int | None:

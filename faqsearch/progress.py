@@ -4,8 +4,10 @@ pipes or tests)."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,3 +57,32 @@ def encode(encoder, texts: Sequence[str], languages: Sequence[str], label: str) 
             parts.append(encoder.encode(texts[start : start + BATCH], languages[start : start + BATCH]))
             advance(len(parts[-1]))
     return np.concatenate(parts)
+
+
+@dataclass
+class Timings:
+    """Seconds per named step of a run, in the order first entered: where a build's time goes
+    (`faqsearch build --profile`), in the process that ran it, whatever stderr is."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, label: str | None = None) -> Iterator[None]:
+        """Count the block's seconds to `name` (added to what it had); with `label`, also show it
+        as a step (`stage`)."""
+        started = time.perf_counter()
+        try:
+            with stage(label) if label else nullcontext():
+                yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def lines(self) -> list[str]:
+        """One line per step, `name  seconds  share`, then the total."""
+        total = sum(self.seconds.values())
+        width = max((len(name) for name in self.seconds), default=0)
+        rows = [
+            f"{name:<{width}}  {seconds:7.2f} s  {100 * seconds / total if total else 0:3.0f}%"
+            for name, seconds in self.seconds.items()
+        ]
+        return [*rows, f"{'total':<{width}}  {total:7.2f} s"]

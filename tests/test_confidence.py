@@ -196,9 +196,9 @@ def test_the_fit_asks_entry_left_out_questions_without_their_entrys_vote(example
     and real questions of entries the FAQ lacks look easier to reject than they are."""
     asked, rank = [], Retriever.rank
 
-    def spy(self, queries, languages, entries=1, allowed=None, leave_out=None):
+    def spy(self, queries, languages, entries=1, allowed=None, leave_out=None, background=None):
         asked.append(leave_out)
-        return rank(self, queries, languages, entries, allowed, leave_out)
+        return rank(self, queries, languages, entries, allowed, leave_out, background)
 
     monkeypatch.setattr(Retriever, "rank", spy)
     build_index(load_faqs(EXAMPLE_FAQ), get_encoder("e5-aligned"), example.index.path.parent / "again")

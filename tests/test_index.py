@@ -4,13 +4,14 @@ atomic and incremental rebuilds, index types."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
 
-from faqsearch import FAQSearch, ann, background, load_faqs, offsets
+from faqsearch import FAQSearch, ann, background, build, calibration, load_faqs, offsets
 from faqsearch.build import build_index
 from faqsearch.calibration import public_default
 from faqsearch.confidence import DEFAULT
@@ -20,7 +21,15 @@ from faqsearch.index import list_indexes, locate_index, open_index
 from faqsearch.offtopic import encode_sample
 from faqsearch.retrieval import POOL
 
-FILES = ["alignment.json", "background.faiss", "embeddings.npy", "entries.json", "manifest.json", "vectors.faiss"]
+FILES = [
+    "alignment.json",
+    "background.faiss",
+    "embeddings.npy",
+    "entries.json",
+    "manifest.json",
+    "nearness.npy",
+    "vectors.faiss",
+]
 
 
 @pytest.fixture
@@ -224,6 +233,43 @@ def test_a_rebuild_embeds_only_the_phrasings_that_changed(built, small_faq, monk
     fresh = build_index(load_faqs(small_faq), encoder, built.path.with_name("fresh")).index
     np.testing.assert_allclose(np.load(built.path / "embeddings.npy"), np.load(fresh.path / "embeddings.npy"))
     assert [name for name in folders(built.path.parent) if name.startswith(".")] == []
+
+
+def test_a_build_says_how_long_each_stage_took(small_faq, workdir):
+    """What `faqsearch build --profile` prints: where a build's time goes."""
+    built = build_index(load_faqs(small_faq), get_encoder("e5"), workdir / "indexes" / "timed")
+    assert list(built.timings.seconds) == ["embed", "index", "background", "calibration", "write"]  # no classifier
+    assert all(seconds >= 0 for seconds in built.timings.seconds.values())
+    lines = built.timings.lines()
+    assert [line.split()[0] for line in lines] == [*built.timings.seconds, "total"]
+
+
+def test_a_rebuild_of_a_large_faq_keeps_its_confidence_fit_while_few_phrasings_changed(built, small_faq, monkeypatch):
+    """Past calibration.SAMPLE phrasings (here 4) a rebuild keeps the previous fit while the
+    phrasings changed since it are at most REFIT_AFTER of the FAQ (here 1 of 5), and updates the
+    background's nearness: a phrasing that paraphrases a background sentence takes it out of the
+    background, and a sentence whose nearest phrasing is gone is searched again."""
+    monkeypatch.setattr(calibration, "SAMPLE", 4)
+    monkeypatch.setattr(build, "REFIT_AFTER", 0.5)
+    encoder = get_encoder("e5")
+    first = build_index(load_faqs(small_faq), encoder, built.path).index.manifest
+    corpus = background.corpus()
+    sentence = next(t for t, lang in zip(corpus.texts, corpus.languages, strict=True) if lang == "en")
+    small_faq.write_text(small_faq.read_text().replace("Where is my order?", sentence))
+    monkeypatch.setattr(build, "calibrate", lambda *args, **kwargs: pytest.fail("the fit was not kept"))
+    kept = build_index(load_faqs(small_faq), encoder, built.path).index
+    assert kept.manifest.calibration == replace(first.calibration, changed=2)  # one phrasing out, one in
+    nearness = np.load(kept.path / "nearness.npy")
+    row = kept.phrasings.index(sentence)
+    assert nearness[corpus.texts.index(sentence)] == pytest.approx([1.0, row], abs=1e-3)
+    assert ((nearness[:, 1] >= 0) & (nearness[:, 1] < len(kept.phrasings))).all()
+    assert kept.manifest.background.in_scope == first.background.in_scope + 1
+    monkeypatch.undo()
+    small_faq.write_text(small_faq.read_text().replace("I want to stop my plan", "Stop my plan now"))
+    monkeypatch.setattr(calibration, "SAMPLE", 4)
+    monkeypatch.setattr(build, "REFIT_AFTER", 0.5)  # 2 + 2 changes since the fit: past 0.5 x 5, fitted again
+    refitted = build_index(load_faqs(small_faq), encoder, built.path).index.manifest.calibration
+    assert refitted.changed == 0 and refitted.examples["sampled_phrasings"] == 4
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_an_index(small_faq, cli):
@@ -438,3 +484,10 @@ def test_a_build_removes_what_killed_builds_of_its_index_left(built, small_faq):
         ".shop.fr.building-other",
         "shop",
     ]
+
+
+def test_build_profile_says_where_the_time_went(small_faq, cli):
+    result = cli("build", str(small_faq), "--profile")
+    assert result.exit_code == 0
+    stages = [line.split()[0] for line in result.stdout.split("where the time went:\n")[1].splitlines()]
+    assert stages == ["read", "embed", "index", "background", "calibration", "write", "total"]

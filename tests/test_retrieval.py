@@ -12,9 +12,16 @@ from conftest import EXAMPLE_FAQ
 
 from faqsearch import FAQSearch, load_faqs, retrieval
 from faqsearch.build import build_index
+from faqsearch.classifier import WEIGHT
 from faqsearch.encoders import get_encoder
 from faqsearch.errors import FAQSearchError
 from faqsearch.retrieval import POOL, pool
+
+
+def pool_one(cosines, rows, row_entry, sizes, complete, hidden=None):
+    """One question's pooling; `hidden`: entry -> how many of its phrasings the question hides."""
+    counts = (np.array(sorted(hidden)), np.array([hidden[e] for e in sorted(hidden)])) if hidden else None
+    return pool(cosines[None, :], rows[None, :], row_entry, sizes, complete, counts)[0]
 
 
 def test_an_entry_scores_as_the_mean_of_its_pool_nearest_retrieved_phrasings():
@@ -22,15 +29,68 @@ def test_an_entry_scores_as_the_mean_of_its_pool_nearest_retrieved_phrasings():
     sizes = np.bincount(row_entry)
     cosines = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
     rows = np.array([0, 4, 1, 5, 2])  # entry 0: 0.9, 0.7, 0.5 (3 of 4); entry 1: 0.8; entry 2: 0.6 (1 of 2)
-    ranking = pool(cosines, rows, row_entry, sizes, complete=False)
+    ranking = pool_one(cosines, rows, row_entry, sizes, complete=False)
     assert ranking.entries.tolist() == [1, 0, 2]
     # entry 2's second phrasing was not retrieved: it counts at the lowest retrieved cosine (0.5)
     np.testing.assert_allclose(ranking.scores, [0.8, (0.9 + 0.7 + 0.5) / POOL, (0.6 + 0.5) / 2], rtol=1e-6)
     assert ranking.rows.tolist() == [4, 0, 5]
     assert ranking.rest == 0.5
-    every = pool(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]), np.array([0, 4, 1, 5, 2, 3, 6]), row_entry, sizes, True)
+    cosines, rows = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]), np.array([0, 4, 1, 5, 2, 3, 6])
+    every = pool_one(cosines, rows, row_entry, sizes, True)
     assert every.rest == 0.0 and every.entries.tolist() == [1, 0, 2]
     np.testing.assert_allclose(every.scores, [0.8, (0.9 + 0.7 + 0.5) / POOL, (0.6 + 0.3) / 2], rtol=1e-6)
+
+
+def _pool_one_by_one(cosines, rows, row_entry, sizes, complete, hidden, probabilities):
+    """The per-question loop the batched pool replaced (and the classifier's boost after it): the reference."""
+    found = rows >= 0
+    cosines, rows = cosines[found], rows[found]
+    floor = 0.0 if complete or not len(rows) else float(cosines[-1])
+    nearest: dict[int, list] = {}
+    for cosine, row, entry in zip(cosines.tolist(), rows.tolist(), row_entry[rows].tolist(), strict=True):
+        if entry not in nearest:
+            nearest[entry] = [row, [cosine]]
+        elif len(nearest[entry][1]) < POOL:
+            nearest[entry][1].append(cosine)
+    scored = []
+    for entry, (row, best) in nearest.items():
+        need = min(int(sizes[entry]) - hidden.get(entry, 0), POOL)
+        scored.append(((sum(best) + (need - len(best)) * floor) / need, entry, row))
+    scored.sort(key=lambda item: -item[0])
+    entries = np.array([e for _, e, _ in scored], dtype=np.int64)
+    scores = np.array([score for score, _, _ in scored], dtype=np.float32)
+    best_rows = np.array([r for _, _, r in scored], dtype=np.int64)
+    if probabilities is not None:
+        scores = scores + WEIGHT * probabilities[entries]
+        order = np.argsort(-scores, kind="stable")
+        entries, scores, best_rows = entries[order], scores[order], best_rows[order]
+    return entries, scores, best_rows, floor, cosines
+
+
+@pytest.mark.parametrize("complete", [False, True])
+@pytest.mark.parametrize("votes", [False, True])
+def test_pooling_a_batch_gives_each_question_what_pooling_it_alone_gave(complete, votes):
+    """Bit for bit, ties (equal cosines, equal pooled scores) and hidden phrasings included."""
+    rng = np.random.default_rng(7)
+    row_entry = np.sort(rng.integers(0, 12, 60))
+    sizes = np.bincount(row_entry, minlength=12)
+    questions, depth = 40, 25
+    cosines = -np.sort(-rng.choice([0.9, 0.8, 0.8, 0.7, 0.5, 0.5, 0.3], (questions, depth)), axis=1).astype(np.float32)
+    rows = np.stack([rng.permutation(60)[:depth] for _ in range(questions)])
+    rows[rng.random(rows.shape) < 0.15] = -1  # hidden or past the end
+    hidden = [{int(e): int(rng.integers(1, 3)) for e in rng.choice(12, 2)} if q % 3 else {} for q in range(questions)]
+    keys = [(q * 12 + e, n) for q, h in enumerate(hidden) for e, n in h.items() if n < sizes[e]]
+    hidden = [{e: n for e, n in h.items() if n < sizes[e]} for h in hidden]
+    counts = (np.array([k for k, _ in sorted(keys)]), np.array([n for _, n in sorted(keys)]))
+    probabilities = rng.dirichlet(np.ones(12), questions).astype(np.float32) if votes else None
+    batch = pool(cosines, rows, row_entry, sizes, complete, counts, probabilities)
+    for q, ranking in enumerate(batch):
+        vote = None if probabilities is None else probabilities[q]
+        one = _pool_one_by_one(cosines[q], rows[q], row_entry, sizes, complete, hidden[q], vote)
+        assert ranking.entries.tolist() == one[0].tolist()
+        assert ranking.scores.tobytes() == one[1].tobytes()
+        assert ranking.rows.tolist() == one[2].tolist()
+        assert ranking.rest == one[3] and ranking.retrieved.tobytes() == one[4].tobytes()
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +130,9 @@ def test_a_phrasing_hidden_from_its_own_question_is_not_counted_as_missing():
     made few-phrasing FAQs look harder than real questions find them."""
     row_entry = np.array([0, 0, 0, 1])
     cosines, rows = np.array([0.8, 0.6, 0.2]), np.array([1, 2, 3])  # row 0 hidden
-    hidden = pool(cosines, rows, row_entry, np.bincount(row_entry), complete=False, hidden={0: 1})
+    hidden = pool_one(cosines, rows, row_entry, np.bincount(row_entry), complete=False, hidden={0: 1})
     assert hidden.scores[0] == pytest.approx((0.8 + 0.6) / 2)
-    missing = pool(cosines, rows, row_entry, np.bincount(row_entry), complete=False)
+    missing = pool_one(cosines, rows, row_entry, np.bincount(row_entry), complete=False)
     assert missing.scores[0] == pytest.approx((0.8 + 0.6 + 0.2) / 3)
 
 

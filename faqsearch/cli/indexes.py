@@ -29,24 +29,27 @@ def build(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Fail at once if another build of this index is running [default: wait]")
     ] = False,
+    profile: Annotated[bool, typer.Option("--profile", help="Print the seconds each stage of the build took")] = False,
 ):
     """Embed every phrasing of a FAQ file into an index (only phrasings changed since the last build)."""
     from ..build import build_index
     from ..encoders import AUTO, get_encoder, resolve
     from ..faqs import load_faqs
     from ..index import DEFAULT_ROOT, index_folder
-    from ..progress import stage
+    from ..progress import Timings
 
-    started = time.perf_counter()
+    started, timings = time.perf_counter(), Timings()
     try:
         directory = DEFAULT_ROOT / faq_file.stem if index is None else index_folder(index)
-        with stage(f"reading {faq_file}"):
+        with timings.stage("read", f"reading {faq_file}"):
             faq = load_faqs(faq_file)
         name = resolve(encoder)
         if encoder == AUTO:
             why = "LASER model files found" if name == "laser" else "LASER not available, using the bundled encoder"
             typer.echo(f"encoder: {name} (auto: {why})", err=True)
-        built = build_index(faq, get_encoder(name), directory, index_type, not no_wait)
+        with timings.stage("embed"):  # loading the encoder is part of embedding
+            chosen = get_encoder(name)
+        built = build_index(faq, chosen, directory, index_type, not no_wait, timings)
     except FAQSearchError as exc:
         _fail(exc)
     for note in built.notes:
@@ -59,6 +62,10 @@ def build(
         f"no match below confidence {m.calibration.threshold}, {seconds:.1f} s"
     )
     typer.echo(f"confidence: {m.calibration.basis()}")
+    if profile:
+        typer.echo("where the time went:")
+        for line in built.timings.lines():
+            typer.echo(f"  {line}")
 
 
 @app.command()

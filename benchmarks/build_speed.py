@@ -1,0 +1,175 @@
+"""Build speed (issue #38): does a build cost at most twice its embedding, at every size?
+
+Synthetic FAQs of N phrasings, English sentences of Tatoeba-Challenge
+(`parallel/tatoeba-challenge/*-eng.eng`, distinct, in file order), one phrasing per entry or
+PER per entry (consecutive sentences: unrelated phrasings, which a classifier fits no faster
+than paraphrases). Each is built with the default encoder in a fresh process, as `faqsearch
+build` runs: the FAQ read, then build_index into an empty folder. Reported:
+- build s: reading and building; embed s: the encoder's own calls (its engine's start included,
+  as a one-shot build pays it); rest s: the difference; ratio: build / embed (the issue's target:
+  at most 2);
+- each stage's seconds (Built.timings, what `faqsearch build --profile` prints), when the
+  faqsearch under test has them;
+- peak RSS of the build's process, the encoder's own (a process that only loads it and embeds
+  the FAQ's first ENCODER_SAMPLE phrasings), and the index's size on disk (the target: peak <=
+  encoder + 2 x index);
+- edit s: the same FAQ with one entry's question changed, rebuilt into the same index (the
+  previous vectors reused), in a fresh process.
+100,000 phrasings take the default encoder ~16 minutes to embed on 2 cores.
+
+Usage: python benchmarks/build_speed.py ../shared/data [--sizes 300,2000,20000] [--per-entry 1,20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "faqs" / "en.yaml"
+ENCODER_SAMPLE = 256  # phrasings the encoder-only process embeds: more than one forward pass
+EDIT = "\n# edited\n"  # the example FAQ's edit: its hash changes, no phrasing does (every vector reused)
+
+
+def sentences(data: Path, n: int) -> list[str]:
+    """The first `n` distinct English sentences of Tatoeba-Challenge's pairs."""
+    found: dict[str, str] = {}
+    for path in sorted((data / "parallel" / "tatoeba-challenge").glob("*-eng.eng")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            text = " ".join(line.split())
+            if text and text.casefold() not in found:
+                found[text.casefold()] = text
+                if len(found) == n:
+                    return list(found.values())
+    raise SystemExit(f"only {len(found):,} distinct sentences in {data}; ask for fewer phrasings")
+
+
+def faq_text(texts: list[str], per_entry: int, edited: bool = False) -> str:
+    """A FAQ of `texts`, `per_entry` phrasings to an entry; `edited`: the middle entry's question changed."""
+    entries = []
+    for number, start in enumerate(range(0, len(texts), per_entry)):
+        question, *alternatives = texts[start : start + per_entry]
+        entry = {"id": f"e{number}", "question": question, "answer": f"Answer {number}."}
+        if alternatives:
+            entry["alternatives"] = alternatives
+        entries.append(entry)
+    if edited:
+        entries[len(entries) // 2]["question"] += " (edited)"
+    return yaml.safe_dump({"language": "en", "faqs": entries}, allow_unicode=True, width=1000)
+
+
+def child_build(faq_path: Path, index: Path) -> dict:
+    """Read and build in this process, timing the encoder's calls."""
+    from faqsearch.build import build_index
+    from faqsearch.encoders import AUTO, get_encoder, resolve
+    from faqsearch.faqs import load_faqs
+
+    started = time.perf_counter()
+    faq = load_faqs(faq_path)
+    read = time.perf_counter() - started
+    encoder = get_encoder(resolve(AUTO))
+    encode, spent = encoder.encode, [0.0]
+
+    def timed(texts, languages):
+        begun = time.perf_counter()
+        try:
+            return encode(texts, languages)
+        finally:
+            spent[0] += time.perf_counter() - begun
+
+    encoder.encode = timed
+    built = build_index(faq, encoder, index)
+    timings = getattr(built, "timings", None)
+    stages = {"read": read} | (dict(timings.seconds) if timings is not None else {})
+    return {
+        "build": time.perf_counter() - started,
+        "embed": spent[0],
+        "stages": stages,
+        "embedded": built.index.manifest.embedded,
+        "entries": built.index.manifest.entries,
+        "phrasings": built.index.manifest.phrasings,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "index_mib": sum(p.stat().st_size for p in index.resolve().iterdir()) / 2**20,
+    }
+
+
+def child_encoder(faq_path: Path) -> dict:
+    """The encoder's own peak RSS: loaded, and the FAQ's first ENCODER_SAMPLE phrasings embedded
+    (its batch engine started, a batch's activations held)."""
+    from faqsearch.encoders import AUTO, get_encoder, resolve
+    from faqsearch.faqs import load_faqs
+
+    faq = load_faqs(faq_path)
+    texts = [p for entry in faq.entries for p in entry.phrasings][:ENCODER_SAMPLE]
+    get_encoder(resolve(AUTO)).encode(texts, faq.phrasing_languages()[: len(texts)])
+    return {"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_child(*args: str) -> dict:
+    """A child's answer, with `wall`: its seconds from process start (imports included)."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise SystemExit(f"child {args} failed:\n{result.stderr}")
+    return json.loads(result.stdout.splitlines()[-1]) | {"wall": time.perf_counter() - started}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, nargs="?", help="../shared/data")
+    parser.add_argument("--sizes", default="300,2000,20000", help="phrasings per FAQ, comma-separated")
+    parser.add_argument("--per-entry", default="1,20", help="phrasings per entry, comma-separated")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        first, second = args.child
+        result = child_encoder(Path(second)) if first == "encoder" else child_build(Path(first), Path(second))
+        print(json.dumps(result))
+        return
+    if args.data is None:
+        parser.error("the data folder is required")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    shapes = [int(s) for s in args.per_entry.split(",")]
+    texts = sentences(args.data, max(sizes))
+    print(
+        "| FAQ | phrasings | entries | one-shot s | build s | embed s | rest s | ratio | stages s | peak MiB | "
+        "encoder MiB | index MiB | peak - encoder - 2 x index MiB | edit s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    example = EXAMPLE.read_text(encoding="utf-8")
+    row("faqs/en.yaml", example, example + EDIT)
+    for size in sizes:
+        for per_entry in shapes:
+            made = texts[:size]
+            row(f"{per_entry} per entry", faq_text(made, per_entry), faq_text(made, per_entry, True))
+
+
+def row(name: str, text: str, edited_text: str) -> None:
+    """Build the FAQ `text` into a fresh index, then its `edited_text` into the same; print the table's row."""
+    with tempfile.TemporaryDirectory() as tmp:
+        faq, index = Path(tmp) / "faq.yaml", Path(tmp) / "indexes" / "faq"
+        faq.write_text(text, encoding="utf-8")
+        encoder_mib = run_child("encoder", str(faq))["peak_mib"]
+        fresh = run_child(str(faq), str(index))
+        faq.write_text(edited_text, encoding="utf-8")
+        edited = run_child(str(faq), str(index))
+    stages = ", ".join(f"{name} {seconds:.2f}" for name, seconds in fresh["stages"].items())
+    over = fresh["peak_mib"] - encoder_mib - 2 * fresh["index_mib"]
+    print(
+        f"| {name} | {fresh['phrasings']:,} | {fresh['entries']:,} | {fresh['wall']:.1f} | {fresh['build']:.1f} | "
+        f"{fresh['embed']:.1f} | {fresh['build'] - fresh['embed']:.1f} | {fresh['build'] / fresh['embed']:.2f} | "
+        f"{stages} | {fresh['peak_mib']:.0f} | {encoder_mib:.0f} | {fresh['index_mib']:.0f} | {over:+.0f} | "
+        f"{edited['build']:.1f} |",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
