@@ -11,11 +11,11 @@ adjustments make it reliable on short chatbot queries (measured in BENCHMARKS.md
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import lzma
 import os
-import zipfile
-from array import array
+import shutil
 from functools import cache
 
 import numpy as np
@@ -33,58 +33,59 @@ ENCODER_LANGUAGES = _ENCODER_CODES.split()
 PRIOR_WEIGHT = 10.0
 
 
+MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+
+
 @cache
 def _identifier():
     from py3langid.langid import LanguageIdentifier
 
     model = _model()
-    identifier = LanguageIdentifier(
+    return LanguageIdentifier(
         model["ptc"],
         model["pc"],
         model["classes"].tolist(),
-        _array(model["nextmove"]),
+        memoryview(model["nextmove"]),  # indexed in place: a copy of its 39 MB took 23 ms
         model["out_feat"].tolist(),
         norm_probs=True,
-        tk_row=_array(model["nextmove_row"]),
+        tk_row=model["nextmove_row"].tolist(),
     )
-    identifier.set_languages(ENCODER_LANGUAGES)
-    return identifier
 
 
 def _model() -> dict[str, np.ndarray]:
-    """py3langid's model arrays, unpacked once into the cache folder: the package ships them
-    LZMA-compressed, and unpacking its 68 MB took 0.5 s of every cold `faqsearch ask`; reading
-    the unpacked copy takes 0.08 s. A copy that cannot be read (damaged: the zip's CRCs) is
+    """py3langid's model arrays, restricted to ENCODER_LANGUAGES (as its set_languages does),
+    read in place (memory-mapped) from the copy unpacked once into the cache folder: the package
+    ships them LZMA-compressed, and unpacking its 68 MB took 0.5 s of every cold `faqsearch ask`,
+    reading even the unpacked copy 0.09 s. A copy that cannot be read (cut short, damaged) is
     unpacked again; one that cannot be written only costs the next process the unpacking."""
     from py3langid.langid import MODEL_DIR, MODEL_FILE
 
     packed = MODEL_DIR / MODEL_FILE
     stat = packed.stat()
-    unpacked = langid_cache_dir() / f"model-{stat.st_size}-{stat.st_mtime_ns}.npz"
+    languages = hashlib.sha256(" ".join(ENCODER_LANGUAGES).encode()).hexdigest()[:8]
+    folder = langid_cache_dir() / f"model-{stat.st_size}-{stat.st_mtime_ns}-{languages}"
     try:
-        with np.load(unpacked, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in MODEL_ARRAYS}
+    except (OSError, ValueError):
         pass
-    with lzma.open(packed) as source:
-        raw = source.read()
-    partial = unpacked.with_name(f".{unpacked.name}.{os.getpid()}.partial")
+    with lzma.open(packed) as source, np.load(io.BytesIO(source.read()), allow_pickle=False) as data:
+        model = {name: data[name] for name in MODEL_ARRAYS}
+    wanted = set(ENCODER_LANGUAGES)
+    columns = [i for i, code in enumerate(model["classes"].tolist()) if code in wanted]
+    model["ptc"], model["pc"] = np.ascontiguousarray(model["ptc"][:, columns]), model["pc"][columns]
+    model["classes"] = model["classes"][columns]
+    partial = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
     try:
-        unpacked.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(raw)
-        partial.replace(unpacked)
+        partial.mkdir(parents=True, exist_ok=True)
+        for name, values in model.items():
+            np.save(partial / f"{name}.npy", values, allow_pickle=False)
+        partial.replace(folder)  # whole or not at all; a folder left by a damaged copy is replaced
     except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
         with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)  # a disk that filled: no half copy left behind
-    with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
-
-
-def _array(values: np.ndarray) -> array:
-    """An unsigned integer array as the stdlib array py3langid's automaton indexes (as its loader makes it)."""
-    found = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
-    found.frombytes(memoryview(np.ascontiguousarray(values)).cast("B"))  # one copy, not two
-    return found
+            partial.replace(folder)
+        shutil.rmtree(partial, ignore_errors=True)  # a disk that filled: no half copy left behind
+    return model
 
 
 def detect(text: str, prior: str | None = None) -> str:

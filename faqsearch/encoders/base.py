@@ -38,6 +38,13 @@ class Encoder(ABC):
         """Where its model files are kept, for `faqsearch models list` (None: inside its package)."""
         return None
 
+    def expect(self, count: float) -> None:
+        """About to embed `count` sentences (math.inf: a server): an encoder with a faster engine
+        that is slow to start starts it here where that pays (e5.py); a plain one does nothing."""
+        for part, _ in self.parts():
+            if part is not self:
+                part.expect(count)
+
     def encode(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
         """Embed `texts` (each with its ISO 639-1 language) as a (n, dim) float32 array whose rows
         are unit vectors (one unit block per part, for an encoder made of several)."""

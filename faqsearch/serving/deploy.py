@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -214,6 +212,9 @@ def replicas(details: dict, deployment: str) -> list[dict]:
 
 
 def _request(address: str, method: str, body: dict | None = None) -> dict:
+    import urllib.error  # here: the CLI imports this module, and urllib.request 20 ms of every command
+    import urllib.request
+
     url = address.rstrip("/") + SERVE_API
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)

