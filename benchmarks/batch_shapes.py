@@ -1,12 +1,11 @@
 """Memory and speed of e5's torch batch engine under a server's mix of batch shapes.
 
-    python benchmarks/batch_shapes.py [--seconds 80] [--width-step N] [--row-step N]
+    python benchmarks/batch_shapes.py [--seconds 80]
 
 Embeds random batches of 1-32 questions from tests/queries.yaml for --seconds and prints the
 process's resident memory every 10 s, then the time per sentence over a fixed set of batches.
---width-step and --row-step replace e5_batch's WIDTH_STEP and ROW_STEP (1 and 1: every batch
-runs at its exact shape). oneDNN's cache bounds are environment variables
-(ONEDNN_PRIMITIVE_CACHE_CAPACITY, LRU_CACHE_CAPACITY): set them on the command line.
+The kernel caches' bounds are e5_batch.KERNEL_CACHES unless the environment sets them: torch's
+own defaults are `ONEDNN_PRIMITIVE_CACHE_CAPACITY=1024 LRU_CACHE_CAPACITY=1024`.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from pathlib import Path
 import yaml
 from servers import resident_mib
 
-from faqsearch.encoders import e5_batch
 from faqsearch.encoders.e5 import PREFIX, E5Encoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,10 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=80)
-    parser.add_argument("--width-step", type=int, default=e5_batch.WIDTH_STEP)
-    parser.add_argument("--row-step", type=int, default=e5_batch.ROW_STEP)
     args = parser.parse_args()
-    e5_batch.WIDTH_STEP, e5_batch.ROW_STEP = args.width_step, args.row_step
     questions = [
         PREFIX + q["question"] for q in yaml.safe_load((ROOT / "tests" / "queries.yaml").read_text())["queries"]
     ]

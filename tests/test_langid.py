@@ -17,8 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_model_is_unpacked_once_and_a_damaged_copy_is_unpacked_again(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "faqsearch" / "langid"
+    cache.mkdir(parents=True)
+    (cache / "model-1-2.npz").write_bytes(b"an earlier release's copy")
     unpacked = langid._model()
-    [folder] = (tmp_path / "faqsearch" / "langid").glob("model-*")
+    [folder] = cache.glob("model-*")  # the earlier copy removed
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{name}.npy" for name in langid.MODEL_ARRAYS)
     assert all(isinstance(values, np.memmap) for values in langid._model().values()), "not read in place"
     ptc = folder / "ptc.npy"

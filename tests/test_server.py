@@ -4,6 +4,7 @@ rebuilt index, the unanswered log, the token, bad input (including a fuzz test).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -106,6 +107,15 @@ def test_batch_answers_in_order_with_sentiment(client):
     assert [a["query"] for a in answers] == questions
     assert [a["match"]["id"] for a in (answers[0], answers[2])] == ["track-order", "reset-password"]
     assert answers[1]["sentiment"]["label"] == "positive"
+
+
+def test_the_server_starts_the_encoders_fast_engine_before_the_first_request(shop_index, log, monkeypatch):
+    """A one-shot ask or a small build leaves torch unstarted (e5.SMALL_JOB); a server embeds
+    without end, and its ~1.5 s start must not fall on a customer's request."""
+    told = []
+    monkeypatch.setattr(E5Encoder, "expect", lambda self, count: told.append(count))
+    with TestClient(create_app(Tenants({"shop": shop_index}), unanswered_log=log)):
+        assert told == [math.inf]
 
 
 def test_health_and_indexes(client, shop_index):

