@@ -51,6 +51,7 @@ BYTES_PER_PHRASING_TEXT = 1200
 # FAQ is as general as the corpus itself, and the build says so.
 IN_SCOPE = 0.85
 GENERAL = 0.5
+ALIGN_BLOCK = 4096  # background sentences aligned at a time
 
 
 @dataclass
@@ -255,7 +256,10 @@ def background_sample(
     updated instead of searched: the sentences whose nearest phrasing changed are searched again,
     and every one is compared with the phrasings that are new (`stored`: the index's vectors)."""
     languages = corpus.corpus.languages
-    aligned = retriever.align(corpus.vectors, languages)
+    aligned = np.empty(corpus.vectors.shape, dtype=np.float32)
+    for start in range(0, len(languages), ALIGN_BLOCK):  # a block at a time: no float32 copy of the corpus
+        rows = slice(start, start + ALIGN_BLOCK)
+        aligned[rows] = retriever.align(corpus.vectors[rows], languages[rows])
     prepared = retriever.weigh(aligned, languages)
     if kept is None:
         cosines, rows = retriever.search(prepared, 1)
@@ -282,7 +286,7 @@ def background_sample(
     ends = np.searchsorted(groups[order], groups, side="right")
     translations = [order[a:b] for a, b in zip(starts, ends, strict=True)]
     info = BackgroundInfo(corpus.corpus.sha256, len(languages), len(languages) - len(keep), len(keep))
-    vectors = corpus.vectors if whole else corpus.vectors[keep]
+    vectors = corpus.vectors if whole else corpus.vectors.take(keep)
     sample = calibration.Background(vectors, [languages[i] for i in keep], translations, nearest[keep])
     return sample, info, nearness
 

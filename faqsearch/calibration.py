@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .background import Vectors
 from .confidence import (
     DEFAULT,
     PER_CANDIDATE,
@@ -93,7 +94,7 @@ class Background:
     """The background sentences a fit may ask: their vectors, languages, and for each the
     background rows that translate the same sentence (hidden when it is asked)."""
 
-    vectors: np.ndarray
+    vectors: Vectors  # vectors[rows]: float32 rows (as stored until asked)
     languages: list[str]
     translations: list[np.ndarray]
     nearness: np.ndarray  # each one's cosine to its nearest phrasing of the FAQ

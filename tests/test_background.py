@@ -47,6 +47,18 @@ def test_the_default_encoders_vectors_ship_and_match_the_encoder(name, monkeypat
     assert (np.sum(fresh * found.vectors[some], axis=1) > 0.995).all()  # int8 with a scale per dimension
 
 
+def test_shipped_vectors_stay_int8_until_their_rows_are_asked():
+    """A float32 copy of the corpus is 27 MB of a build's memory; a build asks a few thousand rows."""
+    found = background.load(get_encoder("e5-aligned"))
+    [(values, scale)] = found.vectors.parts
+    assert values.dtype == np.int8
+    rows = found.vectors[np.array([0, 5])]
+    expected = values[[0, 5]].astype(np.float32) * scale
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    assert rows.dtype == np.float32 and np.allclose(rows, expected, atol=1e-7)
+    assert np.array_equal(found.vectors.take(np.array([5, 0]))[np.array([1, 0])], rows)
+
+
 def test_a_build_leaves_out_background_sentences_that_paraphrase_the_faq(workdir):
     corpus = background.corpus()
     english = [t for t, lang in zip(corpus.texts, corpus.languages, strict=True) if lang == "en" and "?" in t][:12]

@@ -92,7 +92,7 @@ def main() -> None:
         encoder = get_encoder(name)
         vectors = encoder.encode(corpus.texts, corpus.languages)
         background.write_vectors(encoder, corpus, vectors)
-        stored = background.load(encoder).vectors
+        stored = background.load(encoder).vectors[:]  # every row, as float32
         print(f"{name}: worst cosine to the unquantized vector {np.min((stored * vectors).sum(1)):.4f}", flush=True)
 
 
