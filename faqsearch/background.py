@@ -68,9 +68,6 @@ class Vectors:
     def shape(self) -> tuple[int, int]:
         return len(self.parts[0][0]), sum(values.shape[1] for values, _ in self.parts)
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
     def __getitem__(self, rows) -> np.ndarray:
         """The `rows` (an index, a slice or an index array) as (rows, dim) float32, unit per part."""
         blocks = []

@@ -258,8 +258,8 @@ def background_sample(
     languages = corpus.corpus.languages
     aligned = np.empty(corpus.vectors.shape, dtype=np.float32)
     for start in range(0, len(languages), ALIGN_BLOCK):  # a block at a time: no float32 copy of the corpus
-        rows = slice(start, start + ALIGN_BLOCK)
-        aligned[rows] = retriever.align(corpus.vectors[rows], languages[rows])
+        block = slice(start, start + ALIGN_BLOCK)
+        aligned[block] = retriever.align(corpus.vectors[block], languages[block])
     prepared = retriever.weigh(aligned, languages)
     if kept is None:
         cosines, rows = retriever.search(prepared, 1)

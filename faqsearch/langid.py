@@ -80,16 +80,17 @@ def _model() -> dict[str, np.ndarray]:
         for name, values in model.items():
             np.save(partial / f"{name}.npy", values, allow_pickle=False)
         partial.replace(folder)  # whole or not at all; a folder left by a damaged copy is replaced
-        for stale in folder.parent.glob("model-*"):  # copies of another py3langid or faqsearch release
-            if stale.is_dir() and stale != folder:
-                shutil.rmtree(stale)
-            elif stale.is_file():
-                stale.unlink()
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
         with contextlib.suppress(OSError):
             partial.replace(folder)
         shutil.rmtree(partial, ignore_errors=True)  # a disk that filled: no half copy left behind
+    for stale in folder.parent.glob("model-*"):  # copies of another py3langid or faqsearch release
+        if stale.is_dir() and stale != folder:
+            shutil.rmtree(stale, ignore_errors=True)
+        elif stale.is_file():
+            with contextlib.suppress(OSError):
+                stale.unlink()
     return model
 
 

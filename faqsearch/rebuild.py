@@ -115,7 +115,11 @@ class Kept:
 
 def _phrasings(entries: tuple[FAQEntry, ...], language: str) -> list[tuple[str, str, str]]:
     """Each row's (text, language, entry id), in row order."""
-    return [(text, entry.languages.get(text, language), entry.id) for entry in entries for text in entry.phrasings]
+    return [
+        (text, asked_in, entry.id)
+        for entry in entries
+        for text, asked_in in zip(entry.phrasings, entry.phrasing_languages(language), strict=True)
+    ]
 
 
 def kept_fit(directory: Path, previous: Previous, faq: FAQFile, inputs: str) -> Kept | None:

@@ -115,7 +115,7 @@ def test_the_server_starts_the_encoders_fast_engine_before_the_first_request(sho
     told = []
     monkeypatch.setattr(E5Encoder, "expect", lambda self, count: told.append(count))
     with TestClient(create_app(Tenants({"shop": shop_index}), unanswered_log=log)):
-        assert told == [math.inf]
+        assert told[:1] == [math.inf], told  # before the warm-up batch embeds anything
 
 
 def test_health_and_indexes(client, shop_index):

