@@ -11,7 +11,7 @@ build` runs: the FAQ read, then build_index into an empty folder. Reported:
 - each stage's seconds (Built.timings, what `faqsearch build --profile` prints), when the
   faqsearch under test has them;
 - peak RSS of the build's process, the encoder's own (a process that only loads it and embeds
-  the FAQ's first ENCODER_SAMPLE phrasings), and the index's size on disk (the target: peak <=
+  the FAQ's phrasings as the build does), and the index's size on disk (the target: peak <=
   encoder + 2 x index);
 - edit s: the same FAQ with one entry's question changed, rebuilt into the same index (the
   previous vectors reused), in a fresh process.
@@ -34,7 +34,6 @@ from pathlib import Path
 import yaml
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "faqs" / "en.yaml"
-ENCODER_SAMPLE = 256  # phrasings the encoder-only process embeds: more than one forward pass
 EDIT = "\n# edited\n"  # the example FAQ's edit: its hash changes, no phrasing does (every vector reused)
 
 
@@ -105,16 +104,15 @@ def child_build(faq_path: Path, index: Path) -> dict:
 
 
 def child_encoder(faq_path: Path) -> dict:
-    """The encoder's own peak RSS: loaded, and the FAQ's first ENCODER_SAMPLE phrasings embedded
-    (its batch engine started, a batch's activations held)."""
+    """The encoder's own peak RSS: loaded, and the FAQ's phrasings embedded as a build embeds
+    them (the engine it picks for that many, every batch's activations and kernels)."""
+    from faqsearch import progress
     from faqsearch.encoders import AUTO, get_encoder, resolve
     from faqsearch.faqs import load_faqs
 
     faq = load_faqs(faq_path)
     phrasings = [p for entry in faq.entries for p in entry.phrasings]
-    encoder = get_encoder(resolve(AUTO))
-    encoder.expect(len(phrasings))  # the engine the build uses (e5: torch above SMALL_JOB phrasings)
-    encoder.encode(phrasings[:ENCODER_SAMPLE], faq.phrasing_languages()[:ENCODER_SAMPLE])
+    progress.encode(get_encoder(resolve(AUTO)), phrasings, faq.phrasing_languages(), "embedding")
     return {"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

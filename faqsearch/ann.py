@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
@@ -38,6 +39,7 @@ IVF_ITERATIONS = 10
 REUSE_CELLS_UP_TO = 0.1  # a rebuild keeps the previous cells while at most this share of phrasings changed
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
 BACKGROUND_CELLS, BACKGROUND_PROBES = 128, 32  # measured on the ~18k shipped sentences (BENCHMARKS.md)
+BACKGROUND_BLOCK = 1024  # background sentences read at a time: their temporaries, ~6 copies of a block, stay small
 
 
 @dataclass(frozen=True)
@@ -100,20 +102,42 @@ def build(
     return index
 
 
-def background(vectors: np.ndarray, seed: int = 0) -> faiss.Index:
-    """The background sentences' index (inner product), see the module's docstring."""
-    dim = vectors.shape[1]
-    cells = max(1, min(BACKGROUND_CELLS, len(vectors)))
+class Rows(Protocol):
+    """Vectors read by rows (an array, or rows made on demand: a build's aligned background)."""
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    def __getitem__(self, rows: slice | np.ndarray) -> np.ndarray: ...
+
+
+def background(vectors: Rows, seed: int = 0) -> faiss.Index:
+    """The background sentences' index (inner product), see the module's docstring. `vectors`
+    are read BACKGROUND_BLOCK rows at a time, twice, so a build never holds them whole: the int8
+    ranges that FAISS's training takes from every residual (its lowest and highest value per
+    dimension) are gathered block by block, the same codes (tested)."""
+    count, dim = vectors.shape
+    cells = max(1, min(BACKGROUND_CELLS, count))
     quantizer = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        quantizer.add(vectors[np.sort(np.random.default_rng(seed).choice(len(vectors), cells, replace=False))])
-    else:
-        quantizer.add(np.zeros((1, dim), dtype=np.float32))
     index = faiss.IndexIVFScalarQuantizer(
         quantizer, dim, cells, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
-    index.train(vectors if len(vectors) else np.zeros((1, dim), dtype=np.float32))  # the int8 ranges only
-    index.add(vectors)
+    if not count:
+        quantizer.add(np.zeros((1, dim), dtype=np.float32))
+        index.train(np.zeros((1, dim), dtype=np.float32))
+        return index
+    centroids = vectors[np.sort(np.random.default_rng(seed).choice(count, cells, replace=False))]
+    quantizer.add(centroids)
+    low, high = np.full(dim, np.inf, dtype=np.float32), np.full(dim, -np.inf, dtype=np.float32)
+    for start in range(0, count, BACKGROUND_BLOCK):
+        block = vectors[start : start + BACKGROUND_BLOCK]
+        residuals = block - centroids[quantizer.assign(block, 1)[:, 0]]
+        np.minimum(low, residuals.min(0), out=low)
+        np.maximum(high, residuals.max(0), out=high)
+    index.sq.train(np.stack([low, high]))  # the ranges of these two rows are the residuals' own
+    index.is_trained = True
+    for start in range(0, count, BACKGROUND_BLOCK):
+        index.add(vectors[start : start + BACKGROUND_BLOCK])
     index.nprobe = min(BACKGROUND_PROBES, cells)
     return index
 

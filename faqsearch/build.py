@@ -51,7 +51,6 @@ BYTES_PER_PHRASING_TEXT = 1200
 # FAQ is as general as the corpus itself, and the build says so.
 IN_SCOPE = 0.85
 GENERAL = 0.5
-ALIGN_BLOCK = 4096  # background sentences aligned at a time
 
 
 @dataclass
@@ -247,6 +246,24 @@ def _build(
     return Built(Index(directory, manifest, faq.entries, retriever), notes, timings)
 
 
+@dataclass(frozen=True)
+class _Aligned:
+    """Background sentences in the index's space, made from their stored vectors only for the
+    rows read (ann.Rows): the aligned corpus is never whole in a build's memory (27 MB)."""
+
+    retriever: Retriever
+    vectors: background.Vectors
+    languages: list[str]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.vectors.shape
+
+    def __getitem__(self, rows: slice | np.ndarray) -> np.ndarray:
+        languages = self.languages[rows] if isinstance(rows, slice) else [self.languages[i] for i in rows]
+        return self.retriever.align(self.vectors[rows], languages)
+
+
 def background_sample(
     retriever: Retriever, corpus: background.Background, kept: Kept | None, stored: np.ndarray
 ) -> tuple[calibration.Background, BackgroundInfo, np.ndarray]:
@@ -256,38 +273,33 @@ def background_sample(
     updated instead of searched: the sentences whose nearest phrasing changed are searched again,
     and every one is compared with the phrasings that are new (`stored`: the index's vectors)."""
     languages = corpus.corpus.languages
-    aligned = np.empty(corpus.vectors.shape, dtype=np.float32)
-    for start in range(0, len(languages), ALIGN_BLOCK):  # a block at a time: no float32 copy of the corpus
-        block = slice(start, start + ALIGN_BLOCK)
-        aligned[block] = retriever.align(corpus.vectors[block], languages[block])
-    prepared = retriever.weigh(aligned, languages)
-    if kept is None:
-        cosines, rows = retriever.search(prepared, 1)
-        nearness = np.c_[cosines[:, 0], rows[:, 0]].astype(np.float64)
-    else:
-        nearness = kept.nearness.copy()
-        gone = np.flatnonzero(nearness[:, 1] < 0)
-        if len(gone):
-            cosines, rows = retriever.search(prepared[gone], 1)
-            nearness[gone] = np.c_[cosines[:, 0], rows[:, 0]]
-        if len(kept.fresh):
-            cosines, rows = ann.build(stored[kept.fresh], ann.IndexType("flat")).search(prepared, 1)
-            nearer = np.flatnonzero(cosines[:, 0] > nearness[:, 0])
-            nearness[nearer] = np.c_[cosines[nearer, 0], kept.fresh[rows[nearer, 0]]]
+    aligned = _Aligned(retriever, corpus.vectors, languages)
+    nearness = np.empty((len(languages), 2)) if kept is None else kept.nearness.copy()
+    fresh = None if kept is None or not len(kept.fresh) else ann.build(stored[kept.fresh], ann.IndexType("flat"))
+    for start in range(0, len(languages), ann.BACKGROUND_BLOCK):
+        block = slice(start, start + ann.BACKGROUND_BLOCK)
+        prepared = retriever.weigh(aligned[block], languages[block])
+        near = nearness[block]  # a view: updated in place
+        searched = slice(None) if kept is None else np.flatnonzero(near[:, 1] < 0)  # a first fit: every one
+        cosines, rows = retriever.search(prepared[searched], 1)
+        near[searched] = np.c_[cosines[:, 0], rows[:, 0]]
+        if fresh is not None:
+            cosines, rows = fresh.search(prepared, 1)
+            nearer = np.flatnonzero(cosines[:, 0] > near[:, 0])
+            near[nearer] = np.c_[cosines[nearer, 0], kept.fresh[rows[nearer, 0]]]
     nearest = nearness[:, 0].astype(np.float32)
     keep = np.flatnonzero(nearest < IN_SCOPE)
-    whole = len(keep) == len(languages)  # most FAQs paraphrase none: no copy of the corpus (27 MB each)
-    del prepared  # the aligned corpus, once: it is most of this step's memory
-    retriever.background = ann.background(aligned if whole else aligned[keep])
-    del aligned
+    whole = len(keep) == len(languages)  # most FAQs paraphrase none: no copy of the corpus's rows
+    vectors = corpus.vectors if whole else corpus.vectors.take(keep)
+    kept_languages = [languages[i] for i in keep]
+    retriever.background = ann.background(_Aligned(retriever, vectors, kept_languages))
     groups = corpus.corpus.groups[keep]
     order = np.argsort(groups, kind="stable")
     starts = np.searchsorted(groups[order], groups)
     ends = np.searchsorted(groups[order], groups, side="right")
     translations = [order[a:b] for a, b in zip(starts, ends, strict=True)]
     info = BackgroundInfo(corpus.corpus.sha256, len(languages), len(languages) - len(keep), len(keep))
-    vectors = corpus.vectors if whole else corpus.vectors.take(keep)
-    sample = calibration.Background(vectors, [languages[i] for i in keep], translations, nearest[keep])
+    sample = calibration.Background(vectors, kept_languages, translations, nearest[keep])
     return sample, info, nearness
 
 

@@ -32,6 +32,7 @@ RETRIEVE = 100  # phrasings fetched per question (more when they hold fewer than
 POOL = 3  # an entry scores as the mean cosine of its POOL nearest phrasings
 BACKGROUND_NEAREST = 5  # a question's background similarity: the mean cosine of its nearest background sentences
 ALIGN_ROWS = 8192  # rows of several languages aligned at a time
+RANK_ROWS = 256  # questions ranked at a time: a build's fit asks thousands, and pooling's temporaries grow with them
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,12 @@ class LeaveOut:
     rows: list[np.ndarray] | None = None  # per question: phrasing rows to ignore (itself, or its whole entry)
     votes: np.ndarray | None = None  # per question: the entry classifier's vote from a model that never saw it
     background: list[np.ndarray] | None = None  # per question: background rows to ignore (its own translations)
+
+    def part(self, questions: slice) -> LeaveOut:
+        """What it hides from `questions` only."""
+        return LeaveOut(
+            *(None if hidden is None else hidden[questions] for hidden in (self.rows, self.votes, self.background))
+        )
 
 
 def part_weights(parts: Sequence[PartInfo], language: str) -> np.ndarray:
@@ -260,10 +267,25 @@ class Retriever:
         `entries` entries where that many can be found; `allowed` (a boolean mask over rows)
         restricts the search to those rows; `leave_out` hides rows, votes and background sentences
         per question (the build's confidence fit); `background`: the questions' background
-        similarity where already measured (the fit asks each sampled phrasing twice)."""
-        if not len(queries):
-            return []
+        similarity where already measured (the fit asks each sampled phrasing twice). Questions are
+        ranked RANK_ROWS at a time."""
         leave_out = leave_out or LeaveOut()
+        rankings = []
+        for start in range(0, len(queries), RANK_ROWS):
+            block = slice(start, start + RANK_ROWS)
+            asked = None if background is None else background[block]
+            rankings += self._rank(queries[block], languages[block], entries, allowed, leave_out.part(block), asked)
+        return rankings
+
+    def _rank(
+        self,
+        queries: np.ndarray,
+        languages: Sequence[str],
+        entries: int,
+        allowed: np.ndarray | None,
+        leave_out: LeaveOut,
+        background: np.ndarray | None,
+    ) -> list[Ranking]:
         aligned = self.align(queries, languages)
         prepared = self.weigh(aligned, languages)
         candidates = self.vectors.ntotal if allowed is None else int(allowed.sum())

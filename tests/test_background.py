@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import faiss
 import numpy as np
 import pytest
 
-from faqsearch import background, build, load_faqs
+from faqsearch import ann, background, build, load_faqs
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
 from faqsearch.index import open_index
@@ -57,6 +58,34 @@ def test_shipped_vectors_stay_int8_until_their_rows_are_asked():
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     assert rows.dtype == np.float32 and np.allclose(rows, expected, atol=1e-7)
     assert np.array_equal(found.vectors.take(np.array([5, 0]))[np.array([1, 0])], rows)
+
+
+def test_the_background_index_reads_its_rows_in_blocks_and_codes_them_as_faiss_would(monkeypatch):
+    """A build makes the aligned corpus a block at a time (27 MB whole): the int8 ranges gathered
+    block by block must be FAISS's own, or every background score would shift."""
+    monkeypatch.setattr(ann, "BACKGROUND_BLOCK", 300)
+    vectors = np.random.default_rng(3).standard_normal((1000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    read = []
+
+    class Rows:
+        shape = vectors.shape
+
+        def __getitem__(self, rows):
+            read.append(len(vectors[rows]))
+            return vectors[rows]
+
+    built = ann.background(Rows())
+    quantizer = faiss.IndexFlatIP(32)
+    quantizer.add(vectors[np.sort(np.random.default_rng(0).choice(1000, ann.BACKGROUND_CELLS, replace=False))])
+    expected = faiss.IndexIVFScalarQuantizer(
+        quantizer, 32, ann.BACKGROUND_CELLS, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    expected.train(vectors)
+    expected.add(vectors)
+    expected.nprobe = ann.BACKGROUND_PROBES
+    assert np.array_equal(faiss.serialize_index(built), faiss.serialize_index(expected))
+    assert max(read) == 300 and sum(read) == ann.BACKGROUND_CELLS + 2 * 1000  # the cells' rows, then twice in blocks
 
 
 def test_a_build_leaves_out_background_sentences_that_paraphrase_the_faq(workdir):

@@ -106,6 +106,26 @@ def test_retrieval_goes_deeper_until_k_entries_are_found(example, monkeypatch):
     assert len({hit.id for hit in answer.candidates}) == 10
 
 
+def test_questions_ranked_a_block_at_a_time_get_what_they_get_ranked_together(example, monkeypatch):
+    """A build's fit ranks thousands of questions RANK_ROWS at a time (pooling's temporaries grow
+    with the batch): each block must get its own questions' hidden rows, votes and background."""
+    questions = [p for entry in example.index.entries for p in entry.phrasings][:40]
+    vectors = get_encoder("e5").encode(questions, ["en"] * len(questions))
+    retriever = example.index.retriever
+    hidden = retrieval.LeaveOut(
+        rows=[np.array([i, i + 1]) for i in range(len(questions))],
+        votes=np.random.default_rng(0).dirichlet(np.ones(len(example.index.entries)), len(questions)),
+        background=[np.arange(i, i + 3) for i in range(len(questions))],
+    )
+    together = retriever.rank(vectors, ["en"] * len(questions), leave_out=hidden)
+    monkeypatch.setattr(retrieval, "RANK_ROWS", 7)
+    blocks = retriever.rank(vectors, ["en"] * len(questions), leave_out=hidden)
+    assert len(blocks) == len(together) == 40
+    for one, other in zip(blocks, together, strict=True):
+        assert np.array_equal(one.entries, other.entries) and np.array_equal(one.rows, other.rows)
+        assert np.allclose(one.scores, other.scores, atol=1e-6) and np.isclose(one.background, other.background)
+
+
 def test_tags_restrict_answers_inside_the_search(example, cli):
     data = yaml.safe_load(EXAMPLE_FAQ.read_text())
     tagged = [e["id"] for e in data["faqs"] if "billing" in e.get("tags", [])]
