@@ -56,20 +56,27 @@ def applies(entries: int, phrasings: int) -> bool:
     return 1 < entries <= MAX_ENTRIES and MIN_PHRASINGS_PER_ENTRY * entries <= phrasings <= MAX_PHRASINGS
 
 
-def fit(vectors: np.ndarray, row_entry: np.ndarray, entries: int, start: Classifier | None = None) -> Classifier:
-    """Fit on (phrasings, dim) aligned vectors, from `start`'s weights when given (a fold model
-    starts from the full one: a few steps instead of many); an entry absent from the rows gets a
-    -inf-like bias. The model is scikit-learn's LogisticRegression(C=C) (multinomial; for two
+def fit(
+    vectors: np.ndarray,
+    row_entry: np.ndarray,
+    entries: int,
+    start: Classifier | None = None,
+    rows: np.ndarray | None = None,
+) -> Classifier:
+    """Fit on (phrasings, dim) aligned vectors, or only their `rows`, from `start`'s weights when
+    given (a fold model starts from the full one: a few steps instead of many); an entry absent
+    from the rows gets a -inf-like bias. The model is scikit-learn's LogisticRegression(C=C) (multinomial; for two
     entries one direction, the first entry's logit fixed at 0), fitted as its newton-cg fits it
     but with float32 products: importing scikit-learn alone took a one-shot build of the example
     FAQ 1.5 s, and its float64 fits of 20,000 phrasings x 1,000 entries a minute and a half."""
-    present = np.unique(row_entry)
+    labels = row_entry if rows is None else row_entry[rows]
+    present = np.unique(labels)
     weights = np.zeros((entries, vectors.shape[1]), dtype=np.float32)
     bias = np.full(entries, -1e4, dtype=np.float32)
     if len(present) == 1:  # a fold of a two-entry FAQ may hold one entry only: all its vote
         bias[present[0]] = 0.0
         return Classifier(weights, bias)
-    objective = _Objective(np.ascontiguousarray(vectors, dtype=np.float32), np.searchsorted(present, row_entry))
+    objective = _Objective(np.ascontiguousarray(vectors, dtype=np.float32), np.searchsorted(present, labels), rows)
     if len(present) == 2:  # one direction, as sklearn fits two classes
         fitted = _newton(objective, np.zeros((1, vectors.shape[1] + 1)))
         weights[present[1]], bias[present[1]] = fitted[0, :-1], fitted[0, -1]
@@ -86,41 +93,50 @@ def fit(vectors: np.ndarray, row_entry: np.ndarray, entries: int, start: Classif
 class _Objective:
     """sklearn's objective for LogisticRegression(C): the mean cross-entropy of a softmax over
     `labels` plus (1 / (C n)) / 2 x the squared weights (not the biases), of (classes, dim + 1)
-    weights and biases; with one row of parameters for two classes, class 0's logit is 0."""
+    weights and biases; with one row of parameters for two classes, class 0's logit is 0. It fits
+    the `rows` of `x` (None: all), read a block at a time: a fold model copies none of its rows
+    (18,000 of 20,000 phrasings: 27 MB)."""
 
-    def __init__(self, x: np.ndarray, labels: np.ndarray):
-        self.x, self.labels, self.ridge = x, labels, 1 / (C * len(x))
+    def __init__(self, x: np.ndarray, labels: np.ndarray, rows: np.ndarray | None = None):
+        self.x, self.rows, self.labels = x, rows, labels
+        self.n = len(x) if rows is None else len(rows)
+        self.ridge = 1 / (C * self.n)
 
-    def _blocks(self, parameters: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
-        """Each block of rows with its (rows, classes) logits, less each row's largest."""
+    def _features(self) -> Iterator[tuple[slice, np.ndarray]]:
+        """Each block of the fitted rows: where it lies among them, and its features."""
+        for begin in range(0, self.n, BLOCK):
+            block = slice(begin, begin + BLOCK)
+            yield block, self.x[block] if self.rows is None else self.x[self.rows[block]]
+
+    def _blocks(self, parameters: np.ndarray) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+        """Each block of rows with its features and (rows, classes) logits, less each row's largest."""
         weights, bias = parameters[:, :-1].astype(np.float32), parameters[:, -1].astype(np.float32)
-        for begin in range(0, len(self.x), BLOCK):
-            rows = slice(begin, begin + BLOCK)
-            logits = self.x[rows] @ weights.T
+        for rows, x in self._features():
+            logits = x @ weights.T
             logits += bias  # in place: a (rows, classes) block is 16 MB at 1,000 entries
             if len(parameters) == 1:
                 logits = np.c_[np.zeros(len(logits), dtype=np.float32), logits]
             logits -= logits.max(axis=1, keepdims=True)
-            yield rows, logits
+            yield rows, x, logits
 
     def value(self, parameters: np.ndarray) -> float:
         loss = 0.0
-        for rows, logits in self._blocks(parameters):
+        for rows, _, logits in self._blocks(parameters):
             normalizer = np.log(np.exp(logits).sum(axis=1))
             loss += float(np.sum(normalizer - logits[np.arange(len(logits)), self.labels[rows]], dtype=np.float64))
-        return loss / len(self.x) + self.ridge / 2 * float(np.sum(parameters[:, :-1] ** 2))
+        return loss / self.n + self.ridge / 2 * float(np.sum(parameters[:, :-1] ** 2))
 
     def gradient(self, parameters: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """The gradient, and each block's probabilities (for `hessian_times`, `hessian_diagonal`)."""
         gradient, probabilities = np.zeros_like(parameters), []
-        for rows, logits in self._blocks(parameters):
+        for rows, x, logits in self._blocks(parameters):
             p = np.exp(logits, out=logits)
             p /= p.sum(axis=1, keepdims=True)
             probabilities.append(p)
             residual = p.copy()
             residual[np.arange(len(p)), self.labels[rows]] -= 1
-            self._add(gradient, residual, self.x[rows])
-        gradient /= len(self.x)
+            self._add(gradient, residual, x)
+        gradient /= self.n
         gradient[:, :-1] += self.ridge * parameters[:, :-1]
         return gradient, probabilities
 
@@ -128,8 +144,7 @@ class _Objective:
         """The objective's Hessian (at the parameters `probabilities` came from) times `direction`."""
         weights, bias = direction[:, :-1].astype(np.float32), direction[:, -1].astype(np.float32)
         product = np.zeros_like(direction)
-        for begin, p in zip(range(0, len(self.x), BLOCK), probabilities, strict=True):
-            x = self.x[begin : begin + BLOCK]
+        for (_, x), p in zip(self._features(), probabilities, strict=True):
             change = x @ weights.T  # each logit's change along `direction`
             change += bias
             if len(direction) == 1:
@@ -137,7 +152,7 @@ class _Objective:
             change *= p
             change -= p * change.sum(axis=1, keepdims=True)
             self._add(product, change, x)
-        product /= len(self.x)
+        product /= self.n
         product[:, :-1] += self.ridge * direction[:, :-1]
         return product
 
@@ -145,10 +160,9 @@ class _Objective:
         """The Hessian's diagonal for `classes` rows of parameters (at the parameters
         `probabilities` came from), kept above 0."""
         diagonal = np.zeros((classes, self.x.shape[1] + 1))
-        for begin, p in zip(range(0, len(self.x), BLOCK), probabilities, strict=True):
-            x = self.x[begin : begin + BLOCK]
+        for (_, x), p in zip(self._features(), probabilities, strict=True):
             self._add(diagonal, p * (1 - p), x * x)
-        diagonal /= len(self.x)
+        diagonal /= self.n
         diagonal[:, :-1] += self.ridge
         return np.maximum(diagonal, 1e-12)
 
@@ -227,5 +241,5 @@ def out_of_fold(
     kept = np.ones(len(vectors), dtype=bool)
     kept[asked] = False
     entries = len(full.bias)
-    models = [fit(vectors[kept | (fold != k)], row_entry[kept | (fold != k)], entries, full) for k in range(folds)]
+    models = [fit(vectors, row_entry, entries, full, np.flatnonzero(kept | (fold != k))) for k in range(folds)]
     return models, fold

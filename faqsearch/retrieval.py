@@ -32,7 +32,7 @@ RETRIEVE = 100  # phrasings fetched per question (more when they hold fewer than
 POOL = 3  # an entry scores as the mean cosine of its POOL nearest phrasings
 BACKGROUND_NEAREST = 5  # a question's background similarity: the mean cosine of its nearest background sentences
 ALIGN_ROWS = 8192  # rows of several languages aligned at a time
-RANK_ROWS = 256  # questions ranked at a time: a build's fit asks thousands, and pooling's temporaries grow with them
+RANK_ROWS = 256  # questions pooled at a time: a build's fit asks thousands, and pooling's temporaries grow with them
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,6 @@ class LeaveOut:
     rows: list[np.ndarray] | None = None  # per question: phrasing rows to ignore (itself, or its whole entry)
     votes: np.ndarray | None = None  # per question: the entry classifier's vote from a model that never saw it
     background: list[np.ndarray] | None = None  # per question: background rows to ignore (its own translations)
-
-    def part(self, questions: slice) -> LeaveOut:
-        """What it hides from `questions` only."""
-        return LeaveOut(
-            *(None if hidden is None else hidden[questions] for hidden in (self.rows, self.votes, self.background))
-        )
 
 
 def part_weights(parts: Sequence[PartInfo], language: str) -> np.ndarray:
@@ -267,25 +261,10 @@ class Retriever:
         `entries` entries where that many can be found; `allowed` (a boolean mask over rows)
         restricts the search to those rows; `leave_out` hides rows, votes and background sentences
         per question (the build's confidence fit); `background`: the questions' background
-        similarity where already measured (the fit asks each sampled phrasing twice). Questions are
-        ranked RANK_ROWS at a time."""
+        similarity where already measured (the fit asks each sampled phrasing twice)."""
+        if not len(queries):
+            return []
         leave_out = leave_out or LeaveOut()
-        rankings = []
-        for start in range(0, len(queries), RANK_ROWS):
-            block = slice(start, start + RANK_ROWS)
-            asked = None if background is None else background[block]
-            rankings += self._rank(queries[block], languages[block], entries, allowed, leave_out.part(block), asked)
-        return rankings
-
-    def _rank(
-        self,
-        queries: np.ndarray,
-        languages: Sequence[str],
-        entries: int,
-        allowed: np.ndarray | None,
-        leave_out: LeaveOut,
-        background: np.ndarray | None,
-    ) -> list[Ranking]:
         aligned = self.align(queries, languages)
         prepared = self.weigh(aligned, languages)
         candidates = self.vectors.ntotal if allowed is None else int(allowed.sum())
@@ -304,17 +283,10 @@ class Retriever:
         while len(todo):
             cosines, rows = self.search(prepared[todo], depth, parameters)
             complete = depth >= candidates
-            mine = [hidden[i] for i in todo]
-            counts = None
-            if any(len(h) for h in mine):
-                owner = np.repeat(np.arange(len(todo)), [len(h) for h in mine])
-                flat = np.concatenate(mine).astype(np.int64)
-                span = max(self.vectors.ntotal, 1)  # (question, row) -> one number
-                rows = np.where(np.isin(np.arange(len(todo))[:, None] * span + rows, owner * span + flat), -1, rows)
-                keys, per_entry = np.unique(owner * len(self.sizes) + self.row_entry[flat], return_counts=True)
-                counts = (keys, per_entry)
-            votes = None if probabilities is None else probabilities[todo]
-            pooled = pool(cosines, rows, self.row_entry, self.sizes, complete, counts, votes)
+            pooled = []
+            for start in range(0, len(todo), RANK_ROWS):  # pooling's temporaries grow with the questions
+                block = slice(start, start + RANK_ROWS)
+                pooled += self._pooled(todo[block], cosines[block], rows[block], hidden, probabilities, complete)
             again = []
             for i, ranking in zip(todo, pooled, strict=True):
                 rankings[i] = replace(ranking, background=float(background[i]))
@@ -322,3 +294,26 @@ class Retriever:
                     again.append(i)
             todo, depth = np.array(again, dtype=int), min(depth * 4, candidates)
         return rankings
+
+    def _pooled(
+        self,
+        questions: np.ndarray,
+        cosines: np.ndarray,
+        rows: np.ndarray,
+        hidden: list[np.ndarray],
+        probabilities: np.ndarray | None,
+        complete: bool,
+    ) -> list[Ranking]:
+        """`pool` for the retrieved `rows` of `questions` (positions among the ranked ones), not
+        counting the rows each one's `hidden` holds."""
+        mine = [hidden[i] for i in questions]
+        counts = None
+        if any(len(h) for h in mine):
+            owner = np.repeat(np.arange(len(questions)), [len(h) for h in mine])
+            flat = np.concatenate(mine).astype(np.int64)
+            span = max(self.vectors.ntotal, 1)  # (question, row) -> one number
+            rows = np.where(np.isin(np.arange(len(questions))[:, None] * span + rows, owner * span + flat), -1, rows)
+            keys, per_entry = np.unique(owner * len(self.sizes) + self.row_entry[flat], return_counts=True)
+            counts = (keys, per_entry)
+        votes = None if probabilities is None else probabilities[questions]
+        return pool(cosines, rows, self.row_entry, self.sizes, complete, counts, votes)

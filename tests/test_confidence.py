@@ -257,3 +257,16 @@ def test_a_languages_background_shift_is_measured_on_the_parallel_off_topic_mess
     shifts = calibration.background_shifts(sample, rankings, "en")
     assert shifts == pytest.approx({"en": 0.0, "de": 0.075, "ta": -0.1})
     assert calibration.background_shifts(sample, rankings, "fr") == {}
+
+
+def test_a_nearly_separable_sample_fits_where_its_optimum_is_not_where_newton_overshoots():
+    """Plain Newton steps from a prior far from the fit ran away on such samples (weights in the
+    thousands on clinc150 with all its phrasings, and every question answered): where the fit
+    starts must not decide where it ends."""
+    x = np.linspace(-1, 1, 200)[:, None]
+    right = x[:, 0] > 0.3
+    weight = np.full(200, 1 / 200)
+    from_zero = calibration.logistic(x, right, weight, np.array([0.0, 0.0]))
+    from_far = calibration.logistic(x, right, weight, np.array([0.0, 5.0]))
+    np.testing.assert_allclose(from_far, from_zero, atol=1e-6)
+    assert 10 < from_zero[0] < 30 and abs(from_zero[1]) < 30  # steep, not unbounded

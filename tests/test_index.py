@@ -13,7 +13,7 @@ import pytest
 
 from faqsearch import FAQSearch, ann, background, build, calibration, load_faqs, offsets, rebuild
 from faqsearch.build import build_index
-from faqsearch.calibration import public_default
+from faqsearch.calibration import calibrate, public_default
 from faqsearch.confidence import DEFAULT
 from faqsearch.encoders import get_encoder
 from faqsearch.errors import FAQSearchError, IndexUnusable
@@ -270,6 +270,20 @@ def test_a_rebuild_of_a_large_faq_keeps_its_confidence_fit_while_few_phrasings_c
     monkeypatch.setattr(rebuild, "REFIT_AFTER", 0.5)  # 2 + 2 changes since the fit: past 0.5 x 5, fitted again
     refitted = build_index(load_faqs(small_faq), encoder, built.path).index.manifest.calibration
     assert refitted.changed == 0 and refitted.examples["sampled_phrasings"] == 4
+
+
+def test_a_rebuild_fits_again_an_index_that_an_earlier_fit_calibrated(built, small_faq, monkeypatch):
+    """A release that changes the fit (calibration.FIT_VERSION) must reach a large FAQ's index at
+    its next rebuild, not once 1% of its phrasings have changed."""
+    monkeypatch.setattr(calibration, "SAMPLE", 4)
+    monkeypatch.setattr(rebuild, "REFIT_AFTER", 0.5)
+    encoder = get_encoder("e5")
+    first = build_index(load_faqs(small_faq), encoder, built.path).index.manifest.calibration
+    monkeypatch.setattr(calibration, "FIT_VERSION", calibration.FIT_VERSION + 1)
+    fitted = []
+    monkeypatch.setattr(build, "calibrate", lambda *args, **kwargs: fitted.append(1) or calibrate(*args, **kwargs))
+    again = build_index(load_faqs(small_faq), encoder, built.path).index.manifest.calibration
+    assert fitted and again.fitted_for != first.fitted_for and again.changed == 0
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_an_index(small_faq, cli):
