@@ -11,8 +11,6 @@ Usage: python benchmarks/heavy.py [--seconds 20] [--batch 8] [--lengths ../share
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import shutil
 import subprocess
 import sys
@@ -27,6 +25,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import QUESTIONS
+from public_sets import intent_splits
 from servers import FAQSEARCH, serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,12 +57,10 @@ def lengths(data: Path) -> None:
     from faqsearch.encoders import get_encoder
     from faqsearch.encoders.e5 import MAX_TOKENS, PREFIX
 
-    clinc = json.loads((data / "intents" / "clinc150" / "data_full.json").read_text())
-    with open(data / "intents" / "banking77" / "test.csv", newline="") as file:
-        banking = [row[0] for row in list(csv.reader(file))[1:]]
+    splits = intent_splits(data)
     sets = {
-        "banking77 test": banking,
-        "clinc150 test and out-of-scope": [q for q, _ in clinc["test"] + clinc["oos_test"]],
+        "banking77 test": [q for q, _ in splits["banking77"]["test"]],
+        "clinc150 test and out-of-scope": [q for q, _ in splits["clinc150"]["test"] + splits["clinc150"]["oos_test"]],
         "UMSAB test tweets, 8 languages": [
             line for path in sorted((data / "umsab").glob("*/test_text.txt")) for line in path.read_text().splitlines()
         ],

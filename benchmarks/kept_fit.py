@@ -40,8 +40,6 @@ Usage: python benchmarks/kept_fit.py ../shared/data [--refit-after 0.005] [--rep
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 import tempfile
 import time
@@ -55,7 +53,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from no_match import CachedEncoder, _f, arguments
-from public_sets import Benchmark, _id, _write, general_questions, intents
+from public_sets import Benchmark, _id, _write, general_questions, intent_splits, intents
 
 from faqsearch import calibration, load_faqs, rebuild
 from faqsearch.build import build_index
@@ -100,13 +98,14 @@ class PhrasingTable:
 def utterances(data: Path) -> dict[str, dict[str, list[str]]]:
     """Set ("banking77", "clinc150") -> entry id -> the intent's utterances that are not test
     questions: training ones in file order, then (clinc150) validation ones."""
+    splits = intent_splits(data)
     found: dict[str, dict[str, list[str]]] = {"banking77": {}, "clinc150": {}}
-    with open(data / "intents" / "banking77" / "train.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            found["banking77"].setdefault(_id(row["category"]), []).append(row["text"])
-    clinc = json.loads((data / "intents" / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-    for text, intent in clinc["train"] + clinc["val"]:
-        found["clinc150"].setdefault(_id(intent), []).append(text)
+    for name, pairs in (
+        ("banking77", splits["banking77"]["train"]),
+        ("clinc150", [*splits["clinc150"]["train"], *splits["clinc150"]["val"]]),
+    ):
+        for text, intent in pairs:
+            found[name].setdefault(_id(intent), []).append(text)
     return found
 
 

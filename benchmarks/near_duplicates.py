@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import re
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from public_sets import intent_splits
 from real_faqs import real_faq_sets
 
 from faqsearch import load_faqs
@@ -85,10 +85,11 @@ def distinct(name: str, language: str, labelled: list[tuple[str, str]]) -> Label
 
 
 def intent_sets(data: Path) -> list[LabelledSet]:
-    with open(data / "intents" / "banking77" / "train.csv", encoding="utf-8") as f:
-        banking = [(row["text"], row["category"]) for row in csv.DictReader(f)]
-    clinc = json.loads((data / "intents" / "clinc150" / "data_full.json").read_text(encoding="utf-8"))["train"]
-    return [distinct("banking77 train", "en", banking), distinct("clinc150 train", "en", [tuple(p) for p in clinc])]
+    splits = intent_splits(data)
+    return [
+        distinct("banking77 train", "en", splits["banking77"]["train"]),
+        distinct("clinc150 train", "en", splits["clinc150"]["train"]),
+    ]
 
 
 def chitchat(path: Path) -> LabelledSet:

@@ -94,20 +94,28 @@ def _intent_entries(train: list[tuple[str, str]], n: int | None) -> list[dict]:
     return entries
 
 
+def intent_splits(data: Path) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """The (utterance, intent) pairs of banking77 (splits train, test) and clinc150 (train, val,
+    test, and oos_test: its out-of-scope queries), as the files under `data`/intents hold them."""
+    banking = {}
+    for split in ("train", "test"):
+        with open(data / "intents" / "banking77" / f"{split}.csv", encoding="utf-8") as f:
+            banking[split] = [(row["text"], row["category"]) for row in csv.DictReader(f)]
+    clinc = json.loads((data / "intents" / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+    return {"banking77": banking, "clinc150": {split: [(t, i) for t, i in clinc[split]] for split in clinc}}
+
+
 def intents(data: Path, folder: Path, n: int | None) -> list[Benchmark]:
     """banking77 and clinc150 with N phrasings per intent (None: all)."""
     label = "all" if n is None else str(n)
-    with open(data / "intents" / "banking77" / "train.csv", encoding="utf-8") as f:
-        train = [(row["text"], row["category"]) for row in csv.DictReader(f)]
-    with open(data / "intents" / "banking77" / "test.csv", encoding="utf-8") as f:
-        test = [(row["text"], row["category"]) for row in csv.DictReader(f)]
+    splits = intent_splits(data)
     banking = _write(
         folder,
         f"banking77-N{label}",
-        _intent_entries(train, n),
-        [{"question": t, "expected": _id(i), "language": "en"} for t, i in test],
+        _intent_entries(splits["banking77"]["train"], n),
+        [{"question": t, "expected": _id(i), "language": "en"} for t, i in splits["banking77"]["test"]],
     )
-    clinc = json.loads((data / "intents" / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+    clinc = splits["clinc150"]
     questions = [{"question": t, "expected": _id(i), "language": "en"} for t, i in clinc["test"]]
     questions += [{"question": t, "expected": "none", "language": "en"} for t, _ in clinc["oos_test"]]
     return [banking, _write(folder, f"clinc150-N{label}", _intent_entries(clinc["train"], n), questions)]
