@@ -65,10 +65,11 @@ def fit(
 ) -> Classifier:
     """Fit on (phrasings, dim) aligned vectors, or only their `rows`, from `start`'s weights when
     given (a fold model starts from the full one: a few steps instead of many); an entry absent
-    from the rows gets a -inf-like bias. The model is scikit-learn's LogisticRegression(C=C) (multinomial; for two
-    entries one direction, the first entry's logit fixed at 0), fitted as its newton-cg fits it
-    but with float32 products: importing scikit-learn alone took a one-shot build of the example
-    FAQ 1.5 s, and its float64 fits of 20,000 phrasings x 1,000 entries a minute and a half."""
+    from the rows gets a -inf-like bias. The model is scikit-learn's LogisticRegression(C=C)
+    (multinomial; for two entries one direction, the first entry's logit fixed at 0), fitted as
+    its newton-cg fits it but with float32 products: importing scikit-learn alone took a one-shot
+    build of the example FAQ 1.5 s, and its float64 fits of 20,000 phrasings x 1,000 entries a
+    minute and a half."""
     labels = row_entry if rows is None else row_entry[rows]
     present = np.unique(labels)
     weights = np.zeros((entries, vectors.shape[1]), dtype=np.float32)
