@@ -41,9 +41,17 @@ from no_match import CachedEncoder, _f
 from public_sets import general_questions, intents, one_phrasing, own, tatoeba_paraphrases, tatoeba_questions
 from real_faqs import real_faq_sets
 
-from faqsearch import calibration, load_faqs
+from faqsearch import calibration, load_faqs, logistic
 from faqsearch.build import build_index
-from faqsearch.confidence import LOGIT_LIMIT, REFERENCE, REFERENCE_PRIOR, THRESHOLD, Calibration, features
+from faqsearch.confidence import (
+    LOGIT_LIMIT,
+    PER_CANDIDATE,
+    REFERENCE,
+    REFERENCE_PRIOR,
+    THRESHOLD,
+    Calibration,
+    features,
+)
 from faqsearch.encoders import get_encoder
 from faqsearch.evaluation import NONE, calibration_bins, load_queries
 
@@ -124,7 +132,7 @@ def fit(asked: list[Asked]) -> np.ndarray:
         kinds = ["answerable" if o != NONE else "background" for o in a.outcome]
         weights.append(calibration.example_weights(kinds) / len(asked))
     x, y = np.vstack([a.x for a in asked]), np.concatenate([a.outcome == "right" for a in asked])
-    return calibration.logistic(x, y, np.concatenate(weights))
+    return logistic.fit(x, y, np.concatenate(weights), nonnegative=PER_CANDIDATE)
 
 
 def figures(a: Asked, model: np.ndarray) -> str:

@@ -40,7 +40,7 @@ from faqsearch.build import Built, build_index
 from faqsearch.confidence import FEATURES, NO_MATCH, features
 from faqsearch.encoders import get_encoder
 from faqsearch.evaluation import Figures, evaluate, load_queries, reliability
-from faqsearch.retrieval import POOL
+from faqsearch.pooling import POOL
 from faqsearch.search import FAQSearch
 from faqsearch.vectorcache import encode_cached
 

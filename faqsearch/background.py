@@ -63,13 +63,17 @@ class Vectors:
     took of a build's memory, and a build asks only a few thousand of its rows."""
 
     parts: tuple[tuple[np.ndarray, np.ndarray | None], ...]  # per part: values, and int8's scale (None: float32)
+    rows: np.ndarray | None = None  # the stored rows these are, in order (None: all of them)
 
     @property
     def shape(self) -> tuple[int, int]:
-        return len(self.parts[0][0]), sum(values.shape[1] for values, _ in self.parts)
+        count = len(self.parts[0][0]) if self.rows is None else len(self.rows)
+        return count, sum(values.shape[1] for values, _ in self.parts)
 
     def __getitem__(self, rows) -> np.ndarray:
         """The `rows` (an index, a slice or an index array) as (rows, dim) float32, unit per part."""
+        if self.rows is not None:
+            rows = self.rows[rows]
         blocks = []
         for values, scale in self.parts:
             block = values[rows]
@@ -81,8 +85,9 @@ class Vectors:
         return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
 
     def take(self, rows: np.ndarray) -> Vectors:
-        """Only the `rows`, still as stored."""
-        return Vectors(tuple((values[rows], scale) for values, scale in self.parts))
+        """Only the `rows`, read through to the stored ones: not a copy (6.6 MB of a build that
+        leaves out some sentences)."""
+        return Vectors(self.parts, rows if self.rows is None else self.rows[rows])
 
 
 @dataclass(frozen=True)

@@ -293,13 +293,8 @@ def background_sample(
     vectors = corpus.vectors if whole else corpus.vectors.take(keep)
     kept_languages = [languages[i] for i in keep]
     retriever.background = ann.background(_Aligned(retriever, vectors, kept_languages))
-    groups = corpus.corpus.groups[keep]
-    order = np.argsort(groups, kind="stable")
-    starts = np.searchsorted(groups[order], groups)
-    ends = np.searchsorted(groups[order], groups, side="right")
-    translations = [order[a:b] for a, b in zip(starts, ends, strict=True)]
     info = BackgroundInfo(corpus.corpus.sha256, len(languages), len(languages) - len(keep), len(keep))
-    sample = calibration.Background(vectors, kept_languages, translations, nearest[keep])
+    sample = calibration.Background(vectors, kept_languages, corpus.corpus.groups[keep], nearest[keep])
     return sample, info, nearness
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import logistic
 from .background import Vectors
 from .confidence import (
     DEFAULT,
@@ -44,14 +45,16 @@ from .confidence import (
     THRESHOLD,
     Calibration,
     Model,
-    features,
+    first_features,
     language_shift,
 )
 from .offsets import Differences
 from .offtopic import OfftopicSample
-from .retrieval import LeaveOut, Ranking, Retriever
+from .pooling import Firsts
+from .retrieval import LeaveOut, Retriever
 
 SAMPLE = 2000
+ASK_ROWS = 512  # sampled phrasings asked at a time: all 2,000 at once held ~18 MB of a build's peak
 BACKGROUND_SAMPLE = 1000  # background sentences asked in the FAQ's language, and as many in the others
 HARD_SHARE = 0.5  # of them, the ones nearest to the FAQ (the rest at random): where the decision is made
 # How strongly a FAQ's own fit is shrunk toward the public default: (this / its number of
@@ -62,7 +65,6 @@ HARD_SHARE = 0.5  # of them, the ones nearest to the FAQ (the rest at random): w
 # and 80 cost the own long set 2 points of answered-right.
 PRIOR_EXAMPLES = 40.0
 ANSWERABLE_SHARE = 0.85
-RIDGE = 1e-3  # on standardized features: keeps separable data (near-duplicate FAQs) finite
 # Centered cosine between a phrasing and the nearest phrasing of another entry that the build
 # notes: 99.1% of the 5,872 real question pairs this near share their intent, answer or FAQ entry
 # (banking77, clinc150, QnA Maker chit-chat, StackFAQ, Québec's and deepset's COVID FAQs), and most
@@ -70,8 +72,9 @@ RIDGE = 1e-3  # on standardized features: keeps separable data (near-duplicate F
 NEAR_DUPLICATE = 0.95
 # Raised whenever the fit itself changes, so that a rebuild fits again an index that an earlier
 # fit calibrated instead of keeping it (rebuild.fit_inputs). 2: Newton steps halved until they
-# decrease the objective (plain ones ran away on nearly separable samples).
-FIT_VERSION = 2
+# decrease the objective (plain ones ran away on nearly separable samples); 3: the background
+# index codes with one int8 range (ann.BACKGROUND_CODE), which moves the background feature.
+FIT_VERSION = 3
 
 
 KINDS = ("answerable", "entry_left_out", "off_topic", "background", "labelled_no_match")  # of sample questions
@@ -86,22 +89,32 @@ class Sample:
     right: list[bool] = field(default_factory=list)
     kind: list[str] = field(default_factory=list)
 
-    def add(self, ranking: Ranking, right: bool, kind: str) -> None:
-        if len(ranking.entries):
-            self.x.append(features(ranking)[0])
-            self.right.append(right)
-            self.kind.append(kind)
+    def add(self, firsts: Firsts, right: np.ndarray, kind: str) -> None:
+        """The questions of `firsts` that found an entry, each `right` or not, as of `kind`."""
+        found = firsts.entries >= 0
+        self.x.extend(first_features(firsts)[found])
+        self.right.extend(right[found].tolist())
+        self.kind.extend([kind] * int(found.sum()))
 
 
 @dataclass(frozen=True)
 class Background:
-    """The background sentences a fit may ask: their vectors, languages, and for each the
-    background rows that translate the same sentence (hidden when it is asked)."""
+    """The background sentences a fit may ask: their vectors, languages, groups (translations of
+    one sentence share a group) and nearness to the FAQ."""
 
     vectors: Vectors  # vectors[rows]: float32 rows (as stored until asked)
     languages: list[str]
-    translations: list[np.ndarray]
+    groups: np.ndarray
     nearness: np.ndarray  # each one's cosine to its nearest phrasing of the FAQ
+
+    def translations(self, rows: np.ndarray) -> list[np.ndarray]:
+        """For each of `rows`, the rows that translate the same sentence (itself included): hidden
+        when it is asked."""
+        order = np.argsort(self.groups, kind="stable")
+        ordered = self.groups[order]
+        starts = np.searchsorted(ordered, self.groups[rows])
+        ends = np.searchsorted(ordered, self.groups[rows], side="right")
+        return [order[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -136,31 +149,51 @@ def without_own_entry(votes: np.ndarray | None, entries: np.ndarray) -> np.ndarr
     return votes / np.maximum(votes.sum(1, keepdims=True), 1e-12)
 
 
-def background_shifts(offtopic: OfftopicSample, rankings: list[Ranking], faq_language: str) -> dict[str, float]:
-    """Language -> how much nearer to the background the off-topic sample's messages (`rankings`,
-    in the sample's order) are in that language than the same messages in the FAQ's (0 for the
-    FAQ's own); empty when the FAQ's language is not in the sample."""
-    near = np.array([r.background for r in rankings])
+def background_shifts(offtopic: OfftopicSample, near: np.ndarray, faq_language: str) -> dict[str, float]:
+    """Language -> how much nearer to the background the off-topic sample's messages (`near`: their
+    background similarities, in the sample's order) are in that language than the same messages in
+    the FAQ's (0 for the FAQ's own); empty when the FAQ's language is not in the sample."""
     return {lang: round(float(np.nanmean(d)), 4) for lang, d in offtopic.paired(near, faq_language).items()}
 
 
 def _ask_phrasings(
     retriever: Retriever,
-    queries: np.ndarray,
-    languages: list[str],
+    phrasings: np.ndarray,
     rows: np.ndarray,
+    languages: list[str],
     folds,
     into: Sample,
+    translated: tuple[np.ndarray, np.ndarray] | None = None,
     shift: np.ndarray | None = None,
 ) -> None:
-    """Ask sampled phrasings (row numbers `rows`, vectors `queries`) with themselves left out and
-    with their entry left out, their background similarity raised by `shift` (simulated
-    translations)."""
+    """Ask sampled phrasings (`rows` of `phrasings`, in `languages`) with themselves left out and
+    with their entry left out, ASK_ROWS at a time; `translated` (translation differences, and the
+    one added to each) makes them simulated translations, their background similarity raised by
+    `shift`."""
+    shift = np.zeros(len(rows)) if shift is None else shift
+    asked = []
+    for start in range(0, len(rows), ASK_ROWS):
+        part = slice(start, start + ASK_ROWS)
+        queries = phrasings[rows[part]]
+        if translated is not None:
+            queries += translated[0][translated[1][part]]
+        asked.append(_ask_block(retriever, queries, languages[part], rows[part], folds, shift[part]))
+    for one_out, right, _ in asked:
+        into.add(one_out, right, "answerable")
+    for _, _, entry_out in asked:
+        into.add(entry_out, np.zeros(len(entry_out.entries), dtype=bool), "entry_left_out")
+
+
+def _ask_block(
+    retriever: Retriever, queries: np.ndarray, languages: list[str], rows: np.ndarray, folds, shift: np.ndarray
+) -> tuple[Firsts, np.ndarray, Firsts]:
+    """One block of `_ask_phrasings`: the phrasings asked with themselves left out (those of
+    entries with another phrasing) and whether each was right, then all asked with their entry
+    left out."""
     votes = _votes(retriever, queries, languages, rows, folds)
     entries = retriever.row_entry[rows]
     starts = np.r_[0, np.cumsum(retriever.sizes)]
-    shift = np.zeros(len(rows)) if shift is None else shift
-    entry_out = retriever.rank(
+    entry_out = retriever.firsts(
         queries,
         languages,
         leave_out=LeaveOut(
@@ -168,19 +201,17 @@ def _ask_phrasings(
         ),
     )
     several = retriever.sizes[entries] > 1  # a lone phrasing has no other to find it by
-    one_out = retriever.rank(
+    one_out = retriever.firsts(
         queries[several],
         [lang for lang, s in zip(languages, several, strict=True) if s],
         leave_out=LeaveOut(
             rows=[np.array([r]) for r in rows[several]], votes=None if votes is None else votes[several]
         ),
-        background=np.array([r.background for r in entry_out])[several],  # the same questions: measured once
+        background=entry_out.background[several],  # the same questions: measured once
     )
-    for ranking, entry, up in zip(one_out, entries[several], shift[several], strict=True):
-        ranking = replace(ranking, background=ranking.background + up)
-        into.add(ranking, len(ranking.entries) > 0 and ranking.entries[0] == entry, "answerable")
-    for ranking, up in zip(entry_out, shift, strict=True):
-        into.add(replace(ranking, background=ranking.background + up), False, "entry_left_out")
+    one_out = replace(one_out, background=one_out.background + shift[several])
+    entry_out = replace(entry_out, background=entry_out.background + shift)
+    return one_out, one_out.entries == entries[several], entry_out
 
 
 def near_duplicates(
@@ -228,35 +259,29 @@ def calibrate(
     rows, rng = sample(len(phrasings), seed)
     same, other = Sample(), Sample()
     own = np.array([row_languages[r] == language for r in rows], dtype=bool)
-    _ask_phrasings(retriever, phrasings[rows[own]], [language] * int(own.sum()), rows[own], folds, same)
-    foreign = [row_languages[r] for r in rows[~own]]
-    _ask_phrasings(retriever, phrasings[rows[~own]], foreign, rows[~own], folds, other)
+    _ask_phrasings(retriever, phrasings, rows[own], [language] * int(own.sum()), folds, same)
+    _ask_phrasings(retriever, phrasings, rows[~own], [row_languages[r] for r in rows[~own]], folds, other)
     duplicates = near_duplicates(retriever, phrasings[rows], [row_languages[r] for r in rows], rows)
-    messages = retriever.rank(offtopic.vectors, offtopic.languages)
-    shifts = background_shifts(offtopic, messages, language)
+    messages = retriever.firsts(offtopic.vectors, offtopic.languages)
+    shifts = background_shifts(offtopic, messages.background, language)
     differences, translated_into = translations
     if len(differences):
         pick = rng.integers(len(differences), size=int(own.sum()))
         asked = [translated_into[i] for i in pick]
         up = np.array([language_shift(shifts, lang) for lang in asked])
-        _ask_phrasings(retriever, phrasings[rows[own]] + differences[pick], asked, rows[own], folds, other, up)
-    for ranking, asked_in in zip(messages, offtopic.languages, strict=True):
-        (same if asked_in == language else other).add(ranking, False, "off_topic")
+        _ask_phrasings(retriever, phrasings, rows[own], asked, folds, other, (differences, pick), up)
+    _add_unanswerable(same, other, messages, np.array(offtopic.languages) == language, "off_topic")
     if refused is not None and len(refused.languages):
-        for ranking, asked_in in zip(
-            retriever.rank(refused.vectors, refused.languages), refused.languages, strict=True
-        ):
-            (same if asked_in == language else other).add(ranking, False, "labelled_no_match")
+        asked = retriever.firsts(refused.vectors, refused.languages)
+        _add_unanswerable(same, other, asked, np.array(refused.languages) == language, "labelled_no_match")
     if background is not None and len(background.languages):
         mine = np.array([lang == language for lang in background.languages])
         near = background.nearness
         chosen = np.sort(np.r_[_pick(rng, mine, near, BACKGROUND_SAMPLE), _pick(rng, ~mine, near, BACKGROUND_SAMPLE)])
-        hidden = LeaveOut(background=[background.translations[i] for i in chosen])
+        hidden = LeaveOut(background=background.translations(chosen))
         languages = [background.languages[i] for i in chosen]
-        for ranking, asked_in in zip(
-            retriever.rank(background.vectors[chosen], languages, leave_out=hidden), languages, strict=True
-        ):
-            (same if asked_in == language else other).add(ranking, False, "background")
+        asked = retriever.firsts(background.vectors.take(chosen), languages, leave_out=hidden)
+        _add_unanswerable(same, other, asked, np.array(languages) == language, "background")
     fits = {name: fit(examples, name) for name, examples in (("same_language", same), ("other_languages", other))}
     counts = {
         "sampled_phrasings": len(rows),
@@ -274,6 +299,12 @@ def calibrate(
         reference={name: list(at) for name, (_, at) in fits.items()},
         **{name: model for name, (model, _) in fits.items()},
     ), duplicates
+
+
+def _add_unanswerable(same: Sample, other: Sample, asked: Firsts, in_faq_language: np.ndarray, kind: str) -> None:
+    """Questions none of which the FAQ answers, each to the model of its language."""
+    for into, mine in ((same, in_faq_language), (other, ~in_faq_language)):
+        into.add(asked.take(mine), np.zeros(int(mine.sum()), dtype=bool), kind)
 
 
 def sample(phrasings: int, seed: int = 0) -> tuple[np.ndarray, np.random.Generator]:
@@ -329,12 +360,13 @@ def fit(examples: Sample, name: str) -> tuple[Model, tuple[float, float]]:
     answerable = examples.kind.count("answerable")
     if not answerable:
         return prior, at
-    weights = logistic(
+    weights = logistic.fit(
         np.array(examples.x),
         np.array(examples.right, dtype=bool),
         example_weights(examples.kind),
         np.r_[prior.weights, prior.bias],
         prior_strength(answerable),
+        PER_CANDIDATE,
     )
     return Model([round(float(w), 6) for w in weights[:-1]], round(float(weights[-1]), 6), True), at
 
@@ -353,61 +385,3 @@ def example_weights(kinds: list[str]) -> np.ndarray:
         mine = kinds_array == kind
         weights[mine] = share[kind] / mine.sum()
     return weights
-
-
-def logistic(
-    x: np.ndarray, y: np.ndarray, weight: np.ndarray, prior: np.ndarray | None = None, strength: float = 0.0
-) -> np.ndarray:
-    """Weights and bias of a weighted, ridge-regularized logistic regression on standardized
-    features, returned in the features' own units; with a `prior` (weights and bias, in those
-    units), shrunk toward it by `strength` (the example weights sum to 1). The weights of
-    per-candidate features are kept >= 0 (a negative one would let a lower candidate outrank a
-    higher one)."""
-    mean, scale = x.mean(0), np.maximum(x.std(0), 1e-6)
-    z = (x - mean) / scale
-    center = np.zeros(x.shape[1] + 1) if prior is None else np.r_[prior[:-1] * scale, prior[-1] + prior[:-1] @ mean]
-    free = x.std(0) > 1e-9  # a constant feature (no background) carries nothing to fit
-    while True:
-        keep = np.r_[free, True]
-        w = _newton(np.c_[z[:, free], np.ones(len(z))], y, weight, center[keep], strength)
-        weights = np.zeros(z.shape[1])
-        weights[free] = w[:-1]
-        negative = PER_CANDIDATE[: len(weights)] & (weights < 0)
-        if not negative.any():
-            break
-        free &= ~negative
-    raw = weights / scale
-    return np.r_[raw, w[-1] - raw @ mean]
-
-
-def _newton(
-    design: np.ndarray, y: np.ndarray, weight: np.ndarray, center: np.ndarray, strength: float, steps: int = 50
-) -> np.ndarray:
-    """Minimize the weighted logistic loss plus the ridge and the pull toward `center` by Newton
-    steps, each halved until it decreases the objective (Armijo): a full step from the prior
-    overshoots where the sample is nearly separable, and plain Newton ran away there (weights in
-    the thousands on clinc150 with all its phrasings: every question answered). Where full steps
-    decrease it, as they did on every FAQ whose fit converged, the steps are the same."""
-    ridge = RIDGE * np.r_[np.ones(design.shape[1] - 1), 0.0]  # the bias is not shrunk toward 0
-
-    def objective(w: np.ndarray) -> float:
-        z = design @ w
-        loss = weight @ (np.logaddexp(0.0, z) - y * z)
-        return float(loss + ridge @ w**2 / 2 + strength * np.sum((w - center) ** 2) / 2)
-
-    w = center.copy()
-    value = objective(w)
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-np.clip(design @ w, -50, 50)))
-        gradient = design.T @ (weight * (p - y)) + ridge * w + strength * (w - center)
-        hessian = (design * (weight * p * (1 - p))[:, None]).T @ design + np.diag(ridge + strength)
-        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
-        length, slope = 1.0, float(gradient @ step)
-        while (new_value := objective(w - length * step)) > value - 1e-4 * length * slope:
-            length /= 2
-            if length < 1e-10:
-                return w  # no step decreases it: the optimum, to rounding
-        w, value = w - length * step, new_value
-        if np.abs(length * step).max() < 1e-9:
-            break
-    return w

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .retrieval import Ranking
+from .pooling import Firsts, Ranking
 
 THRESHOLD = 0.5
 FEATURES = ("score", "margin", "background")
@@ -125,15 +125,25 @@ def _background(ranking: Ranking) -> float:
     return 0.0 if np.isnan(ranking.background) else ranking.background
 
 
+def _features(scores: np.ndarray, others: np.ndarray, background: np.ndarray | float) -> np.ndarray:
+    """(rows, FEATURES): a score, its margin over the best other candidate's, and the question's
+    background similarity (0 where the index has no background)."""
+    return np.stack([scores, scores - others, np.broadcast_to(np.nan_to_num(background), scores.shape)], axis=1)
+
+
 def features(ranking: Ranking) -> np.ndarray:
-    """(candidates, FEATURES): each candidate's score, its margin over the best other candidate,
-    and the question's background similarity (0 where the index has no background)."""
+    """(candidates, FEATURES) of each candidate of a ranking."""
     scores = ranking.scores.astype(np.float64)
     if not len(scores):
         return np.zeros((0, len(FEATURES)))
     others = np.full(len(scores), scores[0])
     others[0] = scores[1] if len(scores) > 1 else ranking.rest
-    return np.stack([scores, scores - others, np.full(len(scores), _background(ranking))], axis=1)
+    return _features(scores, others, ranking.background)
+
+
+def first_features(firsts: Firsts) -> np.ndarray:
+    """(questions, FEATURES) of each question's first candidate, as `features` gives its first row."""
+    return _features(firsts.scores, firsts.others, firsts.background)
 
 
 def group_features(ranking: Ranking, n: int) -> np.ndarray:

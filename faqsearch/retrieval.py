@@ -3,7 +3,7 @@
 A question is moved into the index's space (its language's offset removed, centered,
 re-normalized, each encoder part scaled by its weight for that language), its RETRIEVE nearest
 phrasings are fetched from FAISS (only rows of allowed entries, with a tag filter), each entry
-among them scores as the mean cosine of its POOL nearest phrasings, and the entry classifier, where
+among them scores as the mean cosine of its pooling.POOL nearest phrasings, and the entry classifier, where
 the index has one, adds its vote (classifier.py). Nothing is ever compared with the whole index,
 so a question costs about the same at 1k and 1M phrasings (an approximate index above
 ann.FLAT_UP_TO). The same question is also compared with the index's background sentences
@@ -18,21 +18,24 @@ which punished entries with many varied alternatives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import faiss
 import numpy as np
 
-from . import ann, classifier
+from . import ann
 from .classifier import Classifier
 from .encoders import split
+from .pooling import Firsts, Pooled, Ranking, pool
 
 RETRIEVE = 100  # phrasings fetched per question (more when they hold fewer than k entries)
-POOL = 3  # an entry scores as the mean cosine of its POOL nearest phrasings
 BACKGROUND_NEAREST = 5  # a question's background similarity: the mean cosine of its nearest background sentences
 ALIGN_ROWS = 8192  # rows of several languages aligned at a time
 RANK_ROWS = 256  # questions pooled at a time: a build's fit asks thousands, and pooling's temporaries grow with them
+# Questions aligned and searched at a time: a build's fit asks ~4,500-10,000, whose vectors and
+# search results held ~17 MB of its peak at once; FAISS searches blocks of 512 as fast as one batch
+SEARCH_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -54,18 +57,6 @@ class Alignment:
 
 
 @dataclass(frozen=True)
-class Ranking:
-    """One question's entries, best first."""
-
-    entries: np.ndarray  # entry numbers
-    scores: np.ndarray  # pooled cosines, descending
-    rows: np.ndarray  # each entry's nearest phrasing (row number)
-    rest: float  # an upper bound on the score of any entry not listed
-    retrieved: np.ndarray  # the retrieved phrasings' cosines, descending
-    background: float = float("nan")  # mean cosine of the nearest background sentences (nan: the index has none)
-
-
-@dataclass(frozen=True)
 class LeaveOut:
     """What a build's confidence fit hides from each of its sample questions, so that a question
     made from the index's own data is asked as a stranger would ask it."""
@@ -73,6 +64,11 @@ class LeaveOut:
     rows: list[np.ndarray] | None = None  # per question: phrasing rows to ignore (itself, or its whole entry)
     votes: np.ndarray | None = None  # per question: the entry classifier's vote from a model that never saw it
     background: list[np.ndarray] | None = None  # per question: background rows to ignore (its own translations)
+
+    def part(self, questions: slice) -> LeaveOut:
+        """What is hidden from the `questions` among those it was made for."""
+        hidden = (self.rows, self.votes, self.background)
+        return LeaveOut(*(None if per_question is None else per_question[questions] for per_question in hidden))
 
 
 def part_weights(parts: Sequence[PartInfo], language: str) -> np.ndarray:
@@ -125,67 +121,16 @@ def index_vectors(
     return aligned
 
 
-def pool(
-    cosines: np.ndarray,
-    rows: np.ndarray,
-    row_entry: np.ndarray,
-    sizes: np.ndarray,
-    complete: bool,
-    hidden: tuple[np.ndarray, np.ndarray] | None = None,
-    probabilities: np.ndarray | None = None,
-) -> list[Ranking]:
-    """Aggregate each question's retrieved phrasings ((questions, depth) cosines descending; row
-    -1 = none) into entry scores. An entry with fewer than POOL of its phrasings retrieved counts
-    the missing ones at the lowest retrieved cosine, which bounds them from above (unless
-    `complete`: every candidate row was retrieved, so none is missing); phrasings `hidden` from a
-    question (sorted keys question x entries + entry, and how many of that entry's it hides) are
-    not missing, so an entry of 3 asked with one left out scores as the mean of its other 2, as
-    an entry of 2 would. With `probabilities` (questions, entries), each entry also gets the
-    classifier's vote (classifier.WEIGHT x its probability) and the entries are re-ranked. Ties
-    keep the order of the entries' nearest phrasings. Array operations over the whole batch: a
-    build pools ~10,000 sample questions, which a loop per question took seconds to."""
-    questions, depth = rows.shape
-    found = rows >= 0
-    n_entries = len(sizes)
-    entry = np.where(found, row_entry[np.maximum(rows, 0)], n_entries)  # n_entries: none, sorted last
-    order = np.argsort(entry, axis=1, kind="stable")  # each entry's rows together, nearest first
-    grid = np.arange(questions)[:, None]
-    ordered = entry[grid, order].ravel()
-    ordered_cosines = cosines[grid, order].astype(np.float64).ravel()
-    question = np.repeat(np.arange(questions), depth)
-    starts = np.flatnonzero(np.concatenate(([True], (ordered[1:] != ordered[:-1]) | (question[1:] != question[:-1]))))
-    ends = np.append(starts[1:], len(ordered))
-    real = ordered[starts] < n_entries
-    starts, ends = starts[real], ends[real]
-    taken = np.minimum(ends - starts, POOL)
-    total = ordered_cosines[starts]  # summed in order, as a Python sum of the POOL nearest would
-    for k in range(1, POOL):
-        total = total + np.where(taken > k, ordered_cosines[np.minimum(starts + k, len(ordered) - 1)], 0.0)
-    group_question, group_entry = question[starts], ordered[starts]
-    last = depth - 1 - np.argmax(found[:, ::-1], axis=1)
-    floor = np.where(found.any(axis=1) & (not complete), cosines[np.arange(questions), last], 0.0).astype(np.float64)
-    hides = np.zeros(len(starts), dtype=np.int64)
-    if hidden is not None and len(hidden[0]):
-        keys, counts = hidden
-        key = group_question * n_entries + group_entry
-        at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-        hides = np.where(keys[at] == key, counts[at], 0)
-    need = np.minimum(sizes[group_entry] - hides, POOL)
-    scores = (total + (need - taken) * floor[group_question]) / need
-    first = order.ravel()[starts]  # each entry's nearest phrasing, by position
-    pooled = scores.astype(np.float32)
-    sort_keys = [first, -scores, group_question]  # np.lexsort: the last key first
-    if probabilities is not None:  # re-ranked by the vote, ties in the pooled order
-        pooled = pooled + classifier.WEIGHT * probabilities[group_question, group_entry]
-        sort_keys.insert(2, -pooled)
-    ranked = np.lexsort(sort_keys)
-    bounds = np.searchsorted(group_question[ranked], np.arange(questions + 1))
-    nearest = rows[group_question, first]
-    rankings = []
-    for i in range(questions):
-        mine = ranked[bounds[i] : bounds[i + 1]]
-        rankings.append(Ranking(group_entry[mine], pooled[mine], nearest[mine], float(floor[i]), cosines[i][found[i]]))
-    return rankings
+def hidden_from(rows: np.ndarray, hidden: Sequence[np.ndarray], total: int) -> np.ndarray:
+    """Which of each question's found `rows` ((questions, depth); -1 none) its own `hidden` rows
+    hold, for the whole batch at once (a loop of np.isin per question took the fit's 2,000
+    background questions 0.07 s); none where `hidden` is empty."""
+    if not any(len(h) for h in hidden):
+        return np.zeros(rows.shape, dtype=bool)
+    span = max(total, 1)  # (question, row) -> one number
+    owner = np.repeat(np.arange(len(hidden)), [len(h) for h in hidden])
+    keys = owner * span + np.concatenate(hidden).astype(np.int64)
+    return (rows >= 0) & np.isin(np.arange(len(rows))[:, None] * span + rows, keys)
 
 
 class Retriever:
@@ -234,9 +179,7 @@ class Retriever:
         extra = max((len(rows) for rows in ignore), default=0) if ignore else 0
         depth = min(BACKGROUND_NEAREST + extra, self.background.ntotal)
         cosines, rows = self.background.search(prepared, depth)
-        cosines = np.where(rows >= 0, cosines, -np.inf)
-        for i, hidden in enumerate(ignore or ()):
-            cosines[i, np.isin(rows[i], hidden)] = -np.inf
+        cosines[(rows < 0) | hidden_from(rows, ignore or [], self.background.ntotal)] = -np.inf
         nearest = -np.sort(-cosines, axis=1)[:, :BACKGROUND_NEAREST]
         found = np.isfinite(nearest)
         with np.errstate(invalid="ignore"):  # a question with none left: nan
@@ -262,38 +205,81 @@ class Retriever:
         restricts the search to those rows; `leave_out` hides rows, votes and background sentences
         per question (the build's confidence fit); `background`: the questions' background
         similarity where already measured (the fit asks each sampled phrasing twice)."""
-        if not len(queries):
-            return []
+        rankings: list[Ranking] = [None] * len(queries)  # type: ignore[list-item]
+        for positions, pooled, near in self._ranked(queries, languages, entries, allowed, leave_out, background):
+            for j, i in enumerate(positions.tolist()):
+                rankings[i] = pooled.ranking(j, float(near[j]))
+        return rankings
+
+    def firsts(
+        self,
+        queries: ann.Rows,
+        languages: Sequence[str],
+        leave_out: LeaveOut | None = None,
+        background: np.ndarray | None = None,
+    ) -> Firsts:
+        """What `rank` would give each question first, as a build's confidence fit reads it
+        (`queries` read SEARCH_ROWS at a time: background sentences are made vectors only then)."""
+        count = queries.shape[0]
+        entries, scores, others, near = np.full(count, -1), np.full(count, np.nan), np.zeros(count), np.zeros(count)
+        for positions, pooled, measured in self._ranked(queries, languages, 1, None, leave_out, background):
+            entries[positions], scores[positions], others[positions] = pooled.firsts()
+            near[positions] = measured
+        return Firsts(entries, scores, others, near)
+
+    def _ranked(
+        self,
+        queries: ann.Rows,
+        languages: Sequence[str],
+        entries: int,
+        allowed: np.ndarray | None,
+        leave_out: LeaveOut | None,
+        background: np.ndarray | None,
+    ) -> Iterator[tuple[np.ndarray, Pooled, np.ndarray]]:
+        """The questions' pooled entries in blocks of (positions, Pooled, their background
+        similarity), SEARCH_ROWS questions aligned and searched at a time; a question searched
+        again deeper for want of `entries` entries comes again later, which replaces it."""
         leave_out = leave_out or LeaveOut()
-        aligned = self.align(queries, languages)
-        prepared = self.weigh(aligned, languages)
+        depth = RETRIEVE + max((len(h) for h in leave_out.rows or ()), default=0)  # the whole batch's, as one search
+        for start in range(0, queries.shape[0], SEARCH_ROWS):
+            part = slice(start, start + SEARCH_ROWS)
+            hidden = leave_out.part(part)
+            aligned = self.align(queries[part], languages[part])
+            prepared = self.weigh(aligned, languages[part])
+            near = self.near_background(prepared, hidden.background) if background is None else background[part]
+            probabilities = self.votes(aligned) if hidden.votes is None else hidden.votes
+            for positions, pooled in self._blocks(prepared, depth, entries, allowed, hidden.rows, probabilities):
+                yield start + positions, pooled, near[positions]
+
+    def _blocks(
+        self,
+        prepared: np.ndarray,
+        depth: int,
+        entries: int,
+        allowed: np.ndarray | None,
+        hidden: list[np.ndarray] | None,
+        probabilities: np.ndarray | None,
+    ) -> Iterator[tuple[np.ndarray, Pooled]]:
         candidates = self.vectors.ntotal if allowed is None else int(allowed.sum())
         parameters = (
             self._parameters
             if allowed is None
             else ann.search_parameters(self.index_type, np.packbits(allowed, bitorder="little"))
         )
-        probabilities = self.votes(aligned) if leave_out.votes is None else leave_out.votes
-        if background is None:
-            background = self.near_background(prepared, leave_out.background)
-        hidden = leave_out.rows or [np.zeros(0, np.int64)] * len(prepared)
-        depth = min(RETRIEVE + max((len(h) for h in hidden), default=0), candidates)
+        hidden = hidden or [np.zeros(0, np.int64)] * len(prepared)
+        depth = min(depth, candidates)
         todo = np.arange(len(prepared))
-        rankings: list[Ranking] = [None] * len(prepared)  # type: ignore[list-item]
         while len(todo):
             cosines, rows = self.search(prepared[todo], depth, parameters)
             complete = depth >= candidates
-            pooled = []
+            again = []
             for start in range(0, len(todo), RANK_ROWS):  # pooling's temporaries grow with the questions
                 block = slice(start, start + RANK_ROWS)
-                pooled += self._pooled(todo[block], cosines[block], rows[block], hidden, probabilities, complete)
-            again = []
-            for i, ranking in zip(todo, pooled, strict=True):
-                rankings[i] = replace(ranking, background=float(background[i]))
-                if len(ranking.entries) < entries and not complete:
-                    again.append(i)
-            todo, depth = np.array(again, dtype=int), min(depth * 4, candidates)
-        return rankings
+                pooled = self._pooled(todo[block], cosines[block], rows[block], hidden, probabilities, complete)
+                yield todo[block], pooled
+                if not complete:
+                    again.append(todo[block][pooled.counts() < entries])
+            todo, depth = np.concatenate(again or [np.zeros(0, int)]), min(depth * 4, candidates)
 
     def _pooled(
         self,
@@ -303,16 +289,15 @@ class Retriever:
         hidden: list[np.ndarray],
         probabilities: np.ndarray | None,
         complete: bool,
-    ) -> list[Ranking]:
+    ) -> Pooled:
         """`pool` for the retrieved `rows` of `questions` (positions among the ranked ones), not
         counting the rows each one's `hidden` holds."""
         mine = [hidden[i] for i in questions]
         counts = None
         if any(len(h) for h in mine):
+            rows = np.where(hidden_from(rows, mine, self.vectors.ntotal), -1, rows)
             owner = np.repeat(np.arange(len(questions)), [len(h) for h in mine])
             flat = np.concatenate(mine).astype(np.int64)
-            span = max(self.vectors.ntotal, 1)  # (question, row) -> one number
-            rows = np.where(np.isin(np.arange(len(questions))[:, None] * span + rows, owner * span + flat), -1, rows)
             keys, per_entry = np.unique(owner * len(self.sizes) + self.row_entry[flat], return_counts=True)
             counts = (keys, per_entry)
         votes = None if probabilities is None else probabilities[questions]

@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from faqsearch import ann, background, build, load_faqs
+from faqsearch import ann, background, build, calibration, load_faqs
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
 from faqsearch.index import open_index
@@ -57,7 +57,19 @@ def test_shipped_vectors_stay_int8_until_their_rows_are_asked():
     expected = values[[0, 5]].astype(np.float32) * scale
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     assert rows.dtype == np.float32 and np.allclose(rows, expected, atol=1e-7)
-    assert np.array_equal(found.vectors.take(np.array([5, 0]))[np.array([1, 0])], rows)
+    some = found.vectors.take(np.array([9, 5, 0]))  # the rows a build keeps: read through, not copied
+    assert some.shape == (3, 384) and some.parts[0][0] is values
+    assert np.array_equal(some[np.array([2, 1])], rows) and np.array_equal(some[1:], rows[::-1])
+    assert np.array_equal(some.take(np.array([2]))[0], rows[0])
+
+
+def test_a_background_sentence_is_asked_with_all_its_translations_hidden():
+    """Translations of one sentence share a group: asked as a general question, it must not find
+    itself in another language."""
+    languages, groups = ["en", "de", "en", "fr", "de"], np.array([4, 7, 4, 9, 7])
+    sample = calibration.Background(background.load(get_encoder("e5")).vectors, languages, groups, np.zeros(5))
+    hidden = sample.translations(np.array([0, 4, 3]))
+    assert [h.tolist() for h in hidden] == [[0, 2], [1, 4], [3]]
 
 
 def test_the_background_index_reads_its_rows_in_blocks_and_codes_them_as_faiss_would(monkeypatch):
@@ -79,7 +91,7 @@ def test_the_background_index_reads_its_rows_in_blocks_and_codes_them_as_faiss_w
     quantizer = faiss.IndexFlatIP(32)
     quantizer.add(vectors[np.sort(np.random.default_rng(0).choice(1000, ann.BACKGROUND_CELLS, replace=False))])
     expected = faiss.IndexIVFScalarQuantizer(
-        quantizer, 32, ann.BACKGROUND_CELLS, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        quantizer, 32, ann.BACKGROUND_CELLS, ann.BACKGROUND_CODE, faiss.METRIC_INNER_PRODUCT
     )
     expected.train(vectors)
     expected.add(vectors)

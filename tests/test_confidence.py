@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from conftest import EXAMPLE_FAQ
 
-from faqsearch import FAQSearch, calibration, load_faqs
+from faqsearch import FAQSearch, calibration, load_faqs, logistic
 from faqsearch.build import build_index
 from faqsearch.confidence import DEFAULT, FEATURES, REFERENCE, REFERENCE_PRIOR, Calibration, Model, features
 from faqsearch.encoders import get_encoder
 from faqsearch.offtopic import OfftopicSample
-from faqsearch.retrieval import Ranking, Retriever
+from faqsearch.pooling import Ranking
+from faqsearch.retrieval import Retriever
 
 FAQ_WITH_TWINS = """\
 language: en
@@ -194,13 +195,13 @@ def test_a_left_out_entrys_question_gets_the_vote_of_a_classifier_that_never_kne
 def test_the_fit_asks_entry_left_out_questions_without_their_entrys_vote(example, monkeypatch):
     """Otherwise the fold model's vote for the hidden entry makes every other entry look unlikely,
     and real questions of entries the FAQ lacks look easier to reject than they are."""
-    asked, rank = [], Retriever.rank
+    asked, firsts = [], Retriever.firsts
 
-    def spy(self, queries, languages, entries=1, allowed=None, leave_out=None, background=None):
+    def spy(self, queries, languages, leave_out=None, background=None):
         asked.append(leave_out)
-        return rank(self, queries, languages, entries, allowed, leave_out, background)
+        return firsts(self, queries, languages, leave_out, background)
 
-    monkeypatch.setattr(Retriever, "rank", spy)
+    monkeypatch.setattr(Retriever, "firsts", spy)
     build_index(load_faqs(EXAMPLE_FAQ), get_encoder("e5-aligned"), example.index.path.parent / "again")
     retriever = example.index.retriever
     starts = np.r_[0, np.cumsum(retriever.sizes)]
@@ -252,11 +253,10 @@ def test_a_languages_background_shift_is_measured_on_the_parallel_off_topic_mess
     """Real translations lie nearer to the background than their originals; simulated ones get
     that shift per language (calibration.background_shifts)."""
     near = [0.5, 0.6, 0.55, 0.7, 0.4, 0.5]
-    rankings = [ranking([0.3], background=b) for b in near]
     sample = OfftopicSample(["en", "en", "de", "de", "ta", "ta"], np.zeros((6, 4), dtype=np.float32))
-    shifts = calibration.background_shifts(sample, rankings, "en")
+    shifts = calibration.background_shifts(sample, np.array(near), "en")
     assert shifts == pytest.approx({"en": 0.0, "de": 0.075, "ta": -0.1})
-    assert calibration.background_shifts(sample, rankings, "fr") == {}
+    assert calibration.background_shifts(sample, np.array(near), "fr") == {}
 
 
 def test_a_nearly_separable_sample_fits_where_its_optimum_is_not_where_newton_overshoots():
@@ -266,7 +266,7 @@ def test_a_nearly_separable_sample_fits_where_its_optimum_is_not_where_newton_ov
     x = np.linspace(-1, 1, 200)[:, None]
     right = x[:, 0] > 0.3
     weight = np.full(200, 1 / 200)
-    from_zero = calibration.logistic(x, right, weight, np.array([0.0, 0.0]))
-    from_far = calibration.logistic(x, right, weight, np.array([0.0, 5.0]))
+    from_zero = logistic.fit(x, right, weight, np.array([0.0, 0.0]))
+    from_far = logistic.fit(x, right, weight, np.array([0.0, 5.0]))
     np.testing.assert_allclose(from_far, from_zero, atol=1e-6)
     assert 10 < from_zero[0] < 30 and abs(from_zero[1]) < 30  # steep, not unbounded

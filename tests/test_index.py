@@ -19,7 +19,7 @@ from faqsearch.encoders import get_encoder
 from faqsearch.errors import FAQSearchError, IndexUnusable
 from faqsearch.index import list_indexes, locate_index, open_index
 from faqsearch.offtopic import encode_sample
-from faqsearch.retrieval import POOL
+from faqsearch.pooling import POOL
 
 FILES = [
     "alignment.json",

@@ -17,7 +17,7 @@ from tiny_laser import make_tiny_laser
 
 from faqsearch import FAQSearch, load_faqs
 from faqsearch.errors import IndexUnusable
-from faqsearch.retrieval import POOL
+from faqsearch.pooling import POOL
 
 
 @pytest.fixture

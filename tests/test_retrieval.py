@@ -13,15 +13,16 @@ from conftest import EXAMPLE_FAQ
 from faqsearch import FAQSearch, load_faqs, retrieval
 from faqsearch.build import build_index
 from faqsearch.classifier import WEIGHT
+from faqsearch.confidence import features, first_features
 from faqsearch.encoders import get_encoder
 from faqsearch.errors import FAQSearchError
-from faqsearch.retrieval import POOL, pool
+from faqsearch.pooling import POOL, pool
 
 
 def pool_one(cosines, rows, row_entry, sizes, complete, hidden=None):
     """One question's pooling; `hidden`: entry -> how many of its phrasings the question hides."""
     counts = (np.array(sorted(hidden)), np.array([hidden[e] for e in sorted(hidden)])) if hidden else None
-    return pool(cosines[None, :], rows[None, :], row_entry, sizes, complete, counts)[0]
+    return pool(cosines[None, :], rows[None, :], row_entry, sizes, complete, counts).ranking(0)
 
 
 def test_an_entry_scores_as_the_mean_of_its_pool_nearest_retrieved_phrasings():
@@ -84,7 +85,8 @@ def test_pooling_a_batch_gives_each_question_what_pooling_it_alone_gave(complete
     counts = (np.array([k for k, _ in sorted(keys)]), np.array([n for _, n in sorted(keys)]))
     probabilities = rng.dirichlet(np.ones(12), questions).astype(np.float32) if votes else None
     batch = pool(cosines, rows, row_entry, sizes, complete, counts, probabilities)
-    for q, ranking in enumerate(batch):
+    for q in range(questions):
+        ranking = batch.ranking(q)
         vote = None if probabilities is None else probabilities[q]
         one = _pool_one_by_one(cosines[q], rows[q], row_entry, sizes, complete, hidden[q], vote)
         assert ranking.entries.tolist() == one[0].tolist()
@@ -106,24 +108,50 @@ def test_retrieval_goes_deeper_until_k_entries_are_found(example, monkeypatch):
     assert len({hit.id for hit in answer.candidates}) == 10
 
 
-def test_questions_pooled_a_block_at_a_time_get_what_they_get_pooled_together(example, monkeypatch):
-    """A build's fit pools thousands of questions RANK_ROWS at a time (pooling's temporaries grow
-    with the batch): each block must get its own questions' hidden rows and votes."""
+def test_questions_searched_and_pooled_in_blocks_get_what_they_get_together(example, monkeypatch):
+    """A build's fit asks thousands of questions, SEARCH_ROWS searched and RANK_ROWS pooled at a
+    time (their temporaries grow with the batch): each block must get its own questions' hidden
+    rows, votes and hidden background sentences."""
     questions = [p for entry in example.index.entries for p in entry.phrasings][:40]
-    vectors = get_encoder("e5").encode(questions, ["en"] * len(questions))
+    english = ["en"] * len(questions)
+    vectors = get_encoder("e5").encode(questions, english)
     retriever = example.index.retriever
+    nearest = retriever.background.search(retriever.weigh(retriever.align(vectors, english), english), 2)[1]
     hidden = retrieval.LeaveOut(
         rows=[np.array([i, i + 1]) for i in range(len(questions))],
         votes=np.random.default_rng(0).dirichlet(np.ones(len(example.index.entries)), len(questions)),
-        background=[np.arange(i, i + 3) for i in range(len(questions))],
+        background=[nearest[i] if i % 2 else np.zeros(0, np.int64) for i in range(len(questions))],
     )
-    together = retriever.rank(vectors, ["en"] * len(questions), leave_out=hidden)
+    together = retriever.rank(vectors, english, leave_out=hidden)
+    monkeypatch.setattr(retrieval, "SEARCH_ROWS", 16)
     monkeypatch.setattr(retrieval, "RANK_ROWS", 7)
-    blocks = retriever.rank(vectors, ["en"] * len(questions), leave_out=hidden)
+    blocks = retriever.rank(vectors, english, leave_out=hidden)
     assert len(blocks) == len(together) == 40
+    assert together[1].background != retriever.rank(vectors[1:2], english[:1])[0].background  # hiding counts
     for one, other in zip(blocks, together, strict=True):
         assert np.array_equal(one.entries, other.entries) and np.array_equal(one.rows, other.rows)
         assert np.array_equal(one.scores, other.scores) and one.background == other.background
+
+
+def test_the_fit_reads_each_questions_first_candidate_as_its_ranking_has_it(example, monkeypatch):
+    """A build's confidence fit reads only each question's first entry and its features
+    (Retriever.firsts, arrays over the batch): they must be its ranking's, in blocks,
+    for a first entry with no second (measured against `rest`) and for a question that finds none."""
+    monkeypatch.setattr(retrieval, "RETRIEVE", 2)  # itself hidden, two phrasings found: one entry or two
+    monkeypatch.setattr(retrieval, "SEARCH_ROWS", 16)
+    monkeypatch.setattr(retrieval, "RANK_ROWS", 7)
+    questions = [p for entry in example.index.entries for p in entry.phrasings][:30]
+    vectors = get_encoder("e5").encode(questions, ["en"] * len(questions))
+    retriever, english = example.index.retriever, ["en"] * len(questions)
+    hidden = retrieval.LeaveOut(rows=[np.array([i]) for i in range(len(questions))])
+    rankings = retriever.rank(vectors, english, leave_out=hidden)
+    firsts = retriever.firsts(vectors, english, leave_out=hidden)
+    assert 0 < sum(len(r.entries) == 1 for r in rankings) < len(questions)
+    assert firsts.entries.tolist() == [r.entries[0] for r in rankings]
+    assert np.array_equal(first_features(firsts), np.array([features(r)[0] for r in rankings]))
+    everything = retrieval.LeaveOut(rows=[np.arange(retriever.vectors.ntotal)])
+    assert not len(retriever.rank(vectors[:1], ["en"], leave_out=everything)[0].entries)
+    assert retriever.firsts(vectors[:1], ["en"], leave_out=everything).entries.tolist() == [-1]
 
 
 def test_tags_restrict_answers_inside_the_search(example, cli):
