@@ -9,9 +9,11 @@ an approximate index above that.
   100 s per 200k phrasings on 2 cores), so `auto` never picks it.
 
 An index's background sentences (background.py) are always in a small `ivf` of their own, vectors
-scalar-quantized to int8 and cells centred on sampled sentences (no k-means): built in ~0.1 s,
-searched in ~0.26 ms instead of ~0.8 ms exactly, the mean of the 5 nearest cosines within ~0.001
-on average (16 probes: 0.16 ms, and no figure of BENCHMARKS.md moved by more than 0.02).
+scalar-quantized to int8 (BACKGROUND_CODE) and cells centred on sampled sentences (no k-means):
+built in ~0.1 s, searched in ~0.06 ms a question in a build's batches (a range per dimension:
+0.09; benchmarks/background_codes.py), the mean of the 5 nearest cosines within ~0.002 of exact
+search on average (16 probes: faster, and 0.8 points of the own evaluation set lost in other
+languages: BENCHMARKS.md).
 
 `auto` is flat up to FLAT_UP_TO phrasings and ivf above; the limits and probes were measured
 with benchmarks/scale.py (BENCHMARKS.md). Files are opened memory-mapped, so several server

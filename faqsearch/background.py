@@ -9,9 +9,9 @@ training/background.py); sentences whose English side is `held_out` are never in
 benchmarks can ask general questions the background has never seen.
 
 Files (faqsearch/data/background/):
-- `corpus.npz`: the texts, the language of each, and each one's group (its English source:
-  translations of one sentence share a group, so a fit that asks a background sentence leaves
-  its whole group out);
+- `corpus.npz`: the texts (UTF-8, read only when asked: a build with shipped vectors never needs
+  them), the language of each, and each one's group (its English source: translations of one
+  sentence share a group, so a fit that asks a background sentence leaves its whole group out);
 - `ENCODER.npz`: its vectors for one encoder version, scalar-quantized to int8 per dimension.
 An encoder without shipped vectors (USE, LASER) embeds the corpus once and caches it.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +50,24 @@ class BackgroundMissing(FAQSearchError):
 
 @dataclass(frozen=True)
 class Corpus:
-    texts: list[str]
+    path: Path
     languages: list[str]  # ISO 639-1 of each text
     groups: np.ndarray  # (n,) int: texts translating the same English sentence share a group
     sha256: str  # of the texts and languages: which corpus an index or a vectors file was made from
+
+    @cached_property
+    def texts(self) -> list[str]:
+        """Read on first use (an encoder without shipped vectors embeds them): a build with shipped
+        vectors never holds them (2.5 MB). Checked against `sha256`."""
+        _, arrays = _read(self.path, ("texts", "ends"))
+        try:
+            blob, ends = arrays["texts"].tobytes(), arrays["ends"].tolist()
+            texts = [blob[start:end].decode() for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+            if corpus_sha256(texts, self.languages) != self.sha256:
+                raise ValueError("its texts do not match its checksum")
+        except (KeyError, ValueError) as exc:
+            raise BackgroundMissing(self.path, f"damaged ({exc})") from None
+        return texts
 
 
 @dataclass(frozen=True)
@@ -105,11 +119,27 @@ def corpus_sha256(texts: list[str], languages: list[str]) -> str:
     return digest.hexdigest()
 
 
-def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+def write_corpus(texts: list[str], languages: list[str], groups: np.ndarray, made_with: dict) -> None:
+    """The shipped corpus (training/background.py): languages as codes into the names, the texts
+    as one UTF-8 array and where each ends, so that reading the rest never decodes them."""
+    names = sorted(set(languages))
+    code = {name: i for i, name in enumerate(names)}
+    encoded = [text.encode() for text in texts]
+    meta = {"languages": names, "sha256": corpus_sha256(texts, languages), "made_with": made_with}
+    arrays = {
+        "groups": groups,
+        "language": np.array([code[name] for name in languages], dtype=np.int16),
+        "texts": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+        "ends": np.cumsum([len(text) for text in encoded], dtype=np.int64),
+    }
+    packagedata.write(CORPUS, meta, arrays)
+
+
+def _read(path: Path, arrays: bool | tuple[str, ...] = True) -> tuple[dict, dict[str, np.ndarray]]:
     if not path.is_file():
         raise BackgroundMissing(path, "missing")
     try:
-        return packagedata.read(path)
+        return packagedata.read(path, arrays)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise BackgroundMissing(path, f"damaged ({exc})") from None
 
@@ -121,14 +151,15 @@ def corpus() -> Corpus:
 
 @cache
 def _corpus(path: Path) -> Corpus:
-    meta, arrays = _read(path)
+    meta, arrays = _read(path, ("groups", "language"))
     try:
-        texts, languages, groups = meta["texts"], meta["languages"], arrays["groups"]
-        if not (len(texts) == len(languages) == len(groups)) or corpus_sha256(texts, languages) != meta["sha256"]:
+        names, codes, groups = meta["languages"], arrays["language"].tolist(), arrays["groups"]
+        languages = [names[code] for code in codes]  # each name once in memory, not once per sentence
+        if len(languages) != len(groups):
             raise ValueError("its parts do not match")
-    except (KeyError, TypeError, ValueError) as exc:
+        return Corpus(path, languages, groups.astype(np.int64), meta["sha256"])
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
         raise BackgroundMissing(path, f"damaged ({exc})") from None
-    return Corpus(texts, languages, groups.astype(np.int64), meta["sha256"])
 
 
 def vectors_path(encoder_name: str) -> Path:
@@ -156,7 +187,7 @@ def _part_vectors(part: Encoder, texts: Corpus) -> tuple[np.ndarray, np.ndarray 
         meta, arrays = _read(path)
         if meta.get("version") == part.version and meta.get("corpus") == texts.sha256:
             stored = arrays.get("vectors")
-            if stored is None or stored.shape != (len(texts.texts), part.dim) or "scale" not in arrays:
+            if stored is None or stored.shape != (len(texts.languages), part.dim) or "scale" not in arrays:
                 raise BackgroundMissing(path, "damaged (its vectors do not match the corpus)")
             return stored, arrays["scale"].astype(np.float32)
     return encode_cached(part, texts.texts, texts.languages, "background", progress=True), None

@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from faqsearch import ann, background, build, calibration, load_faqs
+from faqsearch import ann, background, build, calibration, load_faqs, packagedata
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
 from faqsearch.index import open_index
@@ -140,6 +140,26 @@ def test_a_broken_install_is_one_line_naming_the_file_and_the_reinstall(
     lines = result.stderr.strip().splitlines()
     assert words in lines[-1] and "pip install --force-reinstall faqsearch" in lines[-1]
     assert not (small_faq.parent.parent / "indexes" / "shop").exists()  # nothing built, nothing damaged
+
+
+def test_a_build_with_shipped_vectors_never_reads_the_corpus_texts(small_faq, workdir, monkeypatch):
+    """They are needed only to embed the corpus (2.5 MB of a build's memory otherwise)."""
+    monkeypatch.setattr(background, "_corpus", background._corpus.__wrapped__)  # a fresh read
+    read = []
+    monkeypatch.setattr(background.Corpus, "texts", property(lambda corpus: read.append(1) or []))
+    build_index(load_faqs(small_faq), get_encoder("e5-aligned"), workdir / "indexes" / "shop")
+    assert read == []
+
+
+def test_corpus_texts_that_do_not_match_their_checksum_are_a_damaged_install(tmp_path, monkeypatch):
+    meta, arrays = packagedata.read(background.CORPUS)
+    arrays["texts"] = arrays["texts"].copy()
+    arrays["texts"][100] ^= 1  # one letter changed
+    packagedata.write(tmp_path / "corpus.npz", meta, arrays)
+    corpus = background._corpus.__wrapped__(tmp_path / "corpus.npz")
+    assert corpus.languages == background.corpus().languages  # the rest reads as before
+    with pytest.raises(background.BackgroundMissing, match=r"corpus.npz is damaged \(its texts do not match"):
+        _ = corpus.texts
 
 
 def test_an_encoder_without_shipped_vectors_embeds_the_corpus_once(monkeypatch):

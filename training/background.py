@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from faqsearch import background, packagedata
+from faqsearch import background
 from faqsearch.encoders import get_encoder
 from faqsearch.publicdata import CODES, FLORES
 from training import parallel
@@ -83,9 +83,7 @@ def main() -> None:
     texts, languages = [r[0] for r in rows], [r[1] for r in rows]
     group_of: dict[str, int] = {}
     groups = np.array([group_of.setdefault(r[2].casefold(), len(group_of)) for r in rows], dtype=np.int32)
-    sha = background.corpus_sha256(texts, languages)
-    meta = {"texts": texts, "languages": languages, "sha256": sha, "made_with": vars(args) | {"parallel": None}}
-    packagedata.write(background.CORPUS, meta, {"groups": groups})
+    background.write_corpus(texts, languages, groups, vars(args) | {"parallel": None})
     print(f"{len(texts)} sentences in {len(set(languages))} languages, {len(group_of)} English sources", flush=True)
     corpus = background.corpus()
     for name in args.encoder:
