@@ -202,8 +202,7 @@ def _build(
     with timings.stage("calibration", "calibrating confidence"):
         if kept is not None:
             confidence = kept.calibration
-            fresh = [languages[r] for r in kept.fresh]
-            duplicates = calibration.near_duplicates(retriever, vectors[kept.fresh], fresh, kept.fresh)
+            duplicates = calibration.near_duplicates(retriever, vectors, kept.fresh, languages)
         else:
             translations = translation_differences(
                 encoder, faq.language, offtopic.translation_differences(faq.language)

@@ -215,25 +215,29 @@ def _ask_block(
 
 
 def near_duplicates(
-    retriever: Retriever, queries: np.ndarray, languages: list[str], rows: np.ndarray
+    retriever: Retriever, phrasings: np.ndarray, rows: np.ndarray, row_languages: list[str]
 ) -> list[tuple[int, int, int]]:
-    """(row, other row, other entry) for each phrasing of `rows` (vectors `queries`, in
-    `languages`) whose nearest phrasing of another entry is at centered cosine >= NEAR_DUPLICATE.
-    Two phrasings compared alone: an entry's pooled score plus the classifier's vote, which the
-    build compared before, passed 0.98 for chit-chat questions at 0.74 that mean different things.
-    Each is searched deeper (x4) only while its own entry fills what was found above the bar."""
-    prepared = retriever.weigh(retriever.align(queries, languages), languages)
+    """(row, other row, other entry) for each of `rows` (of `phrasings`, in row order, each in its
+    language of `row_languages`) whose nearest phrasing of another entry is at centered cosine >=
+    NEAR_DUPLICATE. Two phrasings compared alone: an entry's pooled score plus the classifier's
+    vote, which the build compared before, passed 0.98 for chit-chat questions at 0.74 that mean
+    different things. Each is searched deeper (x4) only while its own entry fills what was found
+    above the bar; ASK_ROWS at a time (all 2,000 at once held 11 MB of a build's peak)."""
     entries, total = retriever.row_entry[rows], retriever.vectors.ntotal
     found, todo, depth = [], np.arange(len(rows)), 8
     while len(todo):
-        cosines, near = retriever.search(prepared[todo], min(depth, total))
         again = []
-        for i, c, r in zip(todo.tolist(), cosines, near, strict=True):
-            other = np.flatnonzero((r >= 0) & (retriever.row_entry[r] != entries[i]))
-            if len(other) and c[other[0]] >= NEAR_DUPLICATE:
-                found.append((int(rows[i]), int(r[other[0]]), int(retriever.row_entry[r[other[0]]])))
-            elif not len(other) and depth < total and c[-1] >= NEAR_DUPLICATE:
-                again.append(i)
+        for start in range(0, len(todo), ASK_ROWS):
+            block = todo[start : start + ASK_ROWS]
+            languages = [row_languages[r] for r in rows[block]]
+            prepared = retriever.weigh(retriever.align(phrasings[rows[block]], languages), languages)
+            cosines, near = retriever.search(prepared, min(depth, total))
+            for i, c, r in zip(block.tolist(), cosines, near, strict=True):
+                other = np.flatnonzero((r >= 0) & (retriever.row_entry[r] != entries[i]))
+                if len(other) and c[other[0]] >= NEAR_DUPLICATE:
+                    found.append((int(rows[i]), int(r[other[0]]), int(retriever.row_entry[r[other[0]]])))
+                elif not len(other) and depth < total and c[-1] >= NEAR_DUPLICATE:
+                    again.append(i)
         todo, depth = np.array(again, dtype=int), depth * 4
     return found
 
@@ -261,7 +265,7 @@ def calibrate(
     own = np.array([row_languages[r] == language for r in rows], dtype=bool)
     _ask_phrasings(retriever, phrasings, rows[own], [language] * int(own.sum()), folds, same)
     _ask_phrasings(retriever, phrasings, rows[~own], [row_languages[r] for r in rows[~own]], folds, other)
-    duplicates = near_duplicates(retriever, phrasings[rows], [row_languages[r] for r in rows], rows)
+    duplicates = near_duplicates(retriever, phrasings, rows, row_languages)
     messages = retriever.firsts(offtopic.vectors, offtopic.languages)
     shifts = background_shifts(offtopic, messages.background, language)
     differences, translated_into = translations

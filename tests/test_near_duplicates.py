@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from faqsearch import load_faqs
+from faqsearch import calibration, load_faqs
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
 
@@ -67,6 +67,14 @@ def test_only_entries_with_a_phrasing_that_alone_is_near_identical_are_noted_and
         "the same; if so merge them, if not reword one so they differ, or questions will hesitate between them"
     ]  # "How did you come to be?" / "How've you been?" are 0.74 apart alone: not noted
     assert library_warnings(caught) == []
+
+
+def test_phrasings_compared_a_few_at_a_time_find_the_same_pairs(workdir, monkeypatch):
+    """A build compares its sampled phrasings ASK_ROWS at a time: each block must find its own."""
+    monkeypatch.setattr(calibration, "ASK_ROWS", 3)  # a block ends between the two near-identical phrasings
+    notes, _ = build(workdir, FAQ)
+    duplicates = [n for n in notes if "near-identical" in n]
+    assert len(duplicates) == 1 and "`cancel-subscription` and `end-subscription`" in duplicates[0]
 
 
 def test_a_two_entry_faq_whose_folds_hold_one_entry_builds_without_library_output(workdir):
