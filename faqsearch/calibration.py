@@ -54,7 +54,7 @@ from .pooling import Firsts
 from .retrieval import LeaveOut, Retriever
 
 SAMPLE = 2000
-ASK_ROWS = 512  # sampled phrasings asked at a time: all 2,000 at once held ~18 MB of a build's peak
+ASK_ROWS = 512  # sampled phrasings asked (and checked for near-duplicates) at a time: all 2,000 held 11-18 MB
 BACKGROUND_SAMPLE = 1000  # background sentences asked in the FAQ's language, and as many in the others
 HARD_SHARE = 0.5  # of them, the ones nearest to the FAQ (the rest at random): where the decision is made
 # How strongly a FAQ's own fit is shrunk toward the public default: (this / its number of

@@ -3,8 +3,8 @@
 A question is moved into the index's space (its language's offset removed, centered,
 re-normalized, each encoder part scaled by its weight for that language), its RETRIEVE nearest
 phrasings are fetched from FAISS (only rows of allowed entries, with a tag filter), each entry
-among them scores as the mean cosine of its pooling.POOL nearest phrasings, and the entry classifier, where
-the index has one, adds its vote (classifier.py). Nothing is ever compared with the whole index,
+among them scores as the mean cosine of its POOL nearest phrasings, and the entry classifier,
+where the index has one, adds its vote (pooling.py). Nothing is ever compared with the whole index,
 so a question costs about the same at 1k and 1M phrasings (an approximate index above
 ann.FLAT_UP_TO). The same question is also compared with the index's background sentences
 (background.py): its mean cosine to the BACKGROUND_NEAREST nearest is evidence for confidence of
