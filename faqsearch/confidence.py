@@ -121,10 +121,6 @@ def language_shift(shifts: dict[str, float], language: str) -> float:
     return found if found is not None else float(np.mean(list(shifts.values()))) if shifts else 0.0
 
 
-def _background(ranking: Ranking) -> float:
-    return 0.0 if np.isnan(ranking.background) else ranking.background
-
-
 def _features(scores: np.ndarray, others: np.ndarray, background: np.ndarray | float) -> np.ndarray:
     """(rows, FEATURES): a score, its margin over the best other candidate's, and the question's
     background similarity (0 where the index has no background)."""
@@ -151,4 +147,4 @@ def group_features(ranking: Ranking, n: int) -> np.ndarray:
     its margin over the first candidate outside them."""
     scores = ranking.scores.astype(np.float64)
     outside = scores[n] if len(scores) > n else ranking.rest
-    return np.array([scores[n - 1], scores[n - 1] - outside, _background(ranking)])
+    return _features(scores[n - 1 : n], np.array([outside]), ranking.background)[0]
