@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from .errors import FAQSearchError
-from .yamlfile import LOADER
+from .yamlfile import loader
 
 WIDE = 10**9  # one line per scalar, however long
 
@@ -52,7 +52,7 @@ class FAQText:
         for i, char in enumerate(self.text):
             if char == "\n":
                 self.starts.append(i + 1)
-        root = yaml.compose(self.text, Loader=LOADER)
+        root = yaml.compose(self.text, Loader=loader())
         self.top = {k.value: (k, v) for k, v in root.value}
         self.entries = {
             dict((k.value, v) for k, v in node.value)["id"].value: node for node in self.top["faqs"][1].value

@@ -20,7 +20,7 @@ import yaml
 from .encoders import Encoder
 from .offsets import Differences
 from .vectorcache import encode_cached
-from .yamlfile import LOADER
+from .yamlfile import loader
 
 SAMPLE = Path(__file__).parent / "data" / "offtopic.yaml"
 
@@ -65,7 +65,7 @@ class OfftopicSample:
 @cache
 def messages() -> dict[str, tuple[str, ...]]:
     """Language code -> the messages in that language (same order in every language)."""
-    data = yaml.load(SAMPLE.read_text(encoding="utf-8"), Loader=LOADER)  # libyaml: 0.01 s, not 0.08, of every build
+    data = yaml.load(SAMPLE.read_text(encoding="utf-8"), Loader=loader())  # libyaml: 0.01 s, not 0.08, of every build
     return {language: tuple(texts) for language, texts in data.items()}
 
 

@@ -10,23 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from .errors import InputFileError
 from .inputs import CONTROL, inert, read_text
 
+if TYPE_CHECKING:
+    import yaml
+
 STR_TAG = "tag:yaml.org,2002:str"
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on large FAQ files, same nodes
+
+
+@cache
+def loader() -> type:
+    """PyYAML's safe loader, libyaml's where built (~10x faster on large FAQ files, same nodes).
+    PyYAML is imported here and in the functions that read YAML, not with the package: a cold
+    `faqsearch ask` reads none (its import: ~13-20 ms of one)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def compose(path: Path, what: str) -> yaml.Node:
     """The root node of the YAML file at `path` (`what` it should be, for the messages)."""
+    import yaml
+
     where = str(path)
     _, text = read_text(path, what)
     with located(where):
-        root = yaml.compose(text, Loader=LOADER)
+        root = yaml.compose(text, Loader=loader())
     if root is None:
         raise InputFileError(where, f"file is empty; it should be {what}")
     return root
@@ -35,6 +49,8 @@ def compose(path: Path, what: str) -> yaml.Node:
 @contextmanager
 def located(where: str) -> Iterator[None]:
     """YAML's parse errors inside the block as one-line InputFileErrors naming `where` and the line."""
+    import yaml
+
     try:
         yield
     except yaml.MarkedYAMLError as exc:
@@ -48,18 +64,20 @@ class Checker:
     """Validation helpers that know the file name and turn a YAML node into a located error."""
 
     def __init__(self, where: str):
-        self.where = where
+        import yaml  # see `loader`
+
+        self.where, self.yaml = where, yaml
 
     def fail(self, node: yaml.Node, name: str, message: str):
         """A located error; the field's name is inert, as it may hold a key read from the file."""
         raise InputFileError(self.where, message, line=node.start_mark.line + 1, field=inert(name))
 
     def mapping(self, node: yaml.Node, name: str, fields: dict[str, bool]) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
+        if not isinstance(node, self.yaml.MappingNode):
             self.fail(node, name, "must be a mapping of `key: value` lines")
         found: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "(a list or mapping)"
+            key = key_node.value if isinstance(key_node, self.yaml.ScalarNode) else "(a list or mapping)"
             prefix = "" if name == "(top level)" else f"{name}."
             if key not in fields:
                 allowed = ", ".join(fields)
@@ -78,7 +96,7 @@ class Checker:
         writes any control character as an escape (`"\\e]0;title\\a"`) that the file's own text
         check cannot see. Bidi controls stay allowed: right-to-left text may need them (an English
         product name in an Arabic answer), and every command prints them inert."""
-        if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
+        if not isinstance(node, self.yaml.ScalarNode) or node.tag != STR_TAG:
             self.fail(node, name, "must be a text string (put it in quotes if it looks like a number or yes/no)")
         control = CONTROL.search(node.value)
         if control:
@@ -94,7 +112,7 @@ class Checker:
         return value
 
     def sequence(self, node: yaml.Node, name: str) -> list[yaml.Node]:
-        if not isinstance(node, yaml.SequenceNode):
+        if not isinstance(node, self.yaml.SequenceNode):
             self.fail(node, name, "must be a list (lines starting with `- `)")
         return node.value
 

@@ -311,13 +311,15 @@ def test_a_models_folder_under_a_file_is_one_line_for_e5_aligned_and_laser(cli, 
 
 
 def test_one_shot_process_never_imports_torch(shop):
-    """The e5 path must not pay for torch's import (seconds, hundreds of MB)."""
+    """The e5 path must not pay for torch's import (seconds, hundreds of MB), ONNX Runtime's
+    (a job's engine) or PyYAML's (~13-20 ms of a cold ask, which reads no YAML)."""
     code = (
         "import sys; from faqsearch.cli import app; "
         "sys.argv = ['faqsearch', 'ask', 'where is my order'];\n"
         "try: app()\n"
         "except SystemExit: pass\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'"
+        "loaded = [m for m in ('torch', 'onnxruntime', 'yaml') if m in sys.modules]\n"
+        "assert not loaded, f'imported {loaded}'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

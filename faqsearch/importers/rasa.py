@@ -27,7 +27,7 @@ import yaml
 
 from ..errors import InputFileError
 from ..inputs import read_text
-from ..yamlfile import LOADER, located
+from ..yamlfile import loader, located
 from .base import MAX_DEPTH, Draft, NotThisFormat, Report, clean, fields, items, kind, text
 
 NAME = "rasa"
@@ -83,12 +83,12 @@ def _load(path: Path) -> tuple[object, yaml.Node | None]:
     _, text_ = read_text(path, "a Rasa YAML file")
     with located(str(path)):
         _bounded(str(path), text_)
-        loader = LOADER(text_)
+        reader = loader()(text_)
         try:
-            root = loader.get_single_node()
-            return (loader.construct_document(root) if root is not None else None), root
+            root = reader.get_single_node()
+            return (reader.construct_document(root) if root is not None else None), root
         finally:
-            loader.dispose()
+            reader.dispose()
 
 
 def _bounded(where: str, text_: str) -> None:
@@ -97,7 +97,7 @@ def _bounded(where: str, text_: str) -> None:
     size: dict[str, int] = {}  # anchor -> the values an alias to it stands for
     starts: list[tuple[str | None, int]] = []  # open lists and mappings: (anchor, values before them)
     values = 0
-    for event in yaml.parse(text_, Loader=LOADER):
+    for event in yaml.parse(text_, Loader=loader()):
         if isinstance(event, yaml.AliasEvent):
             values += size.get(event.anchor, 1)
         elif isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):

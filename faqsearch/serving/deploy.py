@@ -17,8 +17,6 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from .. import jsonlog
 from ..errors import FAQSearchError, InputFileError
 from ..inputs import read_text
@@ -163,6 +161,8 @@ def read_config(path: Path) -> ServeConfig:
     where = str(path)
     _, text = read_text(path, "a Ray Serve config (deploy/ray-serve.yaml is one)")
     with located(where):
+        import yaml  # see yamlfile.loader
+
         config = yaml.safe_load(text)
     applications = config.get("applications") if isinstance(config, dict) else None
     if not isinstance(applications, list):
