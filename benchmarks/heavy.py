@@ -55,7 +55,7 @@ def hostile(url: str, stop: threading.Event, took: list[float], size: int) -> No
 def lengths(data: Path) -> None:
     """Token counts of real questions (as e5 reads them: prefix and specials included)."""
     from faqsearch.encoders import get_encoder
-    from faqsearch.encoders.e5 import MAX_TOKENS, PREFIX
+    from faqsearch.encoders.e5 import MAX_TOKENS
 
     splits = intent_splits(data)
     sets = {
@@ -70,7 +70,7 @@ def lengths(data: Path) -> None:
     count = get_encoder("e5")._model.token_count
     print(f"| set | questions | tokens p99 | max | over {MAX_TOKENS} |\n|---|---|---|---|---|")
     for name, questions in sets.items():
-        tokens = np.array([count(PREFIX + q) for q in questions])
+        tokens = np.array([count(q, True) for q in questions])  # "query: " in front, as e5 reads them
         over = (tokens > MAX_TOKENS).sum()
         print(f"| {name} | {len(tokens):,} | {np.percentile(tokens, 99):.0f} | {tokens.max()} | {over} |")
     print()

