@@ -50,8 +50,8 @@ def dequantize(raw: np.ndarray, rows: int) -> np.ndarray:
 
 @dataclass
 class ModelFile:
-    """A parsed model file. `pieces` are the tokenizer's pieces in id order (bytes offsets into
-    `blob`), `spans` each tensor's (byte offset, byte size)."""
+    """A parsed model file: piece i of the tokenizer is blob[offsets[i]:offsets[i + 1]] (UTF-8)
+    with scores[i]; `spans` gives each tensor's (byte offset, byte size)."""
 
     data: np.ndarray
     hidden: int
