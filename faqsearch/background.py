@@ -28,12 +28,11 @@ import numpy as np
 
 from . import packagedata
 from .encoders import Encoder
-from .errors import FAQSearchError
+from .errors import REINSTALL, FAQSearchError
 from .vectorcache import encode_cached
 
 CORPUS = Path(__file__).parent / "data" / "background" / "corpus.npz"
 HELD_OUT_EVERY = 4  # one English sentence in 4 (by hash) and all its translations stay out, for evaluation
-REINSTALL = "reinstall faqsearch (`pip install --force-reinstall faqsearch`, or `pip install -e .` in a clone)"
 
 
 def held_out(english: str) -> bool:

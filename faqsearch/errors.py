@@ -3,6 +3,9 @@ one-line message and an exit code without knowing where it came from."""
 
 from __future__ import annotations
 
+# The fix for a file of the package itself missing or damaged (shipped data, the ONNX graph)
+REINSTALL = "reinstall faqsearch (`pip install --force-reinstall faqsearch`, or `pip install -e .` in a clone)"
+
 
 class FAQSearchError(Exception):
     """A problem the user can fix; the message says what is wrong and how to fix it."""

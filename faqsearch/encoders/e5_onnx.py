@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import memory
+from ..errors import REINSTALL, EncoderUnavailable
 from .e5_file import ModelFile, q4_blocks
 from .unigram import Unigram
 
@@ -98,7 +99,12 @@ class E5Onnx:
         weights = initializers(self.model)
         values = [onnxruntime.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(w)) for w in weights.values()]
         options.add_external_initializers(list(weights), values)
-        self.session = onnxruntime.InferenceSession(GRAPH.read_bytes(), options, providers=["CPUExecutionProvider"])
+        try:
+            graph = GRAPH.read_bytes()
+            self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # OSError, or ONNX Runtime's own classes (InvalidProtobuf, Fail...): not a traceback
+            reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+            raise EncoderUnavailable(f"cannot start e5's ONNX engine from {GRAPH} ({reason}); {REINSTALL}") from None
         del weights, values, options  # copied into the session
         memory.return_freed()
 
