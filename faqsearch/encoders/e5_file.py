@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -163,15 +161,21 @@ class ModelFile:
                 weight.append(max(len(windows[-1]) - 2, 1))
         order = np.argsort([len(w) for w in windows], kind="stable")
         # at least one pass per thread, each of texts of about one length (padding stays small)
-        chunks = np.array_split(order, max(-(-len(order) // rows), min(threads, len(order))))
+        chunks = np.array_split(order, max(-(-len(order) // rows), min(threads, len(order)), 1))
 
         def run(chunk: np.ndarray) -> np.ndarray:
             return forward([windows[i] for i in chunk])
 
         pooled = np.empty((len(windows), self.hidden), dtype=np.float32)
-        with ThreadPoolExecutor(threads) if threads > 1 and len(chunks) > 1 else nullcontext() as pool:
-            for chunk, vectors in zip(chunks, pool.map(run, chunks) if pool else map(run, chunks), strict=True):
-                pooled[chunk] = vectors
+        if threads > 1 and len(chunks) > 1:
+            from concurrent.futures import ThreadPoolExecutor  # here: ~5 ms of every cold `ask`, which never needs it
+
+            with ThreadPoolExecutor(threads) as pool:
+                for chunk, vectors in zip(chunks, pool.map(run, chunks), strict=True):
+                    pooled[chunk] = vectors
+        else:
+            for chunk in chunks:
+                pooled[chunk] = run(chunk)
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         np.add.at(out, owner, pooled * np.asarray(weight, dtype=np.float32)[:, None])
         return out
