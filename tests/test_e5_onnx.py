@@ -207,6 +207,7 @@ def test_a_jobs_onnx_engine_lets_go_when_the_job_is_done(monkeypatch):
     started = []
     monkeypatch.setattr(e5_batch, "_engines", {})  # a process where torch was never started
     monkeypatch.setattr(e5_onnx, "_engines", {})
+    monkeypatch.setattr(e5_onnx, "_kept", set())  # nor a server (an earlier test's)
     monkeypatch.setattr(e5_onnx, "E5Onnx", lambda model_file: started.append(1) or Recorder())
     encoder, texts = E5Encoder(), [f"question {i}" for i in range(ONNX_FROM)]
     assert len(progress.encode(encoder, texts, ["en"] * len(texts), "embedding")) == ONNX_FROM
