@@ -87,7 +87,7 @@ class E5Encoder(Encoder):
 
     def expect(self, count: float) -> None:
         # A server (a job without end) answers on ONNX Runtime, not torch: at 32 clients as many
-        # requests a second, at one client ~45% more, in less than half the memory and with no
+        # requests a second, at one client ~30% more, in less than half the memory and with no
         # kernel cache to bound (BENCHMARKS.md "Serving on ONNX Runtime"). A job of more than
         # SMALL_JOB sentences in it still starts torch, which then takes every sentence.
         if count == math.inf and e5_onnx.load(self._model_file, keep=True) is not None:
