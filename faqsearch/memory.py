@@ -1,10 +1,12 @@
 """This machine's memory: refusing work that would not fit, before it starts (an error the user
-can act on instead of an out-of-memory kill), and sizes as people write them ("2GiB")."""
+can act on instead of an out-of-memory kill), and sizes as people write them ("2GiB"); and the
+cores a process may use, which the engines' and the server's thread counts follow."""
 
 from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -13,6 +15,11 @@ from .errors import FAQSearchError
 
 UNITS = {"": 1, "B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9}
 SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def return_freed() -> None:

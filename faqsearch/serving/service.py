@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import sys
 import time
 from collections import defaultdict, deque
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from .. import unanswered
+from .. import memory, unanswered
 from ..encoders.e5 import MAX_TOKENS
 from ..errors import FAQSearchError, IndexUnusable
 from ..search import Answer, Asked, FAQSearch
@@ -383,7 +382,7 @@ def _leave_a_core_for_http() -> None:
     """On the worker thread: torch and FAISS use one thread fewer than there are cores. The event
     loop parses and answers HTTP while the worker encodes; intra-op threads on every core fight it
     for CPU (2 cores, 32 clients: 210 -> 235 req/s with one encoder thread, at +0.5 ms p50 alone)."""
-    threads = max(1, len(os.sched_getaffinity(0)) - 1)
+    threads = max(1, memory.cores() - 1)
     faiss.omp_set_num_threads(threads)
     if "torch" in sys.modules:  # loaded by the warm-up when an encoder runs on it
         sys.modules["torch"].set_num_threads(threads)
