@@ -67,10 +67,10 @@ def lengths(data: Path) -> None:
         **{name: [q["question"] for q in yaml.safe_load((ROOT / "tests" / path).read_text())["queries"]]
            for name, path in OWN.items()},
     }  # fmt: skip
-    count = get_encoder("e5")._model.token_count
+    count = get_encoder("e5").token_count
     print(f"| set | questions | tokens p99 | max | over {MAX_TOKENS} |\n|---|---|---|---|---|")
     for name, questions in sets.items():
-        tokens = np.array([count(q, True) for q in questions])  # "query: " in front, as e5 reads them
+        tokens = np.array([count(q) for q in questions])
         over = (tokens > MAX_TOKENS).sum()
         print(f"| {name} | {len(tokens):,} | {np.percentile(tokens, 99):.0f} | {tokens.max()} | {over} |")
     print()

