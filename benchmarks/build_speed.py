@@ -14,7 +14,9 @@ build` runs: the FAQ read, then build_index into an empty folder. Reported:
   the FAQ's phrasings as the build does), and the index's size on disk (the target: peak <=
   encoder + 2 x index);
 - edit s: the same FAQ with one entry's question changed, rebuilt into the same index (the
-  previous vectors reused), in a fresh process.
+  previous vectors reused), in a fresh process;
+- the example FAQ again with an empty cache folder, as on a fresh install, a new container or CI
+  (e5-aligned's model file composed, the langid and vectors caches empty).
 100,000 phrasings take the default encoder ~16 minutes to embed on 2 cores.
 
 Usage: python benchmarks/build_speed.py ../shared/data [--sizes 300,2000,20000] [--per-entry 1,20]
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -116,10 +119,16 @@ def child_encoder(faq_path: Path) -> dict:
     return {"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def run_child(*args: str) -> dict:
-    """A child's answer, with `wall`: its seconds from process start (imports included)."""
+def run_child(*args: str, cache: Path | None = None) -> dict:
+    """A child's answer, with `wall`: its seconds from process start (imports included); `cache`:
+    its cache folder (models and vectors) instead of the user's."""
+    env = os.environ.copy()
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
+        env.pop("FAQSEARCH_MODELS_DIR", None)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
+    command = [sys.executable, __file__, "--child", *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode:
         raise SystemExit(f"child {args} failed:\n{result.stderr}")
     return json.loads(result.stdout.splitlines()[-1]) | {"wall": time.perf_counter() - started}
@@ -149,21 +158,24 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     example = EXAMPLE.read_text(encoding="utf-8")
     row("faqs/en.yaml", example, example + EDIT)
+    row("faqs/en.yaml, empty cache", example, example + EDIT, empty_cache=True)
     for size in sizes:
         for per_entry in shapes:
             made = texts[:size]
             row(f"{per_entry} per entry", faq_text(made, per_entry), faq_text(made, per_entry, True))
 
 
-def row(name: str, text: str, edited_text: str) -> None:
-    """Build the FAQ `text` into a fresh index, then its `edited_text` into the same; print the table's row."""
+def row(name: str, text: str, edited_text: str, empty_cache: bool = False) -> None:
+    """Build the FAQ `text` into a fresh index, then its `edited_text` into the same; print the
+    table's row (`empty_cache`: both builds in a cache folder that starts empty)."""
     with tempfile.TemporaryDirectory() as tmp:
         faq, index = Path(tmp) / "faq.yaml", Path(tmp) / "indexes" / "faq"
+        cache = Path(tmp) / "cache" if empty_cache else None
         faq.write_text(text, encoding="utf-8")
         encoder_mib = run_child("encoder", str(faq))["peak_mib"]
-        fresh = run_child(str(faq), str(index))
+        fresh = run_child(str(faq), str(index), cache=cache)
         faq.write_text(edited_text, encoding="utf-8")
-        edited = run_child(str(faq), str(index))
+        edited = run_child(str(faq), str(index), cache=cache)
     stages = ", ".join(f"{name} {seconds:.2f}" for name, seconds in fresh["stages"].items())
     over = fresh["peak_mib"] - encoder_mib - 2 * fresh["index_mib"]
     print(

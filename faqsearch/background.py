@@ -19,7 +19,6 @@ An encoder without shipped vectors (USE, LASER) embeds the corpus once and cache
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 
 from . import packagedata
 from .encoders import Encoder
-from .errors import REINSTALL, FAQSearchError
+from .errors import ShippedDataBroken
 from .vectorcache import encode_cached
 
 CORPUS = Path(__file__).parent / "data" / "background" / "corpus.npz"
@@ -38,13 +37,6 @@ HELD_OUT_EVERY = 4  # one English sentence in 4 (by hash) and all its translatio
 def held_out(english: str) -> bool:
     """Whether sentences translating `english` are kept out of the corpus (evaluation data)."""
     return hashlib.sha256(" ".join(english.casefold().split()).encode()).digest()[0] % HELD_OUT_EVERY == 0
-
-
-class BackgroundMissing(FAQSearchError):
-    """A shipped background file is missing or damaged: the package install is broken."""
-
-    def __init__(self, path: Path, why: str):
-        super().__init__(f"{path} is {why}; {REINSTALL}")
 
 
 @dataclass(frozen=True)
@@ -62,10 +54,10 @@ class Corpus:
         try:
             blob, ends = arrays["texts"].tobytes(), arrays["ends"].tolist()
             texts = [blob[start:end].decode() for start, end in zip([0, *ends[:-1]], ends, strict=True)]
-            if corpus_sha256(texts, self.languages) != self.sha256:
+            if packagedata.texts_sha256(texts, self.languages) != self.sha256:
                 raise ValueError("its texts do not match its checksum")
         except (KeyError, ValueError) as exc:
-            raise BackgroundMissing(self.path, f"damaged ({exc})") from None
+            raise ShippedDataBroken(self.path, f"damaged ({exc})") from None
         return texts
 
 
@@ -111,20 +103,13 @@ class Background:
     vectors: Vectors  # (n, encoder dim): vectors[rows] gives float32 unit rows per part
 
 
-def corpus_sha256(texts: list[str], languages: list[str]) -> str:
-    digest = hashlib.sha256()
-    for text, language in zip(texts, languages, strict=True):
-        digest.update(f"{language}\t{text}\n".encode())
-    return digest.hexdigest()
-
-
 def write_corpus(texts: list[str], languages: list[str], groups: np.ndarray, made_with: dict) -> None:
     """The shipped corpus (training/background.py): languages as codes into the names, the texts
     as one UTF-8 array and where each ends, so that reading the rest never decodes them."""
     names = sorted(set(languages))
     code = {name: i for i, name in enumerate(names)}
     encoded = [text.encode() for text in texts]
-    meta = {"languages": names, "sha256": corpus_sha256(texts, languages), "made_with": made_with}
+    meta = {"languages": names, "sha256": packagedata.texts_sha256(texts, languages), "made_with": made_with}
     arrays = {
         "groups": groups,
         "language": np.array([code[name] for name in languages], dtype=np.int16),
@@ -136,11 +121,11 @@ def write_corpus(texts: list[str], languages: list[str], groups: np.ndarray, mad
 
 def _read(path: Path, arrays: bool | tuple[str, ...] = True) -> tuple[dict, dict[str, np.ndarray]]:
     if not path.is_file():
-        raise BackgroundMissing(path, "missing")
+        raise ShippedDataBroken(path, "missing")
     try:
         return packagedata.read(path, arrays)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise BackgroundMissing(path, f"damaged ({exc})") from None
+    except packagedata.DAMAGED as exc:
+        raise ShippedDataBroken(path, f"damaged ({exc})") from None
 
 
 def corpus() -> Corpus:
@@ -158,7 +143,7 @@ def _corpus(path: Path) -> Corpus:
             raise ValueError("its parts do not match")
         return Corpus(path, languages, groups.astype(np.int64), meta["sha256"])
     except (KeyError, TypeError, IndexError, ValueError) as exc:
-        raise BackgroundMissing(path, f"damaged ({exc})") from None
+        raise ShippedDataBroken(path, f"damaged ({exc})") from None
 
 
 def vectors_path(encoder_name: str) -> Path:
@@ -182,13 +167,11 @@ def _part_vectors(part: Encoder, texts: Corpus) -> tuple[np.ndarray, np.ndarray 
     """One encoder's vectors of the corpus: shipped for its version (int8, and their scale), else
     embedded once and cached (float32 unit vectors, no scale)."""
     path = vectors_path(part.name)
-    if path.is_file():
-        meta, arrays = _read(path)
-        if meta.get("version") == part.version and meta.get("corpus") == texts.sha256:
-            stored = arrays.get("vectors")
-            if stored is None or stored.shape != (len(texts.languages), part.dim) or "scale" not in arrays:
-                raise BackgroundMissing(path, "damaged (its vectors do not match the corpus)")
-            return stored, arrays["scale"].astype(np.float32)
+    arrays = packagedata.shipped_vectors(path, part.version, texts.sha256, (len(texts.languages), part.dim))
+    if arrays is not None:
+        if "scale" not in arrays:
+            raise ShippedDataBroken(path, "damaged (its vectors have no scale)")
+        return arrays["vectors"], arrays["scale"].astype(np.float32)
     return encode_cached(part, texts.texts, texts.languages, "background", progress=True), None
 
 

@@ -31,6 +31,14 @@ class EncoderUnavailable(FAQSearchError):
     """An encoder cannot run here (package or model files missing)."""
 
 
+class ShippedDataBroken(FAQSearchError):
+    """A file the package ships (background corpus, shipped vectors) is missing or damaged: the
+    install is broken."""
+
+    def __init__(self, path, why: str):
+        super().__init__(f"{path} is {why}; {REINSTALL}")
+
+
 class DownloadError(FAQSearchError):
     """A model download failed (usually: no internet)."""
 

