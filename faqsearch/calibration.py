@@ -263,29 +263,37 @@ def calibrate(
     rows, rng = sample(len(phrasings), seed)
     same, other = Sample(), Sample()
     own = np.array([row_languages[r] == language for r in rows], dtype=bool)
-    _ask_phrasings(retriever, phrasings, rows[own], [language] * int(own.sum()), folds, same)
-    _ask_phrasings(retriever, phrasings, rows[~own], [row_languages[r] for r in rows[~own]], folds, other)
-    duplicates = near_duplicates(retriever, phrasings, rows, row_languages)
-    messages = retriever.firsts(offtopic.vectors, offtopic.languages)
-    shifts = background_shifts(offtopic, messages.background, language)
     differences, translated_into = translations
-    if len(differences):
-        pick = rng.integers(len(differences), size=int(own.sum()))
-        asked = [translated_into[i] for i in pick]
-        up = np.array([language_shift(shifts, lang) for lang in asked])
-        _ask_phrasings(retriever, phrasings, rows[own], asked, folds, other, (differences, pick), up)
-    _add_unanswerable(same, other, messages, np.array(offtopic.languages) == language, "off_topic")
-    if refused is not None and len(refused.languages):
-        asked = retriever.firsts(refused.vectors, refused.languages)
-        _add_unanswerable(same, other, asked, np.array(refused.languages) == language, "labelled_no_match")
-    if background is not None and len(background.languages):
-        mine = np.array([lang == language for lang in background.languages])
-        near = background.nearness
-        chosen = np.sort(np.r_[_pick(rng, mine, near, BACKGROUND_SAMPLE), _pick(rng, ~mine, near, BACKGROUND_SAMPLE)])
-        hidden = LeaveOut(background=background.translations(chosen))
-        languages = [background.languages[i] for i in chosen]
-        asked = retriever.firsts(background.vectors.take(chosen), languages, leave_out=hidden)
-        _add_unanswerable(same, other, asked, np.array(languages) == language, "background")
+    pick = rng.integers(len(differences), size=int(own.sum())) if len(differences) else None
+    chosen = _background_questions(rng, background, language)
+    from concurrent.futures import ThreadPoolExecutor  # a build's only: not every process's import
+
+    # FAISS searches the background for the off-topic messages and the background sentences in a
+    # thread of their own while this one asks the phrasings (it releases the GIL): ~0.1 s of the
+    # example build's fit (BENCHMARKS.md)
+    with ThreadPoolExecutor(1) as apart:
+        messages_near = apart.submit(retriever.near_backgrounds, offtopic.vectors, offtopic.languages)
+        if chosen is not None:
+            asked_background = background.vectors.take(chosen), [background.languages[i] for i in chosen]
+            each_own = background.translations(chosen)  # hidden from each: its own translations
+            background_near = apart.submit(retriever.near_backgrounds, *asked_background, each_own)
+        _ask_phrasings(retriever, phrasings, rows[own], [language] * int(own.sum()), folds, same)
+        _ask_phrasings(retriever, phrasings, rows[~own], [row_languages[r] for r in rows[~own]], folds, other)
+        duplicates = near_duplicates(retriever, phrasings, rows, row_languages)
+        messages = retriever.firsts(offtopic.vectors, offtopic.languages, background=messages_near.result())
+        shifts = background_shifts(offtopic, messages.background, language)
+        if pick is not None:
+            asked = [translated_into[i] for i in pick]
+            up = np.array([language_shift(shifts, lang) for lang in asked])
+            _ask_phrasings(retriever, phrasings, rows[own], asked, folds, other, (differences, pick), up)
+        _add_unanswerable(same, other, messages, np.array(offtopic.languages) == language, "off_topic")
+        if refused is not None and len(refused.languages):
+            asked = retriever.firsts(refused.vectors, refused.languages)
+            _add_unanswerable(same, other, asked, np.array(refused.languages) == language, "labelled_no_match")
+        if chosen is not None:
+            vectors, languages = asked_background
+            asked = retriever.firsts(vectors, languages, background=background_near.result())
+            _add_unanswerable(same, other, asked, np.array(languages) == language, "background")
     fits = {name: fit(examples, name) for name, examples in (("same_language", same), ("other_languages", other))}
     counts = {
         "sampled_phrasings": len(rows),
@@ -316,6 +324,15 @@ def sample(phrasings: int, seed: int = 0) -> tuple[np.ndarray, np.random.Generat
     them for the fit's other draws; the build fits the classifier's fold models without them."""
     rng = np.random.default_rng(seed)
     return np.sort(rng.permutation(phrasings)[:SAMPLE]), rng
+
+
+def _background_questions(rng: np.random.Generator, background: Background | None, language: str) -> np.ndarray | None:
+    """The background sentences a fit asks (BACKGROUND_SAMPLE in the FAQ's `language` and as many
+    in others), in corpus order; None without any."""
+    if background is None or not len(background.languages):
+        return None
+    mine, near = np.array([lang == language for lang in background.languages]), background.nearness
+    return np.sort(np.r_[_pick(rng, mine, near, BACKGROUND_SAMPLE), _pick(rng, ~mine, near, BACKGROUND_SAMPLE)])
 
 
 def _pick(rng: np.random.Generator, mask: np.ndarray, nearness: np.ndarray, n: int) -> np.ndarray:

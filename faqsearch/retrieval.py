@@ -185,6 +185,19 @@ class Retriever:
         with np.errstate(invalid="ignore"):  # a question with none left: nan
             return np.where(found, nearest, 0).sum(1) / found.sum(1)
 
+    def near_backgrounds(
+        self, queries: ann.Rows, languages: Sequence[str], ignore: list[np.ndarray] | None = None
+    ) -> np.ndarray:
+        """What `firsts` measures of each question's background (`near_background`, leaving out
+        the rows in `ignore`), SEARCH_ROWS at a time: for a build's fit, which measures it apart
+        from, and at once with, its other questions."""
+        near = np.empty(queries.shape[0])
+        for start in range(0, len(near), SEARCH_ROWS):
+            part = slice(start, start + SEARCH_ROWS)
+            prepared = self.weigh(self.align(queries[part], languages[part]), languages[part])
+            near[part] = self.near_background(prepared, None if ignore is None else ignore[part])
+        return near
+
     def votes(self, aligned: np.ndarray, model: Classifier | None = None) -> np.ndarray | None:
         """The entry classifier's probabilities for aligned questions (None without one). It reads
         the first part, the one that reads every language, so a fused index votes as its e5 would."""

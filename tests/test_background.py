@@ -15,6 +15,7 @@ from faqsearch.build import build_index
 from faqsearch.encoders import get_encoder
 from faqsearch.errors import ShippedDataBroken
 from faqsearch.index import open_index
+from faqsearch.retrieval import Retriever
 
 
 def test_the_corpus_is_public_everyday_text_in_many_languages_never_held_out():
@@ -99,6 +100,24 @@ def test_the_background_index_reads_its_rows_in_blocks_and_codes_them_as_faiss_w
     expected.nprobe = ann.BACKGROUND_PROBES
     assert np.array_equal(faiss.serialize_index(built), faiss.serialize_index(expected))
     assert max(read) == 300 and sum(read) == ann.BACKGROUND_CELLS + 2 * 1000  # the cells' rows, then twice in blocks
+
+
+def test_the_fit_asks_its_background_sentences_with_their_translations_hidden(small_faq, workdir, monkeypatch):
+    """The fit measures its background sentences' background apart (in a thread, while it asks
+    the phrasings): each must not find itself, which it would at cosine ~1."""
+    measured = []
+    original = Retriever.near_backgrounds
+
+    def recording(retriever, queries, languages, ignore=None):
+        measured.append((retriever, queries, languages, ignore))
+        return original(retriever, queries, languages, ignore)
+
+    monkeypatch.setattr(Retriever, "near_backgrounds", recording)
+    build_index(load_faqs(small_faq), get_encoder("e5-aligned"), workdir / "indexes" / "shop")
+    [(retriever, queries, languages, ignore)] = [call for call in measured if call[3] is not None]
+    assert len(ignore) == len(languages) == 2 * calibration.BACKGROUND_SAMPLE
+    hidden, found = original(retriever, queries, languages, ignore), original(retriever, queries, languages)
+    assert np.mean(hidden < found) > 0.95 and np.mean(found) > np.mean(hidden) + 0.03
 
 
 def test_a_build_leaves_out_background_sentences_that_paraphrase_the_faq(workdir):

@@ -111,7 +111,7 @@ def test_retrieval_goes_deeper_until_k_entries_are_found(example, monkeypatch):
 def test_questions_searched_and_pooled_in_blocks_get_what_they_get_together(example, monkeypatch):
     """A build's fit asks thousands of questions, SEARCH_ROWS searched and RANK_ROWS pooled at a
     time (their temporaries grow with the batch): each block must get its own questions' hidden
-    rows, votes and hidden background sentences."""
+    rows, votes and hidden background sentences, and so must the background measured apart."""
     questions = [p for entry in example.index.entries for p in entry.phrasings][:40]
     english = ["en"] * len(questions)
     vectors = get_encoder("e5").encode(questions, english)
@@ -127,6 +127,8 @@ def test_questions_searched_and_pooled_in_blocks_get_what_they_get_together(exam
     monkeypatch.setattr(retrieval, "RANK_ROWS", 7)
     blocks = retriever.rank(vectors, english, leave_out=hidden)
     assert len(blocks) == len(together) == 40
+    apart = retriever.near_backgrounds(vectors, english, hidden.background)  # as the fit measures it, in a thread
+    assert apart.tolist() == [ranking.background for ranking in together]
     assert together[1].background != retriever.rank(vectors[1:2], english[:1])[0].background  # hiding counts
     for one, other in zip(blocks, together, strict=True):
         assert np.array_equal(one.entries, other.entries) and np.array_equal(one.rows, other.rows)
