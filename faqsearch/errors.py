@@ -3,6 +3,8 @@ one-line message and an exit code without knowing where it came from."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 # The fix for a file of the package itself missing or damaged (shipped data, the ONNX graph)
 REINSTALL = "reinstall faqsearch (`pip install --force-reinstall faqsearch`, or `pip install -e .` in a clone)"
 
@@ -35,7 +37,7 @@ class ShippedDataBroken(FAQSearchError):
     """A file the package ships (background corpus, shipped vectors) is missing or damaged: the
     install is broken."""
 
-    def __init__(self, path, why: str):
+    def __init__(self, path: Path, why: str):
         super().__init__(f"{path} is {why}; {REINSTALL}")
 
 
