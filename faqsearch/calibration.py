@@ -31,6 +31,7 @@ unanswered in-domain questions already reach.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -266,8 +267,6 @@ def calibrate(
     differences, translated_into = translations
     pick = rng.integers(len(differences), size=int(own.sum())) if len(differences) else None
     chosen = _background_questions(rng, background, language)
-    from concurrent.futures import ThreadPoolExecutor  # a build's only: not every process's import
-
     # FAISS searches the background for the off-topic messages and the background sentences in a
     # thread of their own while this one asks the phrasings (it releases the GIL): ~0.1 s of the
     # example build's fit (BENCHMARKS.md)

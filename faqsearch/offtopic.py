@@ -88,9 +88,9 @@ def write_vectors(encoder: Encoder) -> None:
     packagedata.write(vectors_path(encoder.name), meta, {"vectors": encoder.encode(texts, languages)})
 
 
-def _part_vectors(part: Encoder, texts: list[str], languages: list[str]) -> np.ndarray:
-    """One encoder's vectors of the sample: shipped for its version, else embedded once and cached."""
-    sha256 = packagedata.texts_sha256(texts, languages)
+def _part_vectors(part: Encoder, texts: list[str], languages: list[str], sha256: str) -> np.ndarray:
+    """One encoder's vectors of the sample (whose checksum is `sha256`): shipped for its version,
+    else embedded once and cached."""
     shipped = packagedata.shipped_vectors(vectors_path(part.name), part.version, sha256, (len(texts), part.dim))
     return encode_cached(part, texts, languages, "offtopic") if shipped is None else shipped["vectors"]
 
@@ -99,5 +99,6 @@ def encode_sample(encoder: Encoder) -> OfftopicSample:
     """The sample's vectors (about 2,000 sentences: e5 takes ~5 s and torch's start, so the
     default encoders' ship, and any other's are cached); a fused encoder's parts side by side."""
     texts, languages = _texts()
-    vectors = [_part_vectors(part, texts, languages) for part, _ in encoder.parts()]
+    sha256 = packagedata.texts_sha256(texts, languages)
+    vectors = [_part_vectors(part, texts, languages, sha256) for part, _ in encoder.parts()]
     return OfftopicSample(languages, vectors[0] if len(vectors) == 1 else np.hstack(vectors))
