@@ -158,9 +158,7 @@ def quantize(vectors: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def write_vectors(encoder: Encoder, texts: Corpus, vectors: np.ndarray) -> None:
-    packagedata.write(
-        vectors_path(encoder.name), {"version": encoder.version, "corpus": texts.sha256}, quantize(vectors)
-    )
+    packagedata.write_vectors(vectors_path(encoder.name), encoder.version, texts.sha256, quantize(vectors))
 
 
 def _part_vectors(part: Encoder, texts: Corpus) -> tuple[np.ndarray, np.ndarray | None]:

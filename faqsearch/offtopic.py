@@ -84,8 +84,8 @@ def write_vectors(encoder: Encoder) -> None:
     """Ship `encoder`'s vectors of the sample (training/offtopic.py), float32 as it gives them:
     a build calibrates on the same numbers as one that embedded the sample itself."""
     texts, languages = _texts()
-    meta = {"version": encoder.version, "corpus": packagedata.texts_sha256(texts, languages)}
-    packagedata.write(vectors_path(encoder.name), meta, {"vectors": encoder.encode(texts, languages)})
+    sha256, vectors = packagedata.texts_sha256(texts, languages), encoder.encode(texts, languages)
+    packagedata.write_vectors(vectors_path(encoder.name), encoder.version, sha256, {"vectors": vectors})
 
 
 def _part_vectors(part: Encoder, texts: list[str], languages: list[str], sha256: str) -> np.ndarray:

@@ -40,11 +40,17 @@ def texts_sha256(texts: Sequence[str], languages: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def write_vectors(out: Path, version: str, texts_sha256: str, arrays: dict[str, np.ndarray]) -> None:
+    """Ship an encoder's vectors of some texts (`arrays` holds them as `vectors`, and what else
+    reading them needs), recording which encoder version and which texts made them."""
+    write(out, {"version": version, "corpus": texts_sha256}, arrays)
+
+
 def shipped_vectors(path: Path, version: str, texts_sha256: str, shape: tuple[int, int]) -> dict | None:
     """The arrays of `path`, an encoder's shipped vectors of some texts, when the encoder's
-    `version` made them from the texts whose checksum is `texts_sha256` (its meta's `version` and
-    `corpus`): None when there is no such file or another version or other texts made it (embed
-    them instead). A file that cannot be read, or whose `vectors` are not of `shape`, is a broken
+    `version` made them from the texts whose checksum is `texts_sha256` (as `write_vectors`
+    recorded them): None when there is no such file or another version or other texts made it
+    (embed them instead). A file that cannot be read, or whose `vectors` are not of `shape`, is a broken
     install (ShippedDataBroken)."""
     if not path.is_file():
         return None

@@ -48,6 +48,8 @@ def test_vectors_of_another_encoder_version_or_other_messages_are_embedded_inste
         packagedata.write(tmp_path / "e5.npz", stale, arrays)
         assert offtopic.encode_sample(encoder).vectors == "embedded"
     assert calls == [1920, 1920]
-    packagedata.write(tmp_path / "e5.npz", meta, arrays)
-    assert offtopic.encode_sample(encoder).vectors.shape == (1920, 384)
+    messages = offtopic.messages()
+    texts, languages = [t for ts in messages.values() for t in ts], [lang for lang, ts in messages.items() for _ in ts]
+    packagedata.write_vectors(tmp_path / "e5.npz", encoder.version, packagedata.texts_sha256(texts, languages), arrays)
+    assert offtopic.encode_sample(encoder).vectors.shape == (1920, 384)  # what the writer records, the reader reads
     assert len(calls) == 2
